@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// The `sluice` command: one subcommand per module in this folder.
+import { Command } from 'commander';
+import { registerPasswd } from './passwd.ts';
+
+const program = new Command();
+program
+  .name('sluice')
+  .description('MySQL/MariaDB binlog change-data-capture server, wire-compatible with Alibaba Canal')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerPasswd(program);
+
+await program.parseAsync(process.argv);
