@@ -1,0 +1,211 @@
+// The on-disk form of a destination's meta: Canal's meta.dat JSON (FileMixedMetaManager), so a
+// Canal data directory can be taken over and a sluice one read by Canal. We add two fields Canal
+// ignores: `postion.nextPosition` (where to resume) and a top-level `sluiceStart` (a start
+// position set by `sluice positions reset`, used only while no client has a cursor).
+import { open, readFile, rename, readdir, unlink, mkdir } from 'node:fs/promises';
+import { join, dirname } from 'node:path';
+import type { LogPosition } from '../protocol/entry-model.ts';
+
+export const META_FILE = 'meta.dat';
+
+/** Where to start when there is no cursor; the same shapes as the parser's StartFrom. */
+export type StartRequest =
+  | { kind: 'position'; file: string; offset: number }
+  | { kind: 'gtid'; gtid: string }
+  | { kind: 'timestamp'; ms: number }
+  | { kind: 'end' };
+
+export interface ClientMeta {
+  clientId: string;
+  filter: string;
+  cursor?: LogPosition;
+}
+
+export interface MetaContent {
+  destination: string;
+  clients: ClientMeta[];
+  /** Start position requested by `sluice positions reset`; cursors win over it. */
+  start?: StartRequest;
+}
+
+export interface SourceAddress {
+  address: string;
+  port: number;
+}
+
+export class MetaFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MetaFileError';
+  }
+}
+
+export function metaPath(dataDir: string, destination: string): string {
+  return join(dataDir, destination, META_FILE);
+}
+
+// Canal's clientId is a Java short and is written as a JSON number; keep any other id as a string.
+function clientIdToJson(id: string): number | string {
+  return /^-?\d{1,5}$/.test(id) ? Number(id) : id;
+}
+
+/** Canal's JSON shape; field order follows what fastjson writes (alphabetical). */
+export function toCanalJson(content: MetaContent, source: SourceAddress): string {
+  const clientDatas = content.clients.map((c) => {
+    const out: Record<string, unknown> = {
+      clientIdentity: { clientId: clientIdToJson(c.clientId), destination: content.destination, filter: c.filter },
+    };
+    if (c.cursor) {
+      const p = c.cursor;
+      const postion: Record<string, unknown> = {
+        gtid: p.gtid,
+        included: false,
+        journalName: p.journalName,
+      };
+      if (p.nextPosition !== undefined) postion.nextPosition = p.nextPosition;
+      postion.position = p.position;
+      postion.serverId = p.serverId;
+      postion.timestamp = p.timestamp;
+      out.cursor = { identity: { slaveId: -1, sourceAddress: { address: source.address, port: source.port } }, postion };
+    }
+    return out;
+  });
+  const doc: Record<string, unknown> = { clientDatas, destination: content.destination };
+  if (content.start) doc.sluiceStart = content.start;
+  return JSON.stringify(doc);
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function num(v: unknown, what: string, file: string): number {
+  const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new MetaFileError(`${file}: ${what} must be a number, found ${JSON.stringify(v)}`);
+  return n;
+}
+
+function parseStart(v: unknown, file: string): StartRequest {
+  if (!isObj(v)) throw new MetaFileError(`${file}: sluiceStart must be an object`);
+  switch (v.kind) {
+    case 'end':
+      return { kind: 'end' };
+    case 'position':
+      if (typeof v.file !== 'string') throw new MetaFileError(`${file}: sluiceStart.file must be a string`);
+      return { kind: 'position', file: v.file, offset: num(v.offset, 'sluiceStart.offset', file) };
+    case 'gtid':
+      if (typeof v.gtid !== 'string') throw new MetaFileError(`${file}: sluiceStart.gtid must be a string`);
+      return { kind: 'gtid', gtid: v.gtid };
+    case 'timestamp':
+      return { kind: 'timestamp', ms: num(v.ms, 'sluiceStart.ms', file) };
+    default:
+      throw new MetaFileError(`${file}: sluiceStart.kind ${JSON.stringify(v.kind)} is not one of end, position, gtid, timestamp`);
+  }
+}
+
+/** Parses meta.dat text written by Canal or by sluice. `file` names the file in errors. */
+export function parseCanalJson(text: string, file: string, expectDestination?: string): MetaContent {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new MetaFileError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  if (!isObj(doc)) throw new MetaFileError(`${file}: expected a JSON object with clientDatas and destination`);
+  const destination = typeof doc.destination === 'string' ? doc.destination : (expectDestination ?? '');
+  if (expectDestination !== undefined && destination !== expectDestination) {
+    throw new MetaFileError(`${file}: holds destination "${destination}", expected "${expectDestination}"`);
+  }
+  const list = doc.clientDatas ?? [];
+  if (!Array.isArray(list)) throw new MetaFileError(`${file}: clientDatas must be an array`);
+  const clients: ClientMeta[] = list.map((cd: unknown, i: number) => {
+    if (!isObj(cd) || !isObj(cd.clientIdentity)) throw new MetaFileError(`${file}: clientDatas[${i}].clientIdentity is missing`);
+    const ident = cd.clientIdentity;
+    if (typeof ident.clientId !== 'number' && typeof ident.clientId !== 'string') {
+      throw new MetaFileError(`${file}: clientDatas[${i}].clientIdentity.clientId must be a number`);
+    }
+    const c: ClientMeta = { clientId: String(ident.clientId), filter: typeof ident.filter === 'string' ? ident.filter : '' };
+    if (cd.cursor !== undefined && cd.cursor !== null) {
+      if (!isObj(cd.cursor) || !isObj(cd.cursor.postion)) throw new MetaFileError(`${file}: clientDatas[${i}].cursor.postion is missing`);
+      const p = cd.cursor.postion;
+      if (typeof p.journalName !== 'string' || p.journalName === '') {
+        throw new MetaFileError(`${file}: clientDatas[${i}].cursor.postion.journalName must be a binlog file name`);
+      }
+      const at = `clientDatas[${i}].cursor.postion`;
+      c.cursor = {
+        journalName: p.journalName,
+        position: num(p.position, `${at}.position`, file),
+        serverId: p.serverId === undefined || p.serverId === null ? 0 : num(p.serverId, `${at}.serverId`, file),
+        timestamp: p.timestamp === undefined || p.timestamp === null ? 0 : num(p.timestamp, `${at}.timestamp`, file),
+        gtid: typeof p.gtid === 'string' ? p.gtid : '',
+      };
+      if (p.nextPosition !== undefined && p.nextPosition !== null) c.cursor.nextPosition = num(p.nextPosition, `${at}.nextPosition`, file);
+    }
+    return c;
+  });
+  const out: MetaContent = { destination, clients };
+  if (doc.sluiceStart !== undefined) out.start = parseStart(doc.sluiceStart, file);
+  return out;
+}
+
+/** Reads a destination's meta.dat; undefined when there is none. */
+export async function readMetaFile(dataDir: string, destination: string): Promise<MetaContent | undefined> {
+  const path = metaPath(dataDir, destination);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return parseCanalJson(text, path, destination);
+}
+
+const TMP_PREFIX = `.${META_FILE}.tmp-`;
+let tmpSeq = 0;
+
+/**
+ * Replaces `path` with `text` so that a crash at any instant leaves either the old or the new
+ * file: write a temporary file beside it, fsync it, rename it over, fsync the folder (so the
+ * rename itself survives a power loss).
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `${TMP_PREFIX}${process.pid}-${tmpSeq++}`);
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(text, 'utf8');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  const dh = await open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}
+
+/** Removes temporary files left by a writer that died before its rename. */
+export async function removeStaleTemps(dataDir: string, destination: string): Promise<void> {
+  const dir = join(dataDir, destination);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith(TMP_PREFIX)) await unlink(join(dir, n)).catch(() => undefined);
+}
+
+export async function writeMetaFile(dataDir: string, content: MetaContent, source: SourceAddress): Promise<void> {
+  await writeFileAtomic(metaPath(dataDir, content.destination), toCanalJson(content, source));
+}

@@ -1,0 +1,183 @@
+// One destination's subscriptions and client cursors, kept in memory and persisted to
+// <dataDir>/<destination>/meta.dat. Cursor moves are written at most once per flush interval
+// (a crash in between re-delivers, never loses); subscribe and unsubscribe are written at once;
+// close() writes whatever is pending. Writes are atomic and never run concurrently.
+import type { Logger } from 'pino';
+import type { LogPosition } from '../protocol/entry-model.ts';
+import { minCursor } from './cursor-order.ts';
+import {
+  readMetaFile,
+  writeMetaFile,
+  removeStaleTemps,
+  metaPath,
+  type ClientMeta,
+  type MetaContent,
+  type SourceAddress,
+  type StartRequest,
+} from './meta-file.ts';
+
+export interface MetaStoreOptions {
+  dataDir: string;
+  destination: string;
+  /** Canal's canal.file.flush.period: minimum ms between two cursor writes. */
+  flushIntervalMs: number;
+  /** The MySQL source, written as the cursor's identity.sourceAddress. */
+  source: SourceAddress;
+  logger?: Pick<Logger, 'warn' | 'error' | 'debug'>;
+}
+
+export interface MetaStoreStats {
+  writes: number;
+  failedWrites: number;
+  dirty: boolean;
+  lastWriteAt: number;
+}
+
+export class MetaStore {
+  private readonly clients = new Map<string, ClientMeta>();
+  private startRequest: StartRequest | undefined;
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private lastWriteAt = 0;
+  private writes = 0;
+  private failedWrites = 0;
+
+  private constructor(private readonly opts: MetaStoreOptions) {}
+
+  /** Loads the destination's meta.dat (Canal's or ours) if there is one. */
+  static async open(opts: MetaStoreOptions): Promise<MetaStore> {
+    const store = new MetaStore(opts);
+    await removeStaleTemps(opts.dataDir, opts.destination);
+    const content = await readMetaFile(opts.dataDir, opts.destination);
+    if (content) {
+      for (const c of content.clients) store.clients.set(c.clientId, { ...c });
+      store.startRequest = content.start;
+    }
+    return store;
+  }
+
+  get path(): string {
+    return metaPath(this.opts.dataDir, this.opts.destination);
+  }
+
+  clientList(): ClientMeta[] {
+    return [...this.clients.values()].map((c) => ({ ...c }));
+  }
+
+  isSubscribed(clientId: string): boolean {
+    return this.clients.has(clientId);
+  }
+
+  filterOf(clientId: string): string | undefined {
+    return this.clients.get(clientId)?.filter;
+  }
+
+  cursorOf(clientId: string): LogPosition | undefined {
+    return this.clients.get(clientId)?.cursor;
+  }
+
+  /** The cursor a restart resumes from: the one furthest behind over all clients. */
+  resumeCursor(): LogPosition | undefined {
+    return minCursor([...this.clients.values()].map((c) => c.cursor));
+  }
+
+  /** A start position set by `sluice positions reset`; only meaningful while no client has a cursor. */
+  pendingStart(): StartRequest | undefined {
+    return this.startRequest;
+  }
+
+  /** Registers (or re-registers, replacing the filter) a client; written at once. */
+  subscribe(clientId: string, filter: string): void {
+    const prev = this.clients.get(clientId);
+    this.clients.set(clientId, { clientId, filter, cursor: prev?.cursor });
+    this.writeSoon(true);
+  }
+
+  /** Drops a client and its cursor; written at once (unless no client is left: see write()). */
+  unsubscribe(clientId: string): void {
+    if (!this.clients.delete(clientId)) return;
+    this.writeSoon(true);
+  }
+
+  /** Moves a client's cursor (after an ack); written within one flush interval. */
+  setCursor(clientId: string, cursor: LogPosition): void {
+    const c = this.clients.get(clientId);
+    if (!c) {
+      this.clients.set(clientId, { clientId, filter: '', cursor: { ...cursor } });
+    } else {
+      c.cursor = { ...cursor };
+    }
+    // A cursor supersedes a reset request: once something is acknowledged, resume from there.
+    this.startRequest = undefined;
+    this.writeSoon(false);
+  }
+
+  /** Writes now if anything changed; resolves when the file is on disk. */
+  flush(): Promise<void> {
+    this.clearTimer();
+    const p = this.chain.then(() => this.write());
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Writes what is pending and stops the flush timer; later changes are not written. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+  }
+
+  stats(): MetaStoreStats {
+    return { writes: this.writes, failedWrites: this.failedWrites, dirty: this.dirty, lastWriteAt: this.lastWriteAt };
+  }
+
+  private writeSoon(now: boolean): void {
+    this.dirty = true;
+    if (this.closed) return;
+    if (now) {
+      this.flush().catch(() => undefined);
+      return;
+    }
+    if (this.timer) return;
+    const delay = Math.max(0, this.lastWriteAt + this.opts.flushIntervalMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush().catch(() => undefined);
+    }, delay);
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async write(): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const content: MetaContent = { destination: this.opts.destination, clients: this.clientList() };
+    if (this.startRequest) content.start = this.startRequest;
+    // Canal's fix for #4312: an empty list would erase the cursors of clients that have not
+    // re-subscribed yet, so it never replaces the file.
+    if (content.clients.length === 0) return;
+    try {
+      await writeMetaFile(this.opts.dataDir, content, this.opts.source);
+      this.writes++;
+      this.lastWriteAt = Date.now();
+    } catch (err) {
+      this.dirty = true;
+      this.failedWrites++;
+      this.opts.logger?.error({ err, file: this.path }, 'could not write the cursor file; will retry at the next flush');
+      if (!this.closed && !this.timer) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.flush().catch(() => undefined);
+        }, this.opts.flushIntervalMs);
+        this.timer.unref();
+      }
+      throw new Error(`writing ${this.path} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
