@@ -2,6 +2,7 @@
 // The `sluice` command: one subcommand per module in this folder.
 import { Command } from 'commander';
 import { registerPasswd } from './passwd.ts';
+import { registerPositions } from './positions.ts';
 
 const program = new Command();
 program
@@ -11,5 +12,6 @@ program
   .showHelpAfterError();
 
 registerPasswd(program);
+registerPositions(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,175 @@
+// `sluice positions show` and `sluice positions reset`: read and move the persisted cursors of
+// destinations without starting them. Reset drops every client cursor of the destination
+// (subscriptions stay) and records where the next start begins; it refuses while an instance
+// of that destination runs, because the running one would overwrite the file at its next flush.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { readMetaFile, writeMetaFile, metaPath, type MetaContent, type StartRequest } from '../meta/meta-file.ts';
+import { lockHolder } from '../meta/instance-lock.ts';
+import { describeCursor } from '../meta/cursor-order.ts';
+
+// MySQL GTID sets (uuid:interval[,...]) and MariaDB GTID positions (domain-server-seq[,...]).
+const MYSQL_GTID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(:\d+(-\d+)?)+(,\s*[0-9a-f-]{36}(:\d+(-\d+)?)+)*$/i;
+const MARIADB_GTID = /^\d+-\d+-\d+(,\d+-\d+-\d+)*$/;
+
+/** Parses the --to value: latest | FILE:OFFSET | GTID | TIMESTAMP (epoch ms or an ISO-8601 date). */
+export function parseResetTarget(text: string): StartRequest {
+  const t = text.trim();
+  if (t === 'latest') return { kind: 'end' };
+  if (MARIADB_GTID.test(t) || MYSQL_GTID.test(t)) return { kind: 'gtid', gtid: t };
+  const fileOffset = /^([^:\s/]+\.\d+):(\d+)$/.exec(t);
+  if (fileOffset) {
+    const offset = Number(fileOffset[2]);
+    if (offset < 4) throw new Error(`--to ${t}: a binlog offset is at least 4 (the file header comes first)`);
+    return { kind: 'position', file: fileOffset[1]!, offset };
+  }
+  if (/^\d{10,}$/.test(t)) return { kind: 'timestamp', ms: Number(t) };
+  if (/^\d{4}-\d{2}-\d{2}/.test(t)) {
+    const ms = Date.parse(t);
+    if (!Number.isNaN(ms)) return { kind: 'timestamp', ms };
+  }
+  throw new Error(
+    `--to ${JSON.stringify(text)} is not a position: use latest, FILE:OFFSET (binlog.000003:4), a GTID (0-1-94), ` +
+      'or a time (epoch milliseconds, or ISO 8601 such as 2026-01-31T12:00:00Z)',
+  );
+}
+
+export function describeStart(s: StartRequest): string {
+  switch (s.kind) {
+    case 'end':
+      return 'the current end of the binlog';
+    case 'position':
+      return `${s.file}:${s.offset}`;
+    case 'gtid':
+      return `gtid ${s.gtid}`;
+    case 'timestamp':
+      return `the first transaction at or after ${new Date(s.ms).toISOString()}`;
+  }
+}
+
+/** Destinations with a folder under the data dir. */
+async function destinationsIn(dataDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dataDir);
+  } catch (err) {
+    throw new Error(`data dir ${dataDir} cannot be read: ${(err as Error).message}`, { cause: err });
+  }
+  const out: string[] = [];
+  for (const n of names.sort()) if ((await stat(join(dataDir, n))).isDirectory()) out.push(n);
+  return out;
+}
+
+export interface PositionsIo {
+  out: (line: string) => void;
+}
+
+export async function showPositions(dataDir: string, only: string | undefined, io: PositionsIo): Promise<void> {
+  const names = only !== undefined ? [only] : await destinationsIn(dataDir);
+  if (names.length === 0) io.out(`no destinations under ${dataDir}`);
+  for (const d of names) {
+    const meta = await readMetaFile(dataDir, d);
+    const holder = await lockHolder(dataDir, d);
+    io.out(`${d}: ${holder !== undefined ? `running (pid ${holder})` : 'not running'}; ${metaPath(dataDir, d)}`);
+    if (!meta) {
+      io.out('  no cursor file: starts from the configured position');
+      continue;
+    }
+    if (meta.clients.length === 0) io.out('  no subscribed clients');
+    for (const c of meta.clients) {
+      const at = c.cursor ? `${describeCursor(c.cursor)}${c.cursor.timestamp ? ` at ${new Date(c.cursor.timestamp).toISOString()}` : ''}` : 'no cursor yet';
+      io.out(`  client ${c.clientId}: ${at}${c.filter ? `; filter ${c.filter}` : ''}`);
+    }
+    if (meta.start) io.out(`  next start (set by positions reset): ${describeStart(meta.start)}`);
+  }
+}
+
+export async function resetPositions(dataDir: string, destination: string, target: StartRequest, io: PositionsIo): Promise<void> {
+  const holder = await lockHolder(dataDir, destination);
+  if (holder !== undefined) {
+    throw new Error(`destination "${destination}" is running (pid ${holder}); stop it before resetting its position, or it would overwrite the reset`);
+  }
+  const old = await readMetaFile(dataDir, destination);
+  const content: MetaContent = {
+    destination,
+    clients: (old?.clients ?? []).map((c) => ({ clientId: c.clientId, filter: c.filter })),
+    start: target,
+  };
+  // No cursor is left, so no source address is written.
+  await writeMetaFile(dataDir, content, { address: '', port: 0 });
+  for (const c of old?.clients ?? []) if (c.cursor) io.out(`${destination}: client ${c.clientId} cursor ${describeCursor(c.cursor)} dropped`);
+  io.out(`${destination}: next start from ${describeStart(target)}`);
+}
+
+interface CommonOpts {
+  config?: string;
+  dataDir?: string;
+}
+
+/** The data dir from --data-dir, or from the server config in --config (its dataDir, default DIR/data). */
+async function resolveDataDir(opts: CommonOpts): Promise<string> {
+  if (opts.dataDir !== undefined) return resolve(opts.dataDir);
+  const configDir = resolve(opts.config ?? process.env.SLUICE_CONFIG ?? 'config');
+  return await dataDirFromConfig(configDir);
+}
+
+async function dataDirFromConfig(configDir: string): Promise<string> {
+  const file = join(configDir, 'sluice.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${file} (${(err as Error).message}); pass --config DIR or --data-dir DIR`, { cause: err });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  const dataDir = (doc as { dataDir?: unknown }).dataDir;
+  if (dataDir === undefined) return join(configDir, 'data');
+  if (typeof dataDir !== 'string') throw new Error(`${file}: dataDir must be a path`);
+  return resolve(configDir, dataDir);
+}
+
+// Errors become one line on stderr and exit code 1, not a stack trace.
+function failing<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      process.stderr.write(`sluice positions: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+export function registerPositions(program: Command): void {
+  const positions = program.command('positions').description('show or reset the persisted cursors of destinations');
+  positions
+    .command('show')
+    .description('print each destination\'s client cursors and whether it is running')
+    .option('--config <dir>', 'config folder (holds sluice.json)')
+    .option('--data-dir <dir>', 'data folder holding <destination>/meta.dat (instead of --config)')
+    .option('--destination <name>', 'only this destination')
+    .action(
+      failing(async (opts: CommonOpts & { destination?: string }) => {
+        await showPositions(await resolveDataDir(opts), opts.destination, { out: (l) => process.stdout.write(l + '\n') });
+      }),
+    );
+  positions
+    .command('reset')
+    .description('drop the cursors of a stopped destination and set where it starts next')
+    .requiredOption('--destination <name>', 'the destination to reset')
+    .requiredOption('--to <where>', 'latest | FILE:OFFSET | GTID | TIMESTAMP (epoch ms or ISO 8601)')
+    .option('--config <dir>', 'config folder (holds sluice.json)')
+    .option('--data-dir <dir>', 'data folder holding <destination>/meta.dat (instead of --config)')
+    .action(
+      failing(async (opts: CommonOpts & { destination: string; to: string }) => {
+        const target = parseResetTarget(opts.to);
+        await resetPositions(await resolveDataDir(opts), opts.destination, target, { out: (l) => process.stdout.write(l + '\n') });
+      }),
+    );
+}
