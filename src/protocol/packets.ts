@@ -1,0 +1,328 @@
+// Every Canal packet, as the bytes of one frame body (a serialized Packet), in both directions.
+// The server's replies carry version=1 as Canal's builders set it; client requests carry no
+// version, as the Java client sends them. Presence rules follow canal-protocol.md §2.1: a field
+// is written only when Canal writes it, so nothing here sets a proto3 field to its default.
+import protobuf from 'protobufjs';
+import { pb, toObjectOptions } from './proto.ts';
+import { FRAME_HEADER_BYTES, MAX_WIRE_FRAME_BYTES, FrameTooLargeError } from './frame.ts';
+
+export const PacketType = {
+  HANDSHAKE: 1,
+  CLIENTAUTHENTICATION: 2,
+  ACK: 3,
+  SUBSCRIPTION: 4,
+  UNSUBSCRIPTION: 5,
+  GET: 6,
+  MESSAGES: 7,
+  CLIENTACK: 8,
+  SHUTDOWN: 9,
+  DUMP: 10,
+  HEARTBEAT: 11,
+  CLIENTROLLBACK: 12,
+} as const;
+export type PacketType = (typeof PacketType)[keyof typeof PacketType];
+
+const typeNames: Record<number, string> = { 0: 'PACKAGETYPECOMPATIBLEPROTO2', ...Object.fromEntries(Object.entries(PacketType).map(([k, v]) => [v, k])) };
+
+/** The enum name Canal prints in "packet type: X is NOT supported!"; unknown numbers as Java's UNRECOGNIZED. */
+export function packetTypeName(type: number): string {
+  return typeNames[type] ?? `UNRECOGNIZED(${type})`;
+}
+
+/** Thrown when bytes do not parse as the expected message. */
+export class PacketDecodeError extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`malformed ${what}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'PacketDecodeError';
+  }
+}
+
+function packet(type: PacketType, body: Uint8Array | undefined, withVersion: boolean): Uint8Array {
+  const msg: Record<string, unknown> = { type };
+  if (withVersion) msg.version = 1;
+  if (body !== undefined && body.length > 0) msg.body = body;
+  return pb.Packet.encode(msg).finish();
+}
+
+// ---------------------------------------------------------------- server -> client
+
+/** HANDSHAKE with the connection's 8 seed bytes. */
+export function handshakePacket(seed: Uint8Array): Uint8Array {
+  return packet(PacketType.HANDSHAKE, pb.Handshake.encode({ seeds: seed }).finish(), true);
+}
+
+/** The success ACK: version 1, type ACK, no body (its body would be empty). */
+export function successAckPacket(): Uint8Array {
+  return packet(PacketType.ACK, undefined, true);
+}
+
+export function errorAckPacket(code: number, message: string): Uint8Array {
+  const ack: Record<string, unknown> = { errorCode: code };
+  if (message !== '') ack.errorMessage = message;
+  return packet(PacketType.ACK, pb.Ack.encode(ack).finish(), true);
+}
+
+/**
+ * MESSAGES the way Canal's builder writes it: version 1, then the Messages body. Canal uses this
+ * for the empty result (batch -1); sluice also uses it for a batch whose entries were all
+ * narrowed away, which still carries its id so the client acknowledges it.
+ */
+export function messagesPacket(batchId: number, entries: readonly Uint8Array[] = []): Uint8Array {
+  const msg: Record<string, unknown> = {};
+  if (batchId !== 0) msg.batchId = batchId;
+  if (entries.length > 0) msg.messages = entries;
+  return packet(PacketType.MESSAGES, pb.Messages.encode(msg).finish(), true);
+}
+
+export function emptyMessagesPacket(): Uint8Array {
+  return messagesPacket(-1);
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  out[at++] = n;
+  return at;
+}
+
+const TAG_PACKET_TYPE = 0x18; // field 3, varint
+const TAG_PACKET_BODY = 0x2a; // field 5, length-delimited
+const TAG_MESSAGES_BATCH_ID = 0x08; // field 1, varint
+const TAG_MESSAGES_ENTRY = 0x12; // field 2, length-delimited
+
+/**
+ * Canal's raw fast path for a non-empty batch, as one complete frame (header included): the
+ * stored Entry bytes are copied in as repeated field-2 values, never decoded or re-encoded.
+ * Like Canal's, this packet has no version field.
+ */
+export function rawMessagesFrame(batchId: number, entries: readonly Uint8Array[]): Buffer {
+  if (!Number.isSafeInteger(batchId) || batchId < 1) throw new RangeError(`raw MESSAGES needs a batch id >= 1, got ${batchId}`);
+  let bodyLen = 1 + varintSize(batchId);
+  for (const e of entries) bodyLen += 1 + varintSize(e.length) + e.length;
+  const packetLen = 2 + 1 + varintSize(bodyLen) + bodyLen;
+  if (packetLen > MAX_WIRE_FRAME_BYTES) throw new FrameTooLargeError(packetLen, MAX_WIRE_FRAME_BYTES);
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + packetLen);
+  out.writeUInt32BE(packetLen, 0);
+  let at = FRAME_HEADER_BYTES;
+  out[at++] = TAG_PACKET_TYPE;
+  out[at++] = PacketType.MESSAGES;
+  out[at++] = TAG_PACKET_BODY;
+  at = writeVarint(out, at, bodyLen);
+  out[at++] = TAG_MESSAGES_BATCH_ID;
+  at = writeVarint(out, at, batchId);
+  for (const e of entries) {
+    out[at++] = TAG_MESSAGES_ENTRY;
+    at = writeVarint(out, at, e.length);
+    out.set(e, at);
+    at += e.length;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- client -> server
+
+export interface ClientAuthFields {
+  username: string;
+  /** the lowercase hex scramble (auth.ts scramblePassword), or '' */
+  password: string;
+  netReadTimeoutMs?: number;
+  netWriteTimeoutMs?: number;
+  destination?: string;
+  clientId?: string;
+  filter?: string;
+}
+
+export interface SubFields {
+  destination: string;
+  clientId: string;
+  filter?: string;
+}
+
+export interface GetFields {
+  destination: string;
+  clientId: string;
+  fetchSize: number;
+  timeout?: number;
+  /** java.util.concurrent.TimeUnit ordinal: 0 ns, 1 µs, 2 ms, 3 s, 4 min, 5 h, 6 d */
+  unit?: number;
+  autoAck?: boolean;
+}
+
+export interface BatchFields {
+  destination: string;
+  clientId: string;
+  batchId: number;
+}
+
+function nonEmpty(obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === undefined || v === '' || v === 0 || v === false) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+export function clientAuthPacket(f: ClientAuthFields): Uint8Array {
+  const msg = nonEmpty({ username: f.username, destination: f.destination, clientId: f.clientId, filter: f.filter });
+  if (f.password !== '') msg.password = Buffer.from(f.password, 'utf8');
+  // oneof fields: written whenever set, as the Java client sets them
+  if (f.netReadTimeoutMs !== undefined) msg.netReadTimeout = f.netReadTimeoutMs;
+  if (f.netWriteTimeoutMs !== undefined) msg.netWriteTimeout = f.netWriteTimeoutMs;
+  return packet(PacketType.CLIENTAUTHENTICATION, pb.ClientAuth.encode(msg).finish(), false);
+}
+
+export function subPacket(f: SubFields): Uint8Array {
+  return packet(PacketType.SUBSCRIPTION, pb.Sub.encode(nonEmpty({ ...f })).finish(), false);
+}
+
+export function unsubPacket(f: SubFields): Uint8Array {
+  return packet(PacketType.UNSUBSCRIPTION, pb.Unsub.encode(nonEmpty({ ...f })).finish(), false);
+}
+
+export function getPacket(f: GetFields): Uint8Array {
+  const msg = nonEmpty({ destination: f.destination, clientId: f.clientId, fetchSize: f.fetchSize });
+  if (f.timeout !== undefined) msg.timeout = f.timeout;
+  if (f.unit !== undefined) msg.unit = f.unit;
+  if (f.autoAck !== undefined) msg.autoAck = f.autoAck;
+  return packet(PacketType.GET, pb.Get.encode(msg).finish(), false);
+}
+
+export function clientAckPacket(f: BatchFields): Uint8Array {
+  return packet(PacketType.CLIENTACK, pb.ClientAck.encode(nonEmpty({ ...f })).finish(), false);
+}
+
+export function clientRollbackPacket(f: BatchFields): Uint8Array {
+  return packet(PacketType.CLIENTROLLBACK, pb.ClientRollback.encode(nonEmpty({ ...f })).finish(), false);
+}
+
+/** Any packet by type number with a raw body: for tests and for probing unsupported types. */
+export function rawPacket(type: number, body?: Uint8Array): Uint8Array {
+  return packet(type as PacketType, body, false);
+}
+
+// ---------------------------------------------------------------- decoding
+
+export interface DecodedPacket {
+  type: number;
+  version?: number;
+  compression?: number;
+  body: Uint8Array;
+}
+
+function decodeWith<T>(type: protobuf.Type, bytes: Uint8Array, what: string): T {
+  try {
+    return type.toObject(type.decode(bytes), toObjectOptions) as T;
+  } catch (err) {
+    throw new PacketDecodeError(what, err);
+  }
+}
+
+export function decodePacket(bytes: Uint8Array): DecodedPacket {
+  const p = decodeWith<{ type?: number; version?: number; compression?: number; body?: Uint8Array }>(pb.Packet, bytes, 'Packet');
+  const out: DecodedPacket = { type: p.type ?? 0, body: p.body ?? new Uint8Array(0) };
+  if (p.version !== undefined) out.version = p.version;
+  if (p.compression !== undefined) out.compression = p.compression;
+  return out;
+}
+
+export interface Handshake {
+  seeds: Uint8Array;
+  communicationEncoding?: string;
+  supportedCompressions?: number;
+}
+
+export function decodeHandshake(body: Uint8Array): Handshake {
+  const h = decodeWith<Partial<Handshake>>(pb.Handshake, body, 'Handshake');
+  return { ...h, seeds: h.seeds ?? new Uint8Array(0) };
+}
+
+export interface ClientAuth {
+  username: string;
+  /** the password field as text (the hex scramble, or whatever a client put there) */
+  password: string;
+  netReadTimeout?: number;
+  netWriteTimeout?: number;
+  destination: string;
+  clientId: string;
+  filter: string;
+}
+
+export function decodeClientAuth(body: Uint8Array): ClientAuth {
+  const a = decodeWith<{ username?: string; password?: Uint8Array; netReadTimeout?: number; netWriteTimeout?: number; destination?: string; clientId?: string; filter?: string }>(
+    pb.ClientAuth,
+    body,
+    'ClientAuth',
+  );
+  const out: ClientAuth = {
+    username: a.username ?? '',
+    password: a.password === undefined ? '' : Buffer.from(a.password).toString('utf8'),
+    destination: a.destination ?? '',
+    clientId: a.clientId ?? '',
+    filter: a.filter ?? '',
+  };
+  if (a.netReadTimeout !== undefined) out.netReadTimeout = a.netReadTimeout;
+  if (a.netWriteTimeout !== undefined) out.netWriteTimeout = a.netWriteTimeout;
+  return out;
+}
+
+export interface Ack {
+  errorCode: number;
+  errorMessage: string;
+}
+
+export function decodeAck(body: Uint8Array): Ack {
+  const a = decodeWith<{ errorCode?: number; errorMessage?: string }>(pb.Ack, body, 'Ack');
+  return { errorCode: a.errorCode ?? 0, errorMessage: a.errorMessage ?? '' };
+}
+
+export function decodeSub(body: Uint8Array): Required<SubFields> {
+  const s = decodeWith<Partial<SubFields>>(pb.Sub, body, 'Sub');
+  return { destination: s.destination ?? '', clientId: s.clientId ?? '', filter: s.filter ?? '' };
+}
+
+export function decodeUnsub(body: Uint8Array): Required<SubFields> {
+  const s = decodeWith<Partial<SubFields>>(pb.Unsub, body, 'Unsub');
+  return { destination: s.destination ?? '', clientId: s.clientId ?? '', filter: s.filter ?? '' };
+}
+
+export function decodeGet(body: Uint8Array): GetFields {
+  const g = decodeWith<Partial<GetFields>>(pb.Get, body, 'Get');
+  const out: GetFields = { destination: g.destination ?? '', clientId: g.clientId ?? '', fetchSize: g.fetchSize ?? 0 };
+  if (g.timeout !== undefined) out.timeout = g.timeout;
+  if (g.unit !== undefined) out.unit = g.unit;
+  if (g.autoAck !== undefined) out.autoAck = g.autoAck;
+  return out;
+}
+
+export interface Messages {
+  batchId: number;
+  /** each element one serialized Entry */
+  entries: Uint8Array[];
+}
+
+export function decodeMessages(body: Uint8Array): Messages {
+  const m = decodeWith<{ batchId?: number; messages?: Uint8Array[] }>(pb.Messages, body, 'Messages');
+  return { batchId: m.batchId ?? 0, entries: m.messages ?? [] };
+}
+
+export function decodeClientAck(body: Uint8Array): BatchFields {
+  const a = decodeWith<Partial<BatchFields>>(pb.ClientAck, body, 'ClientAck');
+  return { destination: a.destination ?? '', clientId: a.clientId ?? '', batchId: a.batchId ?? 0 };
+}
+
+export function decodeClientRollback(body: Uint8Array): BatchFields {
+  const r = decodeWith<Partial<BatchFields>>(pb.ClientRollback, body, 'ClientRollback');
+  return { destination: r.destination ?? '', clientId: r.clientId ?? '', batchId: r.batchId ?? 0 };
+}
