@@ -1,0 +1,82 @@
+// The shapes exchanged between bench/run.ts and its measured worker processes.
+
+export interface SourceConn {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+/** Decode one workload's binlog file from offset 4 until the sentinel row. */
+export interface DecodeJob {
+  conn: SourceConn;
+  serverId: number;
+  file: string;
+  table: string;
+  sentinelTable: string;
+}
+
+export interface DecodeResult {
+  /** rows of the benchmark table seen before the sentinel */
+  rows: number;
+  events: number;
+  /** from start to the sentinel */
+  seconds: number;
+  cpuSeconds: number;
+  peakRssBytes: number;
+}
+
+/** Where a pipeline measurement cuts the data path (each includes every stage before it). */
+export type Stage = 'parser' | 'sink' | 'store' | 'wire';
+
+export interface StageJob extends DecodeJob {
+  stage: Stage;
+  /** only for 'wire': how many entries a GET asks for */
+  batchSize: number;
+}
+
+export interface StageResult extends DecodeResult {
+  stage: Stage;
+  entries: number;
+}
+
+/** The server process of the end-to-end runs. */
+export interface ServerJob {
+  conn: SourceConn;
+  serverId: number;
+  /** where the destination starts reading */
+  start: { file: string; offset: number };
+  destination: string;
+  canalUser: string;
+  canalPassword: string;
+}
+
+export type ServerMsg =
+  | { kind: 'ready'; port: number }
+  | { kind: 'rss'; peakRssBytes: number; cpuSeconds: number }
+  | { kind: 'error'; message: string };
+
+/** The consuming client of the end-to-end runs. */
+export interface ClientJob {
+  port: number;
+  destination: string;
+  user: string;
+  password: string;
+  clientId: number;
+  batchSize: number;
+  table: string;
+  sentinelTable: string;
+  /** live mode: record the receive time of each transaction (rows grouped by id) */
+  live?: { firstId: number; rowsPerTx: number; transactions: number };
+}
+
+export interface ClientResult {
+  rows: number;
+  entries: number;
+  batches: number;
+  /** from the first GET to the sentinel */
+  seconds: number;
+  cpuSeconds: number;
+  /** live mode: wall-clock receive ms per transaction index, NaN where never seen */
+  receivedMs?: number[];
+}

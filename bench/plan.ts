@@ -1,0 +1,69 @@
+// What one `npm run bench` run does: sizes of the workloads and how often each figure is repeated.
+import { parseArgs } from 'node:util';
+
+export interface BenchPlan {
+  quick: boolean;
+  /** workload A: batched rows */
+  rowsA: number;
+  /** workload B: single-row transactions */
+  rowsB: number;
+  /** workload C: live rows per second, for this many seconds, in transactions of this many rows */
+  liveRate: number;
+  liveSeconds: number;
+  liveRowsPerTx: number;
+  /** repeats of each catch-up figure; the median is reported */
+  runs: number;
+  /** entries per GET of the end-to-end client */
+  batchSize: number;
+  /** write a CPU profile of the server process on A and summarize it */
+  profile: boolean;
+  /** where .cpuprofile files go */
+  profileDir: string;
+}
+
+/** First id of each workload, far enough apart that they never collide. */
+export const FIRST_ID = { A: 1, B: 1_000_001, C: 2_000_001 } as const;
+
+const usage = `usage: npm run bench -- [--quick] [--runs N] [--profile] [--profile-dir DIR]
+  --quick         reduced sizes (50k batched rows, 10k single-row transactions, 5 s live), one run each
+  --runs N        repeats of each catch-up figure (median reported); default 3, 1 with --quick
+  --profile       also run the server process on A under --cpu-prof and print its top costs
+  --profile-dir   where to keep the .cpuprofile (default: a temporary folder)`;
+
+export function parsePlan(argv: string[]): BenchPlan {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean', default: false },
+        runs: { type: 'string' },
+        profile: { type: 'boolean', default: false },
+        'profile-dir': { type: 'string', default: '' },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${usage}`);
+  }
+  if (values.help) {
+    process.stdout.write(usage + '\n');
+    process.exit(0);
+  }
+  const quick = values.quick === true;
+  const runs = values.runs === undefined ? (quick ? 1 : 3) : Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 15) throw new Error(`--runs must be an integer from 1 to 15, got ${values.runs}`);
+  return {
+    quick,
+    rowsA: quick ? 50_000 : 500_000,
+    rowsB: quick ? 10_000 : 100_000,
+    liveRate: 5_000,
+    liveSeconds: quick ? 5 : 30,
+    liveRowsPerTx: 10,
+    runs,
+    batchSize: 1024,
+    profile: values.profile === true,
+    profileDir: values['profile-dir'] ?? '',
+  };
+}
