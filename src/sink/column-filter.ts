@@ -1,0 +1,63 @@
+// Canal's per-table column lists (`canal.instance.filter.field` and `filter.black.field`):
+// `schema1.table1:col1/col2,schema2.table2:col1`. Table keys and column names compare
+// upper-cased, as in Canal. Columns that survive keep their real index, so consumers that address
+// columns by position still find the right one.
+import type { Column, ParsedEntry, RowData } from '../protocol/entry-model.ts';
+import { FilterError } from './table-filter.ts';
+
+/** `SCHEMA.TABLE` -> upper-cased column names. */
+export type ColumnRules = Map<string, Set<string>>;
+
+export function parseColumnRules(text: string, key: string): ColumnRules {
+  const rules: ColumnRules = new Map();
+  for (const raw of text.split(',')) {
+    const rule = raw.trim();
+    if (rule === '') continue;
+    const colon = rule.indexOf(':');
+    const table = colon < 0 ? '' : rule.slice(0, colon).trim();
+    const cols = colon < 0 ? [] : rule.slice(colon + 1).split('/').map((c) => c.trim()).filter((c) => c !== '');
+    const dot = table.indexOf('.');
+    if (dot <= 0 || dot === table.length - 1 || cols.length === 0) {
+      throw new FilterError(key, raw, `the column rule ${JSON.stringify(raw)} is not schema.table:col1/col2 (Canal's filter.field syntax: comma-separated rules, columns separated by /)`);
+    }
+    const k = table.toUpperCase();
+    const set = rules.get(k) ?? new Set<string>();
+    for (const c of cols) set.add(c.toUpperCase());
+    rules.set(k, set);
+  }
+  return rules;
+}
+
+export class ColumnFilter {
+  constructor(
+    private readonly include: ColumnRules,
+    private readonly exclude: ColumnRules,
+  ) {}
+
+  get empty(): boolean {
+    return this.include.size === 0 && this.exclude.size === 0;
+  }
+
+  /** The entry with filtered columns (a copy), or the same entry when no rule names its table. */
+  apply(e: ParsedEntry): ParsedEntry {
+    const rc = e.rowChange;
+    if (rc === undefined || rc.isDdl || this.empty) return e;
+    const key = `${e.header.schemaName ?? ''}.${e.header.tableName ?? ''}`.toUpperCase();
+    const keep = this.include.get(key);
+    const drop = this.exclude.get(key);
+    if (keep === undefined && drop === undefined) return e;
+    const pick = (cols: Column[]): Column[] =>
+      cols.filter((c) => {
+        const name = c.name.toUpperCase();
+        return (keep === undefined || keep.has(name)) && (drop === undefined || !drop.has(name));
+      });
+    const rowDatas: RowData[] = rc.rowDatas.map((r) => ({ ...r, beforeColumns: pick(r.beforeColumns), afterColumns: pick(r.afterColumns) }));
+    return { ...e, rowChange: { ...rc, rowDatas } };
+  }
+
+  describe(): string {
+    const show = (rules: ColumnRules): string =>
+      [...rules].map(([t, cols]) => `${t}:${[...cols].join('/')}`).join(',') || 'none';
+    return `columns kept: ${show(this.include)}; columns dropped: ${show(this.exclude)}`;
+  }
+}

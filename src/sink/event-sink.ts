@@ -1,0 +1,232 @@
+// The instance's view of what clients may see: table include/exclude lists, category drops and
+// column lists, applied once to the parser's entries before they are encoded and stored. It also
+// drops what never goes to clients (heartbeats, GTID markers) and the transactions that filtering
+// leaves empty, letting one bare BEGIN/END pair through now and then so cursors still advance
+// while every table of a busy source is filtered out (canal-protocol.md §7.1).
+import { EntryType, EventType, type EntryPosition, type ParsedEntry } from '../protocol/entry-model.ts';
+import { ColumnFilter, parseColumnRules } from './column-filter.ts';
+import { passesTables, type ScopedEntry } from './table-scope.ts';
+import { TableFilter } from './table-filter.ts';
+
+export interface CategoryDrops {
+  insert?: boolean;
+  update?: boolean;
+  delete?: boolean;
+  /** every entry flagged as DDL, including CREATE DATABASE and other non-table statements */
+  ddl?: boolean;
+}
+
+export interface EventSinkOptions {
+  /** table include list (Canal's filter.regex); empty = every table */
+  include?: string;
+  /** table exclude list (Canal's filter.black.regex); empty = none */
+  exclude?: string;
+  drop?: CategoryDrops;
+  /** `schema.table:col1/col2,...`: only these columns of these tables */
+  includeColumns?: string;
+  /** `schema.table:col1/col2,...`: never these columns */
+  excludeColumns?: string;
+  /** configuration keys named in errors and descriptions; Canal's property names by default */
+  keys?: { include?: string; exclude?: string; includeColumns?: string; excludeColumns?: string };
+  /** binlog time between two empty transactions let through (Canal: 5 s) */
+  emptyTransactionIntervalMs?: number;
+  /** empty transactions suppressed before one is let through regardless of time (Canal: 8192) */
+  emptyTransactionThreshold?: number;
+}
+
+/** What a consumer's filter is: the instance filter narrowed by the client's, with a description for logs. */
+export interface NarrowedFilter {
+  accept: (item: ScopedEntry) => boolean;
+  description: string;
+}
+
+export interface SinkStreamStats {
+  /** the position of the last entry seen from the source, heartbeats and dropped entries included */
+  lastPosition: EntryPosition | undefined;
+  entriesIn: number;
+  entriesOut: number;
+  emptyTransactionsSuppressed: number;
+  emptyTransactionsPassed: number;
+}
+
+export const CLIENT_FILTER_KEY = 'subscription filter';
+
+export class EventSink {
+  readonly include: TableFilter;
+  readonly exclude: TableFilter;
+  readonly columns: ColumnFilter;
+  readonly drop: Readonly<CategoryDrops>;
+  readonly emptyTransactionIntervalMs: number;
+  readonly emptyTransactionThreshold: number;
+  private defaultStream: SinkStream | undefined;
+
+  /** Throws FilterError naming the key of any filter that does not compile. */
+  constructor(opts: EventSinkOptions = {}) {
+    const keys = opts.keys ?? {};
+    this.include = TableFilter.compile(opts.include ?? '', keys.include ?? 'canal.instance.filter.regex', 'include');
+    this.exclude = TableFilter.compile(opts.exclude ?? '', keys.exclude ?? 'canal.instance.filter.black.regex', 'exclude');
+    this.columns = new ColumnFilter(
+      parseColumnRules(opts.includeColumns ?? '', keys.includeColumns ?? 'canal.instance.filter.field'),
+      parseColumnRules(opts.excludeColumns ?? '', keys.excludeColumns ?? 'canal.instance.filter.black.field'),
+    );
+    this.drop = { ...opts.drop };
+    this.emptyTransactionIntervalMs = opts.emptyTransactionIntervalMs ?? 5000;
+    this.emptyTransactionThreshold = opts.emptyTransactionThreshold ?? 8192;
+  }
+
+  /**
+   * Filters one source's entries in order. Transaction state carries over between calls, so one
+   * source must always use the same stream: this method is that stream for a single source; the
+   * Pump makes one stream per source with createStream().
+   */
+  filter(entries: ParsedEntry[]): ParsedEntry[] {
+    this.defaultStream ??= this.createStream();
+    return this.defaultStream.filter(entries);
+  }
+
+  createStream(): SinkStream {
+    return new SinkStream(this);
+  }
+
+  /** The table-level decision alone (categories and tables), for an entry or a stored item. */
+  passes(e: ScopedEntry): boolean {
+    return passesTables(e, this.include, this.exclude);
+  }
+
+  /**
+   * A per-client filter that can only narrow: an item passes when the instance filters pass it
+   * AND the client's filter does. An empty client filter adds nothing. Throws FilterError
+   * (key "subscription filter") for a client filter that does not compile.
+   */
+  narrow(clientFilterText: string): NarrowedFilter {
+    const instance = `${this.include.describe()}; ${this.exclude.describe()}`;
+    if (clientFilterText === '') return { accept: (item) => this.passes(item), description: `${instance}; no client filter` };
+    const client = TableFilter.compile(clientFilterText, CLIENT_FILTER_KEY, 'include');
+    return {
+      accept: (item) => this.passes(item) && passesTables(item, client, undefined),
+      description: `${instance}; AND ${client.describe()}`,
+    };
+  }
+
+  describe(): string {
+    const drops = Object.entries(this.drop)
+      .filter(([, on]) => on === true)
+      .map(([k]) => k);
+    return `${this.include.describe()}; ${this.exclude.describe()}; ${this.columns.describe()}; dropped categories: ${drops.join(',') || 'none'}`;
+  }
+
+  /** Categories, tables and columns for one ROWDATA entry: the entry to keep (maybe with fewer columns) or undefined. */
+  keepRow(e: ParsedEntry): ParsedEntry | undefined {
+    const rc = e.rowChange;
+    const eventType = rc?.eventType ?? e.header.eventType;
+    const isDdl = rc?.isDdl === true;
+    if (isDdl ? this.drop.ddl === true : this.dropsDml(eventType)) return undefined;
+    const scoped: ScopedEntry = {
+      entryType: e.entryType,
+      eventType,
+      isDdl,
+      schema: e.header.schemaName ?? '',
+      table: e.header.tableName ?? '',
+      alsoNames: e.alsoNames,
+    };
+    if (!this.passes(scoped)) return undefined;
+    return this.columns.apply(e);
+  }
+
+  private dropsDml(t: EventType | undefined): boolean {
+    return (
+      (t === EventType.INSERT && this.drop.insert === true) ||
+      (t === EventType.UPDATE && this.drop.update === true) ||
+      (t === EventType.DELETE && this.drop.delete === true)
+    );
+  }
+}
+
+/**
+ * One source's pass through the sink. A BEGIN is held back until its transaction yields a row
+ * that survives filtering; a transaction that yields none is dropped, except that one empty pair
+ * passes when 5 s of binlog time have gone by since the last one passed or 8192 were suppressed
+ * (Canal's EntryEventSink rule), so a consumer's cursor moves even when every row is filtered out.
+ */
+export class SinkStream {
+  private heldBegin: ParsedEntry | undefined;
+  private inTransaction = false;
+  private beginSent = false;
+  private suppressedSincePass = 0;
+  private lastEmptyPassTs: number | undefined;
+  private readonly counters: SinkStreamStats = {
+    lastPosition: undefined,
+    entriesIn: 0,
+    entriesOut: 0,
+    emptyTransactionsSuppressed: 0,
+    emptyTransactionsPassed: 0,
+  };
+
+  constructor(private readonly sink: EventSink) {}
+
+  filter(entries: ParsedEntry[]): ParsedEntry[] {
+    const out: ParsedEntry[] = [];
+    for (const e of entries) {
+      this.counters.lastPosition = e.position;
+      switch (e.entryType) {
+        case EntryType.HEARTBEAT:
+        case EntryType.GTIDLOG:
+          break;
+        case EntryType.TRANSACTIONBEGIN:
+          // A BEGIN inside an open transaction means the source restarted it (a replay after a
+          // reconnect): the newer BEGIN starts the transaction over.
+          this.heldBegin = e;
+          this.inTransaction = true;
+          this.beginSent = false;
+          break;
+        case EntryType.TRANSACTIONEND:
+          this.endTransaction(e, out);
+          break;
+        default: {
+          const kept = this.sink.keepRow(e);
+          if (kept === undefined) break;
+          if (this.inTransaction && !this.beginSent && this.heldBegin !== undefined) {
+            out.push(this.heldBegin);
+            this.beginSent = true;
+          }
+          out.push(kept);
+        }
+      }
+    }
+    this.counters.entriesIn += entries.length;
+    this.counters.entriesOut += out.length;
+    return out;
+  }
+
+  stats(): SinkStreamStats {
+    return { ...this.counters };
+  }
+
+  private endTransaction(end: ParsedEntry, out: ParsedEntry[]): void {
+    const begin = this.heldBegin;
+    const wasOpen = this.inTransaction;
+    const sent = this.beginSent;
+    this.heldBegin = undefined;
+    this.inTransaction = false;
+    this.beginSent = false;
+    // An END without its BEGIN (the stream started inside a transaction) is still a boundary worth keeping.
+    if (!wasOpen || sent || begin === undefined) {
+      out.push(end);
+      return;
+    }
+    const ts = end.position.timestamp;
+    this.suppressedSincePass++;
+    const due =
+      this.lastEmptyPassTs === undefined ||
+      Math.abs(ts - this.lastEmptyPassTs) > this.sink.emptyTransactionIntervalMs ||
+      this.suppressedSincePass > this.sink.emptyTransactionThreshold;
+    if (!due) {
+      this.counters.emptyTransactionsSuppressed++;
+      return;
+    }
+    this.suppressedSincePass = 0;
+    this.lastEmptyPassTs = ts;
+    this.counters.emptyTransactionsPassed++;
+    out.push(begin, end);
+  }
+}

@@ -1,0 +1,382 @@
+// The per-instance ring of serialized entries between the sink and the consumer (canal-protocol.md
+// §6, DESIGN.md §3). Three sequences move forward through it: put (next slot written), get (next
+// entry handed out) and ack (first entry not yet released). Space is freed only by acks, so a
+// consumer that stops acknowledging stops the parser through tryPut() returning false; nothing
+// is ever dropped.
+import { EventEmitter } from 'node:events';
+import type { EntryPosition } from '../protocol/entry-model.ts';
+import { isIsolatedDdl, type StoreItem } from './store-item.ts';
+
+export type BatchMode = 'ITEMSIZE' | 'MEMSIZE';
+
+export interface EventStoreOptions {
+  /** bound on entries held (put but not acked) */
+  maxEntries: number;
+  /** bound on serialized bytes held; one entry larger than this passes when the store is empty */
+  maxBytes: number;
+  /** ITEMSIZE: a batch is at most fetchSize entries; MEMSIZE (Canal's default): about fetchSize × memUnit bytes */
+  batchMode?: BatchMode;
+  /** bytes per fetch-size unit in MEMSIZE mode (Canal's default 1024) */
+  memUnit?: number;
+  /** a CREATE/ALTER/ERASE/RENAME/TRUNCATE/CINDEX/DINDEX always travels alone in its batch */
+  ddlIsolation?: boolean;
+}
+
+export interface GetOptions {
+  signal?: AbortSignal;
+  /** a per-client filter: items it rejects are skipped but still covered (and acked) by the batch */
+  filter?: (item: StoreItem) => boolean;
+}
+
+/** What an ack or a batch leaves behind once its items are gone: the positions it covered. */
+export interface BatchRange {
+  id: number;
+  /** entries covered, including those a get-time filter skipped */
+  covered: number;
+  /** position of the first and last covered entry */
+  start: EntryPosition;
+  end: EntryPosition;
+  /** the last transaction boundary (TRANSACTIONEND or DDL) inside the batch: where a cursor may move */
+  ackPosition?: EntryPosition;
+}
+
+export interface Batch extends BatchRange {
+  /** the entries to send; may be empty when every covered entry was filtered out for this client */
+  items: StoreItem[];
+}
+
+export interface StoreStats {
+  entries: number;
+  bytes: number;
+  maxEntries: number;
+  maxBytes: number;
+  /** entries put but not yet handed out */
+  unread: number;
+  outstandingBatches: number;
+  /** oldest outstanding batch id, the one the next ack must name */
+  oldestBatchId?: number;
+  nextBatchId: number;
+  waitingGets: number;
+  putSeq: number;
+  getSeq: number;
+  ackSeq: number;
+}
+
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    /** Canal's ACK error code: 402 for batch id 0, 400 otherwise */
+    readonly code: 400 | 402,
+    /** the batch id an ack or rollback had to name, if any was outstanding */
+    readonly expected: number | undefined,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** The Java client substitutes 1000 for a fetch size ≤ 0; canal-go passes 0 through. */
+const DEFAULT_FETCH_SIZE = 1000;
+
+interface BatchRecord extends BatchRange {
+  startSeq: number;
+  /** exclusive */
+  endSeq: number;
+}
+
+/** A blocked get. Its scan of unread items advances with each put, so waiting costs O(new items). */
+interface Waiter {
+  size: number;
+  filter: ((item: StoreItem) => boolean) | undefined;
+  epoch: number;
+  scanSeq: number;
+  visibleCount: number;
+  visibleBytes: number;
+  /** an isolated DDL ends the batch: it cannot grow any further */
+  cut: boolean;
+  finish: (batch: Batch | null) => void;
+}
+
+export class EventStore extends EventEmitter<{ space: [] }> {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly batchMode: BatchMode;
+  readonly memUnit: number;
+  readonly ddlIsolation: boolean;
+
+  private ring: (StoreItem | undefined)[];
+  private mask: number;
+  private putSeq = 0;
+  private getSeq = 0;
+  private ackSeq = 0;
+  private heldBytes = 0;
+  private nextBatchId = 1;
+  private readonly outstanding: BatchRecord[] = [];
+  private readonly waiters: Waiter[] = [];
+  /** bumped whenever the get cursor moves, which invalidates the waiters' scans */
+  private epoch = 0;
+  /** a put was refused since the last ack: the store cannot grow until a consumer acks */
+  private refused = false;
+  private closedReason: string | undefined;
+
+  constructor(opts: EventStoreOptions) {
+    super();
+    positiveInteger('maxEntries', opts.maxEntries);
+    positiveInteger('maxBytes', opts.maxBytes);
+    if (opts.memUnit !== undefined) positiveInteger('memUnit', opts.memUnit);
+    if (opts.batchMode !== undefined && opts.batchMode !== 'ITEMSIZE' && opts.batchMode !== 'MEMSIZE') {
+      throw new RangeError(`EventStore batchMode must be ITEMSIZE or MEMSIZE, got ${JSON.stringify(opts.batchMode)}`);
+    }
+    this.maxEntries = opts.maxEntries;
+    this.maxBytes = opts.maxBytes;
+    this.batchMode = opts.batchMode ?? 'MEMSIZE';
+    this.memUnit = opts.memUnit ?? 1024;
+    this.ddlIsolation = opts.ddlIsolation ?? false;
+    // Grown on demand up to the first power of two ≥ maxEntries, so a generous bound costs nothing until used.
+    const initial = Math.min(1024, nextPowerOfTwo(this.maxEntries));
+    this.ring = new Array<StoreItem | undefined>(initial).fill(undefined);
+    this.mask = initial - 1;
+  }
+
+  /** Stores the item, or returns false when it does not fit; the caller keeps it and retries on 'space'. */
+  tryPut(item: StoreItem): boolean {
+    if (this.closedReason !== undefined) return false;
+    const size = item.bytes.byteLength;
+    const count = this.putSeq - this.ackSeq;
+    if (count >= this.maxEntries || (count > 0 && this.heldBytes + size > this.maxBytes)) {
+      if (!this.refused) {
+        this.refused = true;
+        // A blocked get waiting for a fuller batch would now wait forever: let it take what there is.
+        this.wakeWaiters();
+      }
+      return false;
+    }
+    if (count === this.ring.length) this.grow();
+    this.ring[this.putSeq & this.mask] = item;
+    this.putSeq++;
+    this.heldBytes += size;
+    if (this.waiters.length > 0) this.wakeWaiters();
+    return true;
+  }
+
+  /**
+   * The next batch after the get cursor. timeoutMs −1: return at once with what is there;
+   * 0 or any other value ≤ 0: wait until a full batch is available; > 0: wait up to that long for a
+   * full batch, then return what is there. Resolves null when nothing was available.
+   */
+  async get(batchSize: number, timeoutMs: number, opts: GetOptions = {}): Promise<Batch | null> {
+    const { signal, filter } = opts;
+    if (this.closedReason !== undefined) throw new StoreError(this.closedReason, 400, undefined);
+    signal?.throwIfAborted();
+    const size = batchSize > 0 ? Math.floor(batchSize) : DEFAULT_FETCH_SIZE;
+    if (timeoutMs === -1) return this.take(size, filter);
+
+    const waiter: Waiter = { size, filter, epoch: -1, scanSeq: 0, visibleCount: 0, visibleBytes: 0, cut: false, finish: () => {} };
+    if (this.ready(waiter)) return this.take(size, filter);
+
+    return await new Promise<Batch | null>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = (): void => {
+        cleanup();
+        reject(signal?.reason ?? new Error('get aborted'));
+      };
+      const cleanup = (): void => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      waiter.finish = (batch) => {
+        cleanup();
+        resolve(batch);
+      };
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => {
+          cleanup();
+          resolve(this.take(size, filter));
+        }, timeoutMs);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  /**
+   * Releases the oldest outstanding batch and its entries. −1 is ignored (Canal's "empty batch");
+   * 0 is error 402; any other id must be the oldest outstanding batch.
+   */
+  ack(batchId: number): BatchRange | undefined {
+    if (batchId === -1) return undefined;
+    const rec = this.checkOldest(batchId);
+    this.outstanding.shift();
+    for (let seq = this.ackSeq; seq < rec.endSeq; seq++) {
+      const idx = seq & this.mask;
+      this.heldBytes -= this.ring[idx]!.bytes.byteLength;
+      this.ring[idx] = undefined;
+    }
+    this.ackSeq = rec.endSeq;
+    const freed = rec.endSeq > rec.startSeq;
+    if (freed) this.refused = false;
+    const range: BatchRange = { id: rec.id, covered: rec.covered, start: rec.start, end: rec.end };
+    if (rec.ackPosition !== undefined) range.ackPosition = rec.ackPosition;
+    if (freed) this.emit('space');
+    return range;
+  }
+
+  /**
+   * Drops outstanding batches and returns the get cursor to the ack cursor, so everything not
+   * acknowledged is handed out again under new batch ids. No id or 0: all batches. N: N must be the
+   * oldest outstanding batch (as Canal checks), and N and every newer batch are dropped (Canal
+   * leaves the newer ones behind, which wedges clients). −1 is ignored like an ack of −1.
+   * Returns how many batches were dropped.
+   */
+  rollback(batchId?: number): number {
+    if (batchId === -1) return 0;
+    if (batchId !== undefined && batchId !== 0) this.checkOldest(batchId);
+    const dropped = this.outstanding.length;
+    this.outstanding.length = 0;
+    if (this.getSeq !== this.ackSeq) {
+      this.getSeq = this.ackSeq;
+      this.epoch++;
+      if (this.waiters.length > 0) this.wakeWaiters();
+    }
+    return dropped;
+  }
+
+  stats(): StoreStats {
+    const s: StoreStats = {
+      entries: this.putSeq - this.ackSeq,
+      bytes: this.heldBytes,
+      maxEntries: this.maxEntries,
+      maxBytes: this.maxBytes,
+      unread: this.putSeq - this.getSeq,
+      outstandingBatches: this.outstanding.length,
+      nextBatchId: this.nextBatchId,
+      waitingGets: this.waiters.length,
+      putSeq: this.putSeq,
+      getSeq: this.getSeq,
+      ackSeq: this.ackSeq,
+    };
+    if (this.outstanding.length > 0) s.oldestBatchId = this.outstanding[0]!.id;
+    return s;
+  }
+
+  /** Answers every waiting get with null (nothing) and refuses further puts and gets (instance shutdown). */
+  close(reason = 'the store is closed'): void {
+    this.closedReason = reason;
+    for (const w of this.waiters.splice(0)) w.finish(null);
+  }
+
+  private checkOldest(batchId: number): BatchRecord {
+    const oldest = this.outstanding[0];
+    if (batchId === 0) throw new StoreError(`batchId should assign value: batch id 0 is never valid${expectation(oldest)}`, 402, oldest?.id);
+    if (oldest === undefined || !this.outstanding.some((b) => b.id === batchId)) {
+      throw new StoreError(`batchId:${batchId} is not exist${expectation(oldest)}`, 400, oldest?.id);
+    }
+    if (oldest.id !== batchId) throw new StoreError(`batchId:${batchId} is not the firstly:${oldest.id}`, 400, oldest.id);
+    return oldest;
+  }
+
+  private budget(size: number): number {
+    return this.batchMode === 'ITEMSIZE' ? size : size * this.memUnit;
+  }
+
+  /** Whether a waiting get can be answered now: a full batch, a batch cut by an isolated DDL, or a store that cannot grow. */
+  private ready(w: Waiter): boolean {
+    if (w.epoch !== this.epoch) {
+      w.epoch = this.epoch;
+      w.scanSeq = this.getSeq;
+      w.visibleCount = 0;
+      w.visibleBytes = 0;
+      w.cut = false;
+    }
+    const budget = this.budget(w.size);
+    const full = (): boolean => w.cut || (this.batchMode === 'ITEMSIZE' ? w.visibleCount >= budget : w.visibleBytes >= budget);
+    while (!full() && w.scanSeq < this.putSeq) {
+      const item = this.ring[w.scanSeq & this.mask]!;
+      if (w.filter === undefined || w.filter(item)) {
+        if (this.ddlIsolation && isIsolatedDdl(item)) {
+          w.cut = true;
+        } else {
+          w.visibleCount++;
+          w.visibleBytes += item.bytes.byteLength;
+        }
+      }
+      w.scanSeq++;
+    }
+    return full() || ((this.refused || this.putSeq - this.ackSeq >= this.maxEntries) && this.getSeq < this.putSeq);
+  }
+
+  private wakeWaiters(): void {
+    for (const w of [...this.waiters]) {
+      if (!this.ready(w)) continue;
+      const batch = this.take(w.size, w.filter);
+      if (batch !== null) w.finish(batch);
+    }
+  }
+
+  /** Forms the batch from the get cursor and records it as outstanding; null when nothing is unread. */
+  private take(size: number, filter: ((item: StoreItem) => boolean) | undefined): Batch | null {
+    const start = this.getSeq;
+    const budget = this.budget(size);
+    const items: StoreItem[] = [];
+    let visibleBytes = 0;
+    let ackPosition: EntryPosition | undefined;
+    let seq = start;
+    while (seq < this.putSeq) {
+      const item = this.ring[seq & this.mask]!;
+      const visible = filter === undefined || filter(item);
+      const isolated = visible && this.ddlIsolation && isIsolatedDdl(item);
+      if (visible) {
+        if (items.length > 0) {
+          // MEMSIZE takes entries while the bytes so far are ≤ the budget: at most one entry of overshoot, as Canal.
+          if (this.batchMode === 'ITEMSIZE' ? items.length >= budget : visibleBytes > budget) break;
+          if (isolated) break;
+        }
+        items.push(item);
+        visibleBytes += item.bytes.byteLength;
+      }
+      if (item.boundary) ackPosition = item.position;
+      seq++;
+      if (isolated) break;
+    }
+    if (seq === start) return null;
+    const rec: BatchRecord = {
+      id: this.nextBatchId++,
+      startSeq: start,
+      endSeq: seq,
+      covered: seq - start,
+      start: this.ring[start & this.mask]!.position,
+      end: this.ring[(seq - 1) & this.mask]!.position,
+    };
+    if (ackPosition !== undefined) rec.ackPosition = ackPosition;
+    this.outstanding.push(rec);
+    this.getSeq = seq;
+    this.epoch++;
+    const batch: Batch = { id: rec.id, covered: rec.covered, start: rec.start, end: rec.end, items };
+    if (ackPosition !== undefined) batch.ackPosition = ackPosition;
+    return batch;
+  }
+
+  private grow(): void {
+    const bigger = new Array<StoreItem | undefined>(this.ring.length * 2).fill(undefined);
+    const mask = bigger.length - 1;
+    for (let seq = this.ackSeq; seq < this.putSeq; seq++) bigger[seq & mask] = this.ring[seq & this.mask];
+    this.ring = bigger;
+    this.mask = mask;
+  }
+}
+
+function expectation(oldest: BatchRecord | undefined): string {
+  return oldest === undefined ? '; no batch is outstanding' : `; the oldest outstanding batch is batchId:${oldest.id}`;
+}
+
+function positiveInteger(name: string, v: number): void {
+  if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`EventStore ${name} must be a positive integer, got ${v}`);
+}
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
