@@ -1,0 +1,266 @@
+// Reads a Canal configuration directory (canal.properties + <destination>/instance.properties)
+// into the same raw shapes as sluice's JSON files, so both forms pass the same validation. Every
+// issue is reported against the property key and file the user wrote. Keys sluice has no use
+// for are returned as a list; keys whose meaning sluice cannot provide are errors.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildInstance, buildServer, type Locate } from './build.ts';
+import type { IssueList } from './errors.ts';
+import { parseProperties, type PropertyEntry } from './properties.ts';
+import { interpolate, type Env } from './secrets.ts';
+import type { InstanceConfig, ServerConfig } from './types.ts';
+
+export const CANAL_PROPERTIES = 'canal.properties';
+export const INSTANCE_PROPERTIES = 'instance.properties';
+
+type Props = Map<string, PropertyEntry>;
+
+/** Server keys: property -> JSON path in the server file. */
+const SERVER_KEYS: Record<string, string> = {
+  'canal.ip': 'listen.host',
+  'canal.port': 'listen.port',
+  'canal.user': 'user',
+  'canal.passwd': 'passwordHash',
+  'canal.file.data.dir': 'dataDir',
+  'canal.file.flush.period': 'flushIntervalMs',
+  'canal.metrics.pull.port': 'admin.port',
+};
+
+/** Instance keys: property -> JSON path in an instance file (address is split separately). */
+const INSTANCE_KEYS: Record<string, string> = {
+  'canal.instance.dbUsername': 'source.user',
+  'canal.instance.dbPassword': 'source.password',
+  'canal.instance.mysql.slaveId': 'source.slaveId',
+  'canal.instance.master.journal.name': 'start.file',
+  'canal.instance.master.position': 'start.position',
+  'canal.instance.master.timestamp': 'start.timestamp',
+  'canal.instance.master.gtid': 'start.gtid',
+  'canal.instance.filter.regex': 'filter.include',
+  'canal.instance.filter.black.regex': 'filter.exclude',
+  'canal.instance.filter.field': 'filter.includeFields',
+  'canal.instance.filter.black.field': 'filter.excludeFields',
+  'canal.instance.filter.dml.insert': 'drop.insert',
+  'canal.instance.filter.dml.update': 'drop.update',
+  'canal.instance.filter.dml.delete': 'drop.delete',
+  'canal.instance.filter.query.dml': 'drop.queryDml',
+  'canal.instance.filter.query.ddl': 'drop.queryDdl',
+  'canal.instance.filter.query.dcl': 'drop.queryDcl',
+  'canal.instance.memory.buffer.size': 'store.maxEntries',
+  'canal.instance.memory.buffer.memunit': 'store.memUnit',
+  'canal.instance.memory.batch.mode': 'store.batchMode',
+  'canal.instance.get.ddl.isolation': 'store.ddlIsolation',
+};
+const ADDRESS_KEY = 'canal.instance.master.address';
+const GTID_ON_KEY = 'canal.instance.gtidon';
+
+/** Keys read for their meaning but not copied: the destination list and the conf dir placeholder. */
+const CONSUMED = new Set(['canal.destinations', 'canal.conf.dir', ADDRESS_KEY, GTID_ON_KEY]);
+
+/**
+ * Keys sluice cannot honour when set to anything but the harmless value. Returns the problem,
+ * or undefined when the value is one sluice behaves the same way under.
+ */
+function unhonourable(key: string, value: string): string | undefined {
+  const v = value.trim().toLowerCase();
+  if (key === 'canal.serverMode' && v !== 'tcp') {
+    return 'sluice serves only the Canal TCP protocol; set canal.serverMode = tcp (MQ delivery is not supported)';
+  }
+  if (key === 'canal.instance.global.mode' && v !== 'spring') {
+    return 'sluice reads instances from this directory only; set canal.instance.global.mode = spring (canal-admin managed configs are not supported)';
+  }
+  if (key === 'canal.instance.global.spring.xml' && !v.endsWith('file-instance.xml')) {
+    return 'sluice persists cursors to files in dataDir (Canal file-instance.xml); memory, ZooKeeper and group instances are not supported';
+  }
+  if (key === 'canal.instance.tsdb.enable' && v === 'true') {
+    return 'set it to false: sluice takes column names from binlog_row_metadata=FULL, not from a table-schema history database';
+  }
+  if (key.startsWith('canal.instance.standby.') && v !== '') {
+    return 'standby sources are not supported: run one sluice instance per source (remove the canal.instance.standby.* keys)';
+  }
+  if (key === 'canal.instance.connectionCharset' && !['utf-8', 'utf8', 'utf8mb4'].includes(v)) {
+    return 'sluice decodes text as UTF-8 only; set canal.instance.connectionCharset = UTF-8';
+  }
+  if (key === 'canal.instance.multi.stream.on' && v === 'true') {
+    return 'multi-stream parsing is not supported; set it to false';
+  }
+  if (key === 'canal.instance.filter.transaction.entry' && v === 'true') {
+    return 'sluice always delivers transaction begin/end entries (cursors point at them); set it to false';
+  }
+  if (/^canal\.instance\.master\.ssl/i.test(key) && v !== '' && v !== 'disabled') {
+    return 'TLS to the source is not supported by sluice; remove it or set canal.instance.master.sslMode = DISABLED';
+  }
+  return undefined;
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let o = obj;
+  for (const p of parts.slice(0, -1)) {
+    o[p] ??= {};
+    o = o[p] as Record<string, unknown>;
+  }
+  o[parts[parts.length - 1]!] = value;
+}
+
+/** Numbers and booleans as zod expects them; anything else stays a string so the error shows it. */
+function typed(value: string): unknown {
+  if (/^-?\d+$/.test(value)) return Number(value);
+  if (/^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+  return value;
+}
+
+async function readProps(file: string, display: string, issues: IssueList): Promise<Props | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    issues.add(display, '', `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    return undefined;
+  }
+  return parseProperties(text);
+}
+
+/** `${canal.conf.dir}`-style references to other properties; canal.conf.dir is this directory. */
+function resolveRefs(value: string, lookup: (k: string) => string | undefined, dir: string): string {
+  return value.replace(/\$\{([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)+)\}/g, (m, k: string) => {
+    if (k === 'canal.conf.dir') return dir;
+    return lookup(k) ?? m;
+  });
+}
+
+export interface CanalImport {
+  server: ServerConfig | undefined;
+  instances: InstanceConfig[];
+  ignoredKeys: string[];
+}
+
+export async function importCanalDir(dir: string, env: Env, issues: IssueList): Promise<CanalImport> {
+  const serverFile = CANAL_PROPERTIES;
+  const ignored = new Set<string>();
+  const global = await readProps(join(dir, CANAL_PROPERTIES), serverFile, issues);
+  if (!global) return { server: undefined, instances: [], ignoredKeys: [] };
+
+  const value = (props: Props, key: string, file: string): string | undefined => {
+    const e = props.get(key);
+    if (!e || e.value === '') return undefined;
+    const refs = resolveRefs(e.value, (k) => global.get(k)?.value, dir);
+    return interpolate(refs, env, issues, file, key);
+  };
+
+  // Server file.
+  const rawServer: Record<string, unknown> = {};
+  const serverLocate = new Map<string, string>();
+  for (const key of global.keys()) {
+    if (key.startsWith('canal.instance.')) continue; // judged per destination, after instance.properties overrides
+    const problem = unhonourable(key, global.get(key)!.value);
+    if (problem) {
+      issues.add(serverFile, key, problem, global.get(key)!.value);
+      continue;
+    }
+    const path = SERVER_KEYS[key];
+    if (path !== undefined) {
+      const v = value(global, key, serverFile);
+      if (v !== undefined) setPath(rawServer, path, key === 'canal.passwd' || key === 'canal.ip' || key === 'canal.user' || key === 'canal.file.data.dir' ? v : typed(v));
+      serverLocate.set(path, key);
+    } else if (!CONSUMED.has(key)) {
+      ignored.add(key);
+    }
+  }
+  const locateServer: Locate = (k) => ({ file: serverFile, key: serverLocate.get(k) ?? (k === 'user' ? 'canal.user' : k === 'passwordHash' ? 'canal.passwd' : k) });
+  const server = buildServer(rawServer, serverFile, dir, issues, locateServer);
+
+  // Instances.
+  const destinations = (value(global, 'canal.destinations', serverFile) ?? 'example')
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d !== '');
+  const instances: InstanceConfig[] = [];
+  const reported = new Set<string>();
+  for (const dest of destinations) {
+    const instFile = join(dest, INSTANCE_PROPERTIES);
+    const local = await readPropsOptional(join(dir, instFile));
+    if (!local) {
+      issues.add(serverFile, 'canal.destinations', `names destination ${JSON.stringify(dest)} but ${instFile} does not exist in ${dir}; create it or remove ${dest} from the list`, dest);
+      continue;
+    }
+    // Instance keys from canal.properties are defaults that instance.properties overrides.
+    const merged: Props = new Map();
+    const origin = new Map<string, string>();
+    for (const [k, e] of global) {
+      if (k.startsWith('canal.instance.')) {
+        merged.set(k, e);
+        origin.set(k, serverFile);
+      }
+    }
+    for (const [k, e] of local) {
+      merged.set(k, e);
+      origin.set(k, instFile);
+    }
+    const raw: Record<string, unknown> = {};
+    const where = new Map<string, { file: string; key: string }>();
+    const gtidOn = value(merged, GTID_ON_KEY, instFile)?.toLowerCase() === 'true';
+    for (const key of merged.keys()) {
+      const file = origin.get(key)!;
+      const problem = unhonourable(key, merged.get(key)!.value);
+      if (problem) {
+        if (!reported.has(file + '\0' + key)) issues.add(file, key, problem, merged.get(key)!.value);
+        reported.add(file + '\0' + key);
+        continue;
+      }
+      const path = INSTANCE_KEYS[key];
+      if (path === undefined) {
+        if (!CONSUMED.has(key)) ignored.add(key);
+        continue;
+      }
+      where.set(path, { file, key });
+      if (path === 'start.gtid' && !gtidOn) {
+        ignored.add(key);
+        continue;
+      }
+      const v = value(merged, key, file);
+      if (v === undefined) continue;
+      if (path === 'source.slaveId' && v === '0') continue; // Canal: 0 means pick one automatically
+      const keepString = path === 'source.user' || path === 'source.password' || path === 'start.file' || path === 'start.gtid' || path.startsWith('filter.') || path === 'store.batchMode';
+      setPath(raw, path, keepString ? v : typed(v));
+    }
+    // A timestamp beside a journal name means "search this file by time" in Canal; sluice searches by time.
+    const start = raw['start'] as Record<string, unknown> | undefined;
+    if (start && start['timestamp'] !== undefined && start['file'] !== undefined && start['position'] === undefined) delete start['file'];
+    if (start && start['position'] !== undefined && start['timestamp'] !== undefined) delete start['timestamp'];
+
+    const addressFile = origin.get(ADDRESS_KEY) ?? instFile;
+    const address = value(merged, ADDRESS_KEY, addressFile);
+    for (const p of ['source.host', 'source.port']) where.set(p, { file: addressFile, key: ADDRESS_KEY });
+    if (address !== undefined) {
+      const m = /^(.+):(\d+)$/.exec(address);
+      if (!m) issues.add(addressFile, ADDRESS_KEY, 'must be host:port of the MySQL/MariaDB source', address);
+      else {
+        setPath(raw, 'source.host', m[1]!);
+        setPath(raw, 'source.port', Number(m[2]));
+      }
+    }
+    if (!where.has('source.user')) where.set('source.user', { file: instFile, key: 'canal.instance.dbUsername' });
+    if (!where.has('source.password')) where.set('source.password', { file: instFile, key: 'canal.instance.dbPassword' });
+    if ((raw['source'] as Record<string, unknown> | undefined)?.['password'] === undefined && (raw['source'] as Record<string, unknown> | undefined)?.['user'] !== undefined) {
+      setPath(raw, 'source.password', ''); // Canal allows an account without a password
+    }
+    const locate: Locate = (k) => {
+      const direct = where.get(k);
+      if (direct) return direct;
+      // "start" problems span keys: name the start keys that were given.
+      for (const [p, w] of where) if (p.startsWith(k + '.') || k.startsWith(p + '.')) return w;
+      return { file: instFile, key: k };
+    };
+    const inst = buildInstance(raw, dest, instFile, issues, locate);
+    if (inst) instances.push(inst);
+  }
+  return { server, instances, ignoredKeys: [...ignored].sort() };
+}
+
+async function readPropsOptional(file: string): Promise<Props | undefined> {
+  try {
+    return parseProperties(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,149 @@
+// The two file shapes sluice reads: the server file (sluice.json) and one file per instance
+// (instances/<destination>.json). Objects are strict so a misspelt key is an error, not a silent
+// default; keys starting with `_` are comments and are removed before validation.
+import { z } from 'zod';
+import { fieldFilterProblem, tableFilterProblem } from './filter-syntax.ts';
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().min(1);
+const hostname = z.string().min(1);
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const serverFileSchema = z.strictObject({
+  listen: z
+    .strictObject({
+      host: hostname.default('127.0.0.1'),
+      port: port.default(11111),
+    })
+    .prefault({}),
+  /** Canal client ACL: both or neither. passwordHash is hex SHA1(SHA1(pw)) as `sluice passwd` prints. */
+  user: z.string().min(1).optional(),
+  passwordHash: z
+    .string()
+    .regex(/^\*?[0-9a-fA-F]{40}$/, { message: 'must be 40 hex digits: SHA1(SHA1(password)) as printed by `sluice passwd` (the plaintext does not go here)' })
+    .transform((s) => s.replace(/^\*/, '').toLowerCase())
+    .optional(),
+  maxFrameBytes: positiveInt.max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  tls: z
+    .strictObject({
+      certFile: z.string().min(1),
+      keyFile: z.string().min(1),
+      caFile: z.string().min(1).optional(),
+    })
+    .optional(),
+  admin: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      host: hostname.default('127.0.0.1'),
+      port: port.default(11112),
+    })
+    .prefault({}),
+  dataDir: z.string().min(1).default('data'),
+  log: z
+    .strictObject({
+      level: z.enum(LOG_LEVELS).default('info'),
+      pretty: z.boolean().optional(),
+    })
+    .prefault({}),
+  lagIntervalMs: positiveInt.default(10_000),
+  flushIntervalMs: positiveInt.default(1_000),
+});
+
+export type ServerFile = z.output<typeof serverFileSchema>;
+
+function tableFilter() {
+  return z.string().superRefine((s, ctx) => {
+    const p = tableFilterProblem(s);
+    if (p !== undefined) ctx.addIssue({ code: 'custom', message: p, input: s });
+  });
+}
+function fieldFilter() {
+  return z.string().superRefine((s, ctx) => {
+    const p = fieldFilterProblem(s);
+    if (p !== undefined) ctx.addIssue({ code: 'custom', message: p, input: s });
+  });
+}
+
+function timezoneProblem(tz: string): string | undefined {
+  if (/^[+-](0\d|1[0-4]):[0-5]\d$/.test(tz)) return undefined;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return undefined;
+  } catch {
+    return 'must be an IANA zone name (e.g. "Europe/Berlin", "UTC") or an offset like "+08:00"';
+  }
+}
+
+const startSchema = z
+  .strictObject({
+    file: z.string().min(1).optional(),
+    position: z.number().int().min(4).optional(),
+    gtid: z.string().min(1).optional(),
+    /** epoch ms, or an ISO-8601 date-time */
+    timestamp: z.union([z.number().int().min(0), z.iso.datetime({ offset: true })]).optional(),
+  })
+  .superRefine((s, ctx) => {
+    const kinds = [s.file !== undefined || s.position !== undefined, s.gtid !== undefined, s.timestamp !== undefined].filter(Boolean).length;
+    if (kinds > 1) ctx.addIssue({ code: 'custom', message: 'give one of {file, position}, {gtid} or {timestamp}, not several', input: s });
+    if ((s.file === undefined) !== (s.position === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'file and position go together (position is the byte offset in that binlog file, at least 4)', input: s });
+    }
+  });
+
+export const instanceFileSchema = z.strictObject({
+  source: z.strictObject({
+    host: hostname,
+    port: port.min(1).default(3306),
+    user: z.string().min(1),
+    password: z.string(),
+    /** the replica server id sluice uses; must differ from every other replica of this source */
+    slaveId: z.number().int().min(1).max(4294967295).optional(),
+    connectTimeoutMs: positiveInt.default(10_000),
+  }),
+  start: startSchema.optional(),
+  timezone: z
+    .string()
+    .superRefine((s, ctx) => {
+      const p = timezoneProblem(s);
+      if (p !== undefined) ctx.addIssue({ code: 'custom', message: p, input: s });
+    })
+    .optional(),
+  filter: z
+    .strictObject({
+      include: tableFilter().default('.*\\..*'),
+      exclude: tableFilter().default(''),
+      includeFields: fieldFilter().default(''),
+      excludeFields: fieldFilter().default(''),
+    })
+    .prefault({}),
+  drop: z
+    .strictObject({
+      insert: z.boolean().default(false),
+      update: z.boolean().default(false),
+      delete: z.boolean().default(false),
+      queryDml: z.boolean().default(false),
+      queryDdl: z.boolean().default(false),
+      queryDcl: z.boolean().default(false),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      maxEntries: positiveInt.default(16_384),
+      maxBytes: positiveInt.default(64 * 1024 * 1024),
+      batchMode: z.enum(['MEMSIZE', 'ITEMSIZE']).default('MEMSIZE'),
+      memUnit: positiveInt.default(1024),
+      ddlIsolation: z.boolean().default(false),
+    })
+    .prefault({}),
+  heartbeatMs: positiveInt.default(5_000),
+  retry: z
+    .strictObject({
+      initialMs: positiveInt.default(1_000),
+      maxMs: positiveInt.default(30_000),
+    })
+    .prefault({})
+    .refine((r) => r.maxMs >= r.initialMs, { message: 'retry.maxMs must be at least retry.initialMs' }),
+});
+
+export type InstanceFile = z.output<typeof instanceFileSchema>;

@@ -1,0 +1,48 @@
+// The validated configuration every other module receives. Paths are absolute; secrets are resolved.
+import type { LOG_LEVELS } from './schema.ts';
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Where an instance starts when no cursor is persisted (same shapes as the parser's StartFrom). */
+export type StartRequest =
+  | { kind: 'position'; file: string; offset: number }
+  | { kind: 'gtid'; gtid: string }
+  | { kind: 'timestamp'; ms: number }
+  | { kind: 'end' };
+
+export interface ServerConfig {
+  listen: { host: string; port: number };
+  /** Canal client ACL; absent: no authentication */
+  auth?: { user: string; passwordHash: string };
+  maxFrameBytes: number;
+  tls?: { certFile: string; keyFile: string; caFile?: string };
+  admin: { enabled: boolean; host: string; port: number };
+  dataDir: string;
+  log: { level: LogLevel; pretty?: boolean };
+  lagIntervalMs: number;
+  flushIntervalMs: number;
+}
+
+export interface InstanceConfig {
+  destination: string;
+  /** the file it came from, for messages */
+  file: string;
+  source: { host: string; port: number; user: string; password: string; slaveId?: number; connectTimeoutMs: number };
+  start: StartRequest;
+  timezone?: string;
+  filter: { include: string; exclude: string; includeFields: string; excludeFields: string };
+  drop: { insert: boolean; update: boolean; delete: boolean; queryDml: boolean; queryDdl: boolean; queryDcl: boolean };
+  store: { maxEntries: number; maxBytes: number; batchMode: 'MEMSIZE' | 'ITEMSIZE'; memUnit: number; ddlIsolation: boolean };
+  heartbeatMs: number;
+  retry: { initialMs: number; maxMs: number };
+}
+
+export interface SluiceConfig {
+  format: 'sluice-json' | 'canal-properties';
+  /** the config directory, absolute */
+  dir: string;
+  server: ServerConfig;
+  instances: InstanceConfig[];
+  /** keys present in the files that sluice does not use (Canal import), for one log line at start-up */
+  ignoredKeys: string[];
+}

@@ -1,0 +1,136 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config/index.ts';
+
+async function configDir(files: Record<string, string | object>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-config-'));
+  for (const [name, content] of Object.entries(files)) {
+    const p = join(dir, name);
+    await mkdir(join(p, '..'), { recursive: true });
+    await writeFile(p, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  }
+  return dir;
+}
+
+const SOURCE = { host: 'db1', port: 3306, user: 'repl', password: { env: 'SHOP_DB_PASSWORD' }, slaveId: 1234 };
+const ENV = { SHOP_DB_PASSWORD: 'pw-from-env' };
+
+async function loadError(files: Record<string, string | object>, env: Record<string, string> = ENV): Promise<ConfigError> {
+  const dir = await configDir(files);
+  try {
+    await loadConfig(dir, { env });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  assert.fail('loadConfig accepted an invalid configuration');
+}
+
+test('a minimal JSON directory loads with documented defaults and env secrets resolved', async () => {
+  const dir = await configDir({
+    'sluice.json': { _comment: 'comments are keys starting with _', listen: { port: 11111 } },
+    'instances/shop.json': { source: SOURCE, filter: { include: 'shop\\..*' } },
+  });
+  try {
+    const cfg = await loadConfig(dir, { env: ENV });
+    assert.equal(cfg.format, 'sluice-json');
+    assert.equal(cfg.server.listen.host, '127.0.0.1');
+    assert.equal(cfg.server.lagIntervalMs, 10_000);
+    assert.equal(cfg.server.admin.port, 11112);
+    assert.equal(cfg.server.dataDir, join(dir, 'data'));
+    assert.equal(cfg.server.auth, undefined);
+    assert.equal(cfg.instances.length, 1);
+    const shop = cfg.instances[0]!;
+    assert.equal(shop.destination, 'shop');
+    assert.equal(shop.source.password, 'pw-from-env');
+    assert.deepEqual(shop.start, { kind: 'end' });
+    assert.equal(shop.filter.include, 'shop\\..*');
+    assert.equal(shop.store.batchMode, 'MEMSIZE');
+    assert.equal(shop.store.maxEntries, 16_384);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a missing required key names the file and the key path', async () => {
+  const err = await loadError({ 'instances/shop.json': { source: { ...SOURCE, host: undefined } } });
+  assert.match(err.message, /instances\/shop\.json: source\.host: required key is missing; expected string/);
+});
+
+test('a wrong type names the file, key, value and the type expected', async () => {
+  const err = await loadError({ 'sluice.json': { listen: { port: 'eleven' } }, 'instances/shop.json': { source: SOURCE } });
+  assert.match(err.message, /sluice\.json: listen\.port: expected number, got string \(got "eleven"\)/);
+});
+
+test('an out-of-range value and an invalid enum say what is allowed', async () => {
+  const err = await loadError({
+    'sluice.json': { listen: { port: 70000 } },
+    'instances/shop.json': { source: SOURCE, store: { batchMode: 'BYTES' } },
+  });
+  assert.match(err.message, /sluice\.json: listen\.port: must be at most 65535 \(got 70000\)/);
+  assert.match(err.message, /instances\/shop\.json: store\.batchMode: must be one of "MEMSIZE", "ITEMSIZE" \(got "BYTES"\)/);
+  assert.equal(err.issues.length, 2, 'every problem is reported at once');
+});
+
+test('a misspelt key is an error listing the allowed keys', async () => {
+  const err = await loadError({ 'instances/shop.json': { source: SOURCE, filtre: {} } });
+  assert.match(err.message, /instances\/shop\.json: filtre: unknown key; allowed here: source, start, timezone, filter/);
+});
+
+test('a filter regex that does not compile names its key and the piece', async () => {
+  const err = await loadError({ 'instances/shop.json': { source: SOURCE, filter: { include: 'shop\\..*,(broken' } } });
+  assert.match(err.message, /instances\/shop\.json: filter\.include: the regex "\(broken" does not compile/);
+});
+
+test('a bad column filter rule names its key', async () => {
+  const err = await loadError({ 'instances/shop.json': { source: SOURCE, filter: { includeFields: 'shop.orders' } } });
+  assert.match(err.message, /instances\/shop\.json: filter\.includeFields: the rule "shop\.orders" is not schema\.table:col1\/col2/);
+});
+
+test('a missing environment secret names the variable and the key, never a value', async () => {
+  const err = await loadError({ 'instances/shop.json': { source: { ...SOURCE, password: '${NOT_SET_ANYWHERE}' } } }, {});
+  assert.match(err.message, /instances\/shop\.json: source\.password: environment variable NOT_SET_ANYWHERE is not set/);
+});
+
+test('a password of the wrong type is reported without echoing it', async () => {
+  const err = await loadError({ 'instances/shop.json': { source: { ...SOURCE, password: 12345678 } } });
+  assert.match(err.message, /source\.password: expected string, got number \(got "<redacted>"\)/);
+  assert.doesNotMatch(err.message, /12345678/);
+});
+
+test('start positions: file and position go together', async () => {
+  const err = await loadError({ 'instances/shop.json': { source: SOURCE, start: { file: 'binlog.000001' } } });
+  assert.match(err.message, /instances\/shop\.json: start: file and position go together/);
+});
+
+test('user without passwordHash, and a plaintext passwordHash, are rejected', async () => {
+  const err = await loadError({ 'sluice.json': { user: 'canal', passwordHash: 'canal' }, 'instances/shop.json': { source: SOURCE } });
+  assert.match(err.message, /sluice\.json: passwordHash: must be 40 hex digits/);
+  const err2 = await loadError({ 'sluice.json': { user: 'canal' }, 'instances/shop.json': { source: SOURCE } });
+  assert.match(err2.message, /sluice\.json: passwordHash: user and passwordHash go together/);
+});
+
+test('two instances using one server id on the same source are rejected', async () => {
+  const err = await loadError({ 'instances/a.json': { source: SOURCE }, 'instances/b.json': { source: SOURCE } });
+  assert.match(err.message, /instances\/b\.json: source\.slaveId: a \(instances\/a\.json\) already uses server id 1234/);
+});
+
+test('a directory with no config in it, and a missing one, are explained', async () => {
+  const empty = await configDir({});
+  try {
+    await assert.rejects(loadConfig(empty), /holds neither sluice\.json with instances\/ nor canal\.properties/);
+  } finally {
+    await rm(empty, { recursive: true, force: true });
+  }
+  await assert.rejects(loadConfig(join(tmpdir(), 'sluice-no-such-dir-xyz')), /config directory cannot be used \(ENOENT\)/);
+});
+
+test('invalid JSON names the file', async () => {
+  const err = await loadError({ 'instances/shop.json': '{ "source": ' });
+  assert.match(err.message, /instances\/shop\.json: is not valid JSON/);
+});
