@@ -42,9 +42,7 @@ const INSTANCE_KEYS: Record<string, string> = {
   'canal.instance.filter.dml.insert': 'drop.insert',
   'canal.instance.filter.dml.update': 'drop.update',
   'canal.instance.filter.dml.delete': 'drop.delete',
-  'canal.instance.filter.query.dml': 'drop.queryDml',
-  'canal.instance.filter.query.ddl': 'drop.queryDdl',
-  'canal.instance.filter.query.dcl': 'drop.queryDcl',
+  'canal.instance.filter.query.ddl': 'drop.ddl',
   'canal.instance.memory.buffer.size': 'store.maxEntries',
   'canal.instance.memory.buffer.memunit': 'store.memUnit',
   'canal.instance.memory.batch.mode': 'store.batchMode',
@@ -82,6 +80,9 @@ function unhonourable(key: string, value: string): string | undefined {
   }
   if (key === 'canal.instance.multi.stream.on' && v === 'true') {
     return 'multi-stream parsing is not supported; set it to false';
+  }
+  if (key === 'canal.instance.filter.query.dcl' && v === 'true') {
+    return 'sluice cannot drop DCL statements separately; set it to false (or exclude the mysql schema with canal.instance.filter.black.regex)';
   }
   if (key === 'canal.instance.filter.transaction.entry' && v === 'true') {
     return 'sluice always delivers transaction begin/end entries (cursors point at them); set it to false';

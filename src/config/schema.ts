@@ -2,7 +2,8 @@
 // (instances/<destination>.json). Objects are strict so a misspelt key is an error, not a silent
 // default; keys starting with `_` are comments and are removed before validation.
 import { z } from 'zod';
-import { fieldFilterProblem, tableFilterProblem } from './filter-syntax.ts';
+import { parseColumnRules } from '../sink/column-filter.ts';
+import { FilterError, TableFilter } from '../sink/table-filter.ts';
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().min(1);
@@ -52,15 +53,25 @@ export const serverFileSchema = z.strictObject({
 
 export type ServerFile = z.output<typeof serverFileSchema>;
 
+// Filters are compiled with the sink's own code, so what loads here is exactly what will run.
+function filterProblem(compile: () => unknown): string | undefined {
+  try {
+    compile();
+    return undefined;
+  } catch (err) {
+    if (err instanceof FilterError) return err.message.slice(err.key.length + 2);
+    throw err;
+  }
+}
 function tableFilter() {
   return z.string().superRefine((s, ctx) => {
-    const p = tableFilterProblem(s);
+    const p = filterProblem(() => TableFilter.compile(s, ''));
     if (p !== undefined) ctx.addIssue({ code: 'custom', message: p, input: s });
   });
 }
 function fieldFilter() {
   return z.string().superRefine((s, ctx) => {
-    const p = fieldFilterProblem(s);
+    const p = filterProblem(() => parseColumnRules(s, ''));
     if (p !== undefined) ctx.addIssue({ code: 'custom', message: p, input: s });
   });
 }
@@ -122,9 +133,8 @@ export const instanceFileSchema = z.strictObject({
       insert: z.boolean().default(false),
       update: z.boolean().default(false),
       delete: z.boolean().default(false),
-      queryDml: z.boolean().default(false),
-      queryDdl: z.boolean().default(false),
-      queryDcl: z.boolean().default(false),
+      /** every DDL entry (Canal's filter.query.ddl) */
+      ddl: z.boolean().default(false),
     })
     .prefault({}),
   store: z

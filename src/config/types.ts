@@ -31,7 +31,7 @@ export interface InstanceConfig {
   start: StartRequest;
   timezone?: string;
   filter: { include: string; exclude: string; includeFields: string; excludeFields: string };
-  drop: { insert: boolean; update: boolean; delete: boolean; queryDml: boolean; queryDdl: boolean; queryDcl: boolean };
+  drop: { insert: boolean; update: boolean; delete: boolean; ddl: boolean };
   store: { maxEntries: number; maxBytes: number; batchMode: 'MEMSIZE' | 'ITEMSIZE'; memUnit: number; ddlIsolation: boolean };
   heartbeatMs: number;
   retry: { initialMs: number; maxMs: number };

@@ -31,7 +31,7 @@ canal.instance.memory.buffer.memunit = 2048
 canal.instance.memory.batch.mode = ITEMSIZE
 canal.instance.tsdb.enable = false
 canal.instance.get.ddl.isolation = true
-canal.instance.filter.query.dcl = true
+canal.instance.filter.query.ddl = true
 canal.instance.global.spring.xml = classpath:spring/file-instance.xml
 canal.destinations = example
 canal.auto.scan = true
@@ -76,7 +76,7 @@ test('a Canal conf directory is imported with its keys mapped, escapes undone an
     assert.equal(ex.filter.exclude, 'shop\\.tmp_.*');
     assert.equal(ex.filter.includeFields, 'shop.orders:id/total');
     assert.equal(ex.drop.delete, true);
-    assert.equal(ex.drop.queryDcl, true, 'canal.properties supplies instance defaults');
+    assert.equal(ex.drop.ddl, true, 'canal.properties supplies instance defaults');
     assert.deepEqual(ex.store, { maxEntries: 4096, maxBytes: 64 * 1024 * 1024, batchMode: 'ITEMSIZE', memUnit: 2048, ddlIsolation: true });
     assert.ok(cfg.ignoredKeys.includes('canal.zkServers'));
     assert.ok(cfg.ignoredKeys.includes('canal.mq.topic'));
@@ -147,7 +147,7 @@ test('type errors and missing keys name the property, not the JSON path', async 
     'example/instance.properties': 'canal.instance.dbUsername=u\ncanal.instance.filter.regex=(oops\ncanal.instance.master.address=nohost\n',
   });
   assert.match(err.message, /canal\.properties: canal\.port: expected number, got string \(got "eleven"\)/);
-  assert.match(err.message, /example\/instance\.properties: canal\.instance\.filter\.regex: the regex "\(oops" does not compile/);
+  assert.match(err.message, /example\/instance\.properties: canal\.instance\.filter\.regex: the filter piece "\(oops" is not a valid regex/);
   assert.match(err.message, /example\/instance\.properties: canal\.instance\.master\.address: must be host:port/);
 });
 

@@ -84,12 +84,12 @@ test('a misspelt key is an error listing the allowed keys', async () => {
 
 test('a filter regex that does not compile names its key and the piece', async () => {
   const err = await loadError({ 'instances/shop.json': { source: SOURCE, filter: { include: 'shop\\..*,(broken' } } });
-  assert.match(err.message, /instances\/shop\.json: filter\.include: the regex "\(broken" does not compile/);
+  assert.match(err.message, /instances\/shop\.json: filter\.include: the filter piece "\(broken" is not a valid regex/);
 });
 
 test('a bad column filter rule names its key', async () => {
   const err = await loadError({ 'instances/shop.json': { source: SOURCE, filter: { includeFields: 'shop.orders' } } });
-  assert.match(err.message, /instances\/shop\.json: filter\.includeFields: the rule "shop\.orders" is not schema\.table:col1\/col2/);
+  assert.match(err.message, /instances\/shop\.json: filter\.includeFields: the column rule "shop\.orders" is not schema\.table:col1\/col2/);
 });
 
 test('a missing environment secret names the variable and the key, never a value', async () => {
