@@ -1,0 +1,147 @@
+// Binlog file facts read from the source: the list of files, the current end, the GTID position
+// at a file offset, and the search for the first transaction at or after a point in time.
+import ZongJi from '@vlasky/zongji';
+import type { Pool as CallbackPool } from 'mysql2';
+import type { Pool } from 'mysql2/promise';
+
+export interface BinlogFile {
+  name: string;
+  size: number;
+}
+
+export interface FilePosition {
+  file: string;
+  offset: number;
+}
+
+/** SHOW BINARY LOGS, oldest first. */
+export async function listBinlogs(db: Pick<Pool, 'query'>): Promise<BinlogFile[]> {
+  const [rows] = await db.query('SHOW BINARY LOGS');
+  return (rows as { Log_name: string; File_size: number | string }[]).map((r) => ({ name: r.Log_name, size: Number(r.File_size) }));
+}
+
+/** The source's current binlog end (SHOW MASTER STATUS): where a stream started "at the end" begins. */
+export async function readBinlogEnd(db: Pick<Pool, 'query'>): Promise<FilePosition> {
+  const [rows] = await db.query('SHOW MASTER STATUS');
+  const r = (rows as { File: string; Position: number | string }[])[0];
+  if (!r) throw new Error('SHOW MASTER STATUS returned nothing: binary logging is off on the source');
+  return { file: r.File, offset: Number(r.Position) };
+}
+
+/** MariaDB's GTID position at a binlog offset ('' where the server cannot say). */
+export async function gtidPositionAt(db: Pick<Pool, 'query'>, at: FilePosition): Promise<string> {
+  try {
+    const [rows] = await db.query('SELECT BINLOG_GTID_POS(?, ?) AS g', [at.file, at.offset]);
+    const g = (rows as { g: string | null }[])[0]?.g;
+    return g ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Compares two binlog positions in stream order (files by their numeric suffix). */
+export function comparePositions(a: FilePosition, b: FilePosition): number {
+  if (a.file !== b.file) {
+    const ai = a.file.lastIndexOf('.');
+    const bi = b.file.lastIndexOf('.');
+    const base = a.file.slice(0, ai).localeCompare(b.file.slice(0, bi));
+    if (base !== 0) return base;
+    return Number(a.file.slice(ai + 1)) - Number(b.file.slice(bi + 1));
+  }
+  return a.offset - b.offset;
+}
+
+interface ScanEvent {
+  name: string;
+  timestamp: number;
+  offset: number;
+  nextPosition: number;
+  query?: string;
+  standalone?: boolean;
+}
+
+// Row events are skipped undecoded; every other event is kept so the scan sees the file's last event.
+const SKIPPED_EVENTS = ['tablemap', 'writerows', 'updaterows', 'deleterows', 'annotaterows', 'rowsquery'];
+
+/**
+ * Reads one binlog file from `from` through a short-lived dump, calling `visit` for each
+ * transaction-starting event until it returns true or the file ends. Returns the event that
+ * stopped the scan, if any.
+ */
+async function scanFile(pool: CallbackPool, slaveId: number, file: BinlogFile, from: number, visit: (e: ScanEvent) => boolean): Promise<ScanEvent | undefined> {
+  if (from >= file.size) return undefined;
+  return await new Promise<ScanEvent | undefined>((resolve, reject) => {
+    const zj = new ZongJi(pool);
+    let done = false;
+    const finish = (err: unknown, found?: ScanEvent) => {
+      if (done) return;
+      done = true;
+      zj.stop();
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      else resolve(found);
+    };
+    zj.on('error', (err: Error) => finish(err));
+    zj.on('binlog', (ev) => {
+      if (done) return;
+      const name = ev.getEventName();
+      const headerLength = 19 + (zj.useChecksum ? 4 : 0);
+      if (name === 'rotate') {
+        // The dump's own first rotate has no position; a real one means the file ended.
+        if (ev.nextPosition > 0) finish(null);
+        return;
+      }
+      if (ev.nextPosition > 0) {
+        const e: ScanEvent = { name, timestamp: ev.timestamp, offset: ev.nextPosition - (ev.size + headerLength), nextPosition: ev.nextPosition };
+        if (name === 'query') e.query = (ev as { query: string }).query;
+        if (name === 'mariadbgtid') e.standalone = (ev as { standalone: boolean }).standalone;
+        const isTxStart = name === 'mariadbgtid' || name === 'gtid' || (name === 'query' && !zj.isMariaDb && !/^\s*(COMMIT|ROLLBACK)\b/i.test(e.query ?? ''));
+        if (isTxStart && visit(e)) {
+          finish(null, e);
+          return;
+        }
+        if (ev.nextPosition >= file.size) finish(null);
+      }
+    });
+    zj.start({ serverId: slaveId, filename: file.name, position: from, nonBlock: true, excludeEvents: SKIPPED_EVENTS });
+  });
+}
+
+/**
+ * The position of the first transaction that began at or after `ms` (epoch ms), searching the
+ * binlogs: binary search over the files by the time of their first transaction, then a scan
+ * forward. With no such transaction, the current end of the binlog.
+ */
+export async function findPositionForTime(pool: CallbackPool, slaveId: number, ms: number): Promise<FilePosition> {
+  const db = pool.promise();
+  const files = await listBinlogs(db);
+  if (files.length === 0) throw new Error('the source has no binary logs (SHOW BINARY LOGS is empty)');
+  // Event times have whole seconds: a transaction "at" ms is one in the same second or later.
+  const wanted = Math.floor(ms / 1000) * 1000;
+  const firstTime = new Map<number, number>();
+  const timeOfFirst = async (i: number): Promise<number> => {
+    const known = firstTime.get(i);
+    if (known !== undefined) return known;
+    const e = await scanFile(pool, slaveId, files[i]!, 4, () => true);
+    const t = e ? e.timestamp : Number.POSITIVE_INFINITY;
+    firstTime.set(i, t);
+    return t;
+  };
+  // Largest file whose first transaction began before the wanted time: the answer is in it or later.
+  let lo = 0;
+  let hi = files.length - 1;
+  let start = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if ((await timeOfFirst(mid)) < wanted) {
+      start = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  for (let i = start; i < files.length; i++) {
+    const found = await scanFile(pool, slaveId, files[i]!, 4, (e) => e.timestamp >= wanted);
+    if (found) return { file: files[i]!.name, offset: found.offset };
+  }
+  return await readBinlogEnd(db);
+}

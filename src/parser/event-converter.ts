@@ -1,0 +1,353 @@
+// Turns zongji's binlog events into Canal entries (canal-protocol.md §2.2, §7), keeping the
+// stream's position: current file, offsets, the transaction's GTID and the executed GTID set.
+// Synchronous and free of I/O: table metadata must already be in the cache when a table map
+// arrives (EventParser loads it first, holding later events back meanwhile).
+import { GtidSet, MariadbGtidPosition } from '@vlasky/zongji';
+import type { TableMapEntry } from '@vlasky/zongji';
+import { EntryType, EventType, type Header, type EntryPosition, type ParsedEntry, type Pair } from '../protocol/entry-model.ts';
+import type { ColumnFormatOptions, TableCodec, TableMeta } from './columns/types.ts';
+import { classifyStatement, namesTouched, type StatementKind } from './ddl.ts';
+import { ParserError } from './errors.ts';
+
+/** MySQL type code of MariaDB/MySQL source: Canal's Header.sourceType MYSQL. */
+const SOURCE_TYPE_MYSQL = 2;
+const BINLOG_HEADER_LENGTH = 19;
+const CHECKSUM_LENGTH = 4;
+
+/** The fields of a zongji event the converter reads; zongji's own classes satisfy it. */
+export interface BinlogEventLike {
+  getEventName(): string;
+  timestamp: number;
+  nextPosition: number;
+  size: number;
+  gtid?: string;
+  [field: string]: unknown;
+}
+
+/** What the converter needs of the table map event zongji hands over (plus its cached entry). */
+export interface TableMapEventLike extends BinlogEventLike {
+  tableId: number;
+  schemaName: string;
+  tableName: string;
+  columnTypes: number[];
+  tableMap: Record<number, TableMapEntry>;
+}
+
+export type CodecFactory = (tableMap: TableMapEntry & { tableId: number }, meta: TableMeta | undefined, opts: ColumnFormatOptions) => TableCodec;
+
+export interface MetaLookup {
+  get(schema: string, table: string): TableMeta | undefined;
+  invalidate(names: readonly string[]): void;
+  invalidateSchema(schema: string): void;
+}
+
+export interface ConverterOptions {
+  /** binlog file the stream starts in (a rotate event at dump start confirms it) */
+  file: string;
+  /** executed GTID position before the first event ('' if unknown or the source has none) */
+  gtidSeed: string;
+  flavor: 'mariadb' | 'mysql';
+  /** source's @@server_id, for events outside a GTID group */
+  sourceServerId: number;
+  /** whether events end in a CRC32 checksum (zongji's event.size excludes it) */
+  checksum: boolean;
+  meta: MetaLookup;
+  buildCodec: CodecFactory;
+  format: ColumnFormatOptions;
+}
+
+interface MappedTable {
+  schema: string;
+  table: string;
+  codec: TableCodec;
+  signature: string;
+}
+
+export class EventConverter {
+  /** current binlog file */
+  file: string;
+  /** end offset of the last event read in `file` (0 before any) */
+  offset = 0;
+  /** timestamp (ms) of the last event with a real time */
+  lastEventTimestamp = 0;
+  private readonly opts: ConverterOptions;
+  private readonly headerLength: number;
+  private mariaPos: MariadbGtidPosition | undefined;
+  private mysqlSet: GtidSet | undefined;
+  private gtidSetText: string;
+  private groupServerId: number | undefined;
+  /** table maps by table id, kept across transactions so codecs are built once per table */
+  private readonly tables = new Map<number, MappedTable>();
+  /** table ids mapped since the current event group began: rows may only use these */
+  private readonly mappedInGroup = new Set<number>();
+
+  constructor(opts: ConverterOptions) {
+    this.opts = opts;
+    this.file = opts.file;
+    this.headerLength = BINLOG_HEADER_LENGTH + (opts.checksum ? CHECKSUM_LENGTH : 0);
+    this.gtidSetText = opts.gtidSeed;
+    if (opts.flavor === 'mariadb') this.mariaPos = MariadbGtidPosition.parse(opts.gtidSeed);
+    else if (opts.gtidSeed !== '') this.mysqlSet = GtidSet.parse(opts.gtidSeed);
+  }
+
+  /** The executed GTID position after the last completed group ('' when unknown). */
+  get gtidSet(): string {
+    return this.gtidSetText;
+  }
+
+  /** The table a table map event names, when its metadata is not cached yet (the caller loads it first). */
+  tableNeedingMeta(event: BinlogEventLike, cached: (schema: string, table: string) => boolean): { schema: string; table: string } | undefined {
+    if (event.getEventName() !== 'tablemap') return undefined;
+    const e = event as TableMapEventLike;
+    return cached(e.schemaName, e.tableName) ? undefined : { schema: e.schemaName, table: e.tableName };
+  }
+
+  /**
+   * Converts one event. Returns the entries it yields (zero or one). Throws a fatal ParserError
+   * for an event that may carry row changes but cannot be decoded.
+   */
+  convert(event: BinlogEventLike): ParsedEntry[] {
+    const name = event.getEventName();
+    if (event.timestamp > 0) this.lastEventTimestamp = event.timestamp;
+    const out = this.dispatch(name, event);
+    // Rotate events carry the old file's offset in their header; the dispatch already moved to the new file.
+    if (name !== 'rotate' && event.nextPosition > 0) this.offset = event.nextPosition;
+    return out;
+  }
+
+  private dispatch(name: string, event: BinlogEventLike): ParsedEntry[] {
+    switch (name) {
+      case 'mariadbgtid':
+        return this.onMariadbGtid(event);
+      case 'gtid':
+        this.mappedInGroup.clear();
+        this.groupServerId = undefined;
+        if (!this.mysqlSet) this.mysqlSet = new GtidSet();
+        this.mysqlSet.add(String(event.gtid));
+        this.gtidSetText = this.mysqlSet.toString();
+        return [];
+      case 'anonymousgtid':
+        this.mappedInGroup.clear();
+        this.groupServerId = undefined;
+        return [];
+      case 'query':
+        return this.onQuery(event);
+      case 'xid':
+        this.mappedInGroup.clear();
+        return [this.entry(event, EntryType.TRANSACTIONEND, { schema: '', table: '' }, { end: { transactionId: String(event.xid) } })];
+      case 'tablemap':
+        this.onTableMap(event as TableMapEventLike);
+        return [];
+      case 'writerows':
+      case 'updaterows':
+      case 'deleterows':
+        return this.onRows(name, event);
+      case 'rotate':
+        this.file = String(event.binlogName);
+        this.offset = Number(event.position);
+        return [];
+      case 'xaprepare':
+        this.mappedInGroup.clear();
+        return [];
+      case 'format':
+      case 'heartbeat':
+      case 'mariadbgtidlist':
+      case 'binlogcheckpoint':
+      case 'previousgtids':
+      case 'intvar':
+      case 'annotaterows':
+      case 'rowsquery':
+      case 'startencryption':
+        return [];
+      case 'unknown':
+        // Codes zongji does not know. The one MariaDB writes in ROW mode is the STOP event of a clean
+        // shutdown, which has an empty body; anything with a body might hold changes we would lose.
+        if (event.size === 0) return [];
+        throw new ParserError(
+          `binlog event at ${this.file}:${this.startOffset(event)} (${event.size} bytes) has a type the parser does not decode; ` +
+            'refusing to skip it because it may carry row changes',
+          { fatal: true },
+        );
+      case 'transactionpayload':
+        throw new ParserError(
+          `binlog event at ${this.file}:${this.startOffset(event)} is a TRANSACTION_PAYLOAD_EVENT (MySQL binlog_transaction_compression=ON), ` +
+            'which the parser cannot decode; set binlog_transaction_compression=OFF on the source',
+          { fatal: true },
+        );
+      case 'partialupdaterows':
+        throw new ParserError(
+          `binlog event at ${this.file}:${this.startOffset(event)} is a PARTIAL_UPDATE_ROWS_EVENT (MySQL binlog_row_value_options=PARTIAL_JSON), ` +
+            "which the parser cannot decode; set binlog_row_value_options='' on the source",
+          { fatal: true },
+        );
+      default:
+        throw new ParserError(`binlog event '${name}' at ${this.file}:${this.startOffset(event)} is not handled by the parser`, { fatal: true });
+    }
+  }
+
+  private onMariadbGtid(event: BinlogEventLike): ParsedEntry[] {
+    this.mappedInGroup.clear();
+    const serverId = Number(event.serverId);
+    this.groupServerId = serverId;
+    this.mariaPos ??= new MariadbGtidPosition();
+    this.mariaPos.add({ domainId: Number(event.domainId), serverId, seqNo: event.seqNo as number | string });
+    this.gtidSetText = this.mariaPos.toString();
+    // Standalone groups (DDL) have no BEGIN; XA groups open with their own XA START statement.
+    if (event.standalone === true || event.preparedXa === true || event.completedXa === true) return [];
+    const begin: { threadId?: number } = {};
+    if (typeof event.threadId === 'number') begin.threadId = event.threadId;
+    return [this.entry(event, EntryType.TRANSACTIONBEGIN, { schema: '', table: '' }, { begin })];
+  }
+
+  private onQuery(event: BinlogEventLike): ParsedEntry[] {
+    const sql = String(event.query);
+    const session = String(event.schema ?? '');
+    const k: StatementKind = classifyStatement(sql, session);
+    switch (k.kind) {
+      case 'begin':
+        this.mappedInGroup.clear();
+        return [this.entry(event, EntryType.TRANSACTIONBEGIN, { schema: '', table: '' }, { begin: { threadId: Number(event.slaveProxyId) } })];
+      case 'commit':
+      case 'rollback':
+        this.mappedInGroup.clear();
+        return [this.entry(event, EntryType.TRANSACTIONEND, { schema: '', table: '' }, { end: { transactionId: '0' } })];
+      case 'savepoint':
+        return [];
+      case 'xa': {
+        const props: Pair[] = [
+          { key: 'XA_TYPE', value: `XA ${k.phase}` },
+          { key: 'XA_XID', value: k.xid },
+        ];
+        if (k.phase === 'START') return [this.entry(event, EntryType.TRANSACTIONBEGIN, { schema: '', table: '' }, { begin: { threadId: Number(event.slaveProxyId), props } })];
+        if (k.phase === 'END') return [this.entry(event, EntryType.TRANSACTIONEND, { schema: '', table: '' }, { end: { transactionId: '0', props } })];
+        if (k.phase === 'PREPARE') return [];
+        const eventType = k.phase === 'COMMIT' ? EventType.XACOMMIT : EventType.XAROLLBACK;
+        return [
+          this.entry(event, EntryType.ROWDATA, { schema: session, table: '' }, {
+            eventType,
+            rowChange: { eventType, isDdl: false, sql, rowDatas: [], props },
+          }),
+        ];
+      }
+      case 'dml':
+        return [
+          this.entry(event, EntryType.ROWDATA, { schema: k.schema, table: k.table }, {
+            eventType: k.eventType,
+            rowChange: { eventType: k.eventType, isDdl: false, sql, rowDatas: [] },
+          }),
+        ];
+      case 'ddl': {
+        const touched = namesTouched(k);
+        if (touched.length > 0) {
+          this.opts.meta.invalidate(touched);
+          this.dropCodecs(touched);
+        } else {
+          this.opts.meta.invalidateSchema(k.schema);
+        }
+        const e = this.entry(event, EntryType.ROWDATA, { schema: k.schema, table: k.table }, {
+          eventType: k.eventType,
+          rowChange: { eventType: k.eventType, isDdl: true, sql, rowDatas: [], ...(session !== '' ? { ddlSchemaName: session } : {}) },
+        });
+        if (k.alsoNames.length > 0) e.alsoNames = k.alsoNames;
+        return [e];
+      }
+    }
+  }
+
+  private onTableMap(e: TableMapEventLike): void {
+    const entry = e.tableMap[e.tableId];
+    if (!entry || entry.parentSchema !== e.schemaName || entry.tableName !== e.tableName) {
+      throw new ParserError(
+        `table map for ${e.schemaName}.${e.tableName} (table id ${e.tableId}) at ${this.file}:${this.startOffset(e)} was not decoded by zongji`,
+        { fatal: true },
+      );
+    }
+    const names = entry.columnSchemas.map((c) => c.COLUMN_NAME).join('\u0000');
+    const signature = `${e.schemaName}\u0001${e.tableName}\u0001${e.columnTypes.join(',')}\u0001${names}`;
+    const known = this.tables.get(e.tableId);
+    if (!known || known.signature !== signature) {
+      const meta = this.opts.meta.get(e.schemaName, e.tableName);
+      const codec = this.opts.buildCodec({ ...entry, tableId: e.tableId }, meta, this.opts.format);
+      this.tables.set(e.tableId, { schema: e.schemaName, table: e.tableName, codec, signature });
+    }
+    this.mappedInGroup.add(e.tableId);
+  }
+
+  private onRows(kind: 'writerows' | 'updaterows' | 'deleterows', event: BinlogEventLike): ParsedEntry[] {
+    const tableId = Number(event.tableId);
+    const mapped = this.tables.get(tableId);
+    const zjMap = (event.tableMap as Record<number, TableMapEntry> | undefined)?.[tableId];
+    // Decoding rows with another table's map would silently mislabel data: refuse instead.
+    if (!mapped || !this.mappedInGroup.has(tableId) || !zjMap || zjMap.parentSchema !== mapped.schema || zjMap.tableName !== mapped.table) {
+      throw new ParserError(
+        `rows event at ${this.file}:${this.startOffset(event)} refers to table id ${tableId}, which no table map of its transaction describes`,
+        { fatal: true },
+      );
+    }
+    const rows = event.rows as unknown[];
+    const eventType = kind === 'writerows' ? EventType.INSERT : kind === 'updaterows' ? EventType.UPDATE : EventType.DELETE;
+    const rowDatas = mapped.codec.toRowDatas(kind, rows);
+    return [
+      this.entry(event, EntryType.ROWDATA, { schema: mapped.schema, table: mapped.table }, {
+        eventType,
+        props: rows.length > 0 ? [{ key: 'rowsCount', value: String(rows.length) }] : undefined,
+        rowChange: { tableId, eventType, isDdl: false, rowDatas },
+      }),
+    ];
+  }
+
+  private dropCodecs(names: readonly string[]): void {
+    const set = new Set(names);
+    for (const [id, t] of this.tables) if (set.has(`${t.schema}.${t.table}`)) this.tables.delete(id);
+  }
+
+  private startOffset(event: BinlogEventLike): number {
+    return event.nextPosition > 0 ? event.nextPosition - (event.size + this.headerLength) : this.offset;
+  }
+
+  private entry(
+    event: BinlogEventLike,
+    entryType: EntryType,
+    names: { schema: string; table: string },
+    body: {
+      eventType?: EventType;
+      props?: Pair[] | undefined;
+      rowChange?: ParsedEntry['rowChange'];
+      begin?: ParsedEntry['begin'];
+      end?: ParsedEntry['end'];
+    },
+  ): ParsedEntry {
+    const eventLength = event.size + this.headerLength;
+    const offset = this.startOffset(event);
+    const serverId = this.groupServerId ?? this.opts.sourceServerId;
+    const header: Header = {
+      version: 1,
+      logfileName: this.file,
+      logfileOffset: offset,
+      serverId,
+      serverenCode: 'UTF-8',
+      executeTime: event.timestamp,
+      sourceType: SOURCE_TYPE_MYSQL,
+      schemaName: names.schema,
+      tableName: names.table,
+      eventLength,
+    };
+    if (body.eventType !== undefined) header.eventType = body.eventType;
+    if (body.props) header.props = body.props;
+    if (this.gtidSetText !== '') header.gtid = this.gtidSetText;
+    const position: EntryPosition = {
+      file: this.file,
+      offset,
+      nextOffset: event.nextPosition,
+      serverId,
+      timestamp: event.timestamp,
+      gtid: typeof event.gtid === 'string' ? event.gtid : '',
+      gtidSet: this.gtidSetText,
+    };
+    const e: ParsedEntry = { entryType, header, position };
+    if (body.rowChange) e.rowChange = body.rowChange;
+    if (body.begin) e.begin = body.begin;
+    if (body.end) e.end = body.end;
+    return e;
+  }
+}

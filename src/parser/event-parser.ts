@@ -1,0 +1,523 @@
+// One replica stream from a MySQL/MariaDB source, through @vlasky/zongji, turned into Canal
+// entries, with its supervision: preflight, start modes, back-pressure, a heartbeat watchdog and
+// reconnects that resume from the last boundary handed on without duplicates or gaps.
+import { EventEmitter } from 'node:events';
+import ZongJi from '@vlasky/zongji';
+import mysql from 'mysql2';
+import type { Pool as CallbackPool } from 'mysql2';
+import { isBoundary, type LogPosition, type ParsedEntry } from '../protocol/entry-model.ts';
+import { ZONGJI_VALUE_OPTIONS } from './columns/zongji-options.ts';
+import { comparePositions, findPositionForTime, gtidPositionAt, readBinlogEnd, type FilePosition } from './binlog-files.ts';
+import { classifyError, ParserError, type StartDescription } from './errors.ts';
+import { EventConverter, type BinlogEventLike, type CodecFactory } from './event-converter.ts';
+import { assertSourceReady } from './preflight.ts';
+import { TableMetaCache } from './table-meta.ts';
+
+export type StartFrom =
+  | { kind: 'position'; file: string; offset: number }
+  | { kind: 'gtid'; gtid: string }
+  | { kind: 'timestamp'; ms: number }
+  | { kind: 'end' }
+  | { kind: 'cursor'; cursor: LogPosition };
+
+export type ParserState = 'connecting' | 'running' | 'retrying' | 'failed' | 'stopped';
+
+/** The part of a pino logger the parser uses. */
+export interface LoggerLike {
+  warn(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface EventParserOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** server id this stream uses toward the source; unique among its replicas */
+  slaveId: number;
+  start: StartFrom;
+  /** zone TIMESTAMP values render in ('SYSTEM' = the process zone, Canal's behaviour) */
+  timezone?: string;
+  /** heartbeat period asked of the source; the watchdog restarts after 3 silent periods */
+  heartbeatMs?: number;
+  logger?: LoggerLike;
+  /** most entries held while the consumer is paused before the parser reports a broken bound */
+  maxBuffered?: number;
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** destination name, used in error messages that tell the operator what to run */
+  destination?: string;
+  /** check the source's settings before the first connect (default true) */
+  preflight?: boolean;
+  /** turns a table map into a row codec; the columns module's buildTableCodec by default */
+  buildCodec?: CodecFactory;
+  connectTimeoutMs?: number;
+}
+
+export interface ParserStats {
+  file: string;
+  offset: number;
+  gtidSet: string;
+  lastEventTimestamp: number;
+  events: number;
+  rows: number;
+  bytes: number;
+  reconnects: number;
+  /** entries held for a paused consumer now, and the most ever held */
+  buffered: number;
+  maxBufferedSeen: number;
+  state: ParserState;
+}
+
+const silentLogger: LoggerLike = { warn() {}, info() {}, error() {} };
+
+/** Where the next connect begins: a boundary (file/offset with its GTID position) or a GTID position. */
+interface ResumePoint {
+  file?: string;
+  offset?: number;
+  gtid?: string;
+  gtidSet: string;
+}
+
+let defaultCodecFactory: CodecFactory | undefined;
+/** Lets the columns module (or a test) supply the codec factory used when none is passed. */
+export function setDefaultCodecFactory(f: CodecFactory): void {
+  defaultCodecFactory = f;
+}
+
+export class EventParser extends EventEmitter {
+  private readonly o: EventParserOptions;
+  private readonly log: LoggerLike;
+  private readonly heartbeatMs: number;
+  private readonly maxBuffered: number;
+  private readonly backoffInitial: number;
+  private readonly backoffMax: number;
+
+  private stateValue: ParserState = 'stopped';
+  private epoch = 0;
+  private attempt = 0;
+  private zj: ZongJi | undefined;
+  private pool: CallbackPool | undefined;
+  private meta: TableMetaCache | undefined;
+  private converter: EventConverter | undefined;
+  private resumePoint: ResumePoint | undefined;
+  private startDesc: StartDescription = {};
+  /** entries at or before this position were already handed on (or acknowledged): never again */
+  private skipThrough: FilePosition | undefined;
+  private lastActivity = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private restartPending = false;
+
+  /** raw events held while table metadata loads, to keep strict order */
+  private rawQueue: BinlogEventLike[] = [];
+  private metaLoading = false;
+  /** entries decoded while the consumer is paused */
+  private entryQueue: ParsedEntry[][] = [];
+  private bufferedCount = 0;
+  private maxBufferedSeen = 0;
+  private consumerPaused = false;
+  private socketPaused = false;
+  private headerLength = 23;
+
+  private counters = { events: 0, rows: 0, bytes: 0, reconnects: 0 };
+  private sourceServerId = 0;
+  private firstReady: { resolve: () => void; reject: (e: Error) => void } | undefined;
+
+  constructor(opts: EventParserOptions) {
+    super();
+    this.o = opts;
+    this.log = opts.logger ?? silentLogger;
+    this.heartbeatMs = opts.heartbeatMs ?? 5000;
+    this.maxBuffered = opts.maxBuffered ?? 1000;
+    this.backoffInitial = opts.backoff?.initialMs ?? 100;
+    this.backoffMax = opts.backoff?.maxMs ?? 5000;
+  }
+
+  get state(): ParserState {
+    return this.stateValue;
+  }
+
+  /** Entries decoded but held back because the consumer paused. */
+  get buffered(): number {
+    return this.bufferedCount;
+  }
+
+  /** Connects and resolves once the stream runs; rejects on a fatal error (preflight, credentials, purged binlog). */
+  async start(): Promise<void> {
+    if (this.stateValue !== 'stopped') throw new Error(`EventParser.start(): already ${this.stateValue}`);
+    const ready = new Promise<void>((resolve, reject) => {
+      this.firstReady = { resolve, reject };
+    });
+    this.setState('connecting');
+    this.watchdog = setInterval(() => this.checkLiveness(), Math.max(50, Math.floor(this.heartbeatMs / 2)));
+    void this.connect();
+    await ready;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stateValue === 'stopped') return;
+    this.epoch++;
+    if (this.watchdog) clearInterval(this.watchdog);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.watchdog = undefined;
+    this.retryTimer = undefined;
+    const closing = this.teardown();
+    this.setState('stopped');
+    this.firstReady?.reject(new ParserError('parser stopped before the stream started', { fatal: false }));
+    this.firstReady = undefined;
+    await closing;
+  }
+
+  /** Stops reading the replica socket; entries already decoded are held and delivered on resume(). */
+  pause(): void {
+    this.consumerPaused = true;
+    this.applySocketPause();
+  }
+
+  resume(): void {
+    this.consumerPaused = false;
+    while (this.entryQueue.length > 0 && !this.consumerPaused) {
+      const batch = this.entryQueue.shift()!;
+      this.bufferedCount -= batch.length;
+      this.emitEntries(batch);
+    }
+    if (this.consumerPaused) return;
+    this.lastActivity = Date.now();
+    if (this.restartPending) {
+      this.restartPending = false;
+      void this.connect();
+      return;
+    }
+    this.applySocketPause();
+  }
+
+  stats(): ParserStats {
+    const c = this.converter;
+    return {
+      file: c?.file ?? this.resumePoint?.file ?? '',
+      offset: c?.offset ?? this.resumePoint?.offset ?? 0,
+      gtidSet: c?.gtidSet ?? this.resumePoint?.gtidSet ?? '',
+      lastEventTimestamp: c?.lastEventTimestamp ?? 0,
+      ...this.counters,
+      buffered: this.bufferedCount,
+      maxBufferedSeen: this.maxBufferedSeen,
+      state: this.stateValue,
+    };
+  }
+
+  /** The source's current binlog end, for "bytes behind" (SHOW MASTER STATUS). */
+  async sourceEnd(): Promise<FilePosition> {
+    const pool = this.pool ?? this.makePool();
+    try {
+      return await readBinlogEnd(pool.promise());
+    } finally {
+      if (pool !== this.pool) pool.end(() => undefined);
+    }
+  }
+
+  private setState(s: ParserState): void {
+    if (this.stateValue === s) return;
+    this.stateValue = s;
+    this.emit('state', s);
+  }
+
+  private makePool(): CallbackPool {
+    return mysql.createPool({
+      host: this.o.host,
+      port: this.o.port,
+      user: this.o.user,
+      password: this.o.password,
+      connectTimeout: this.o.connectTimeoutMs ?? 10_000,
+      connectionLimit: 3,
+      ...ZONGJI_VALUE_OPTIONS,
+    });
+  }
+
+  /** One connect attempt: resolve where to begin, start zongji, ask for heartbeats. */
+  private async connect(): Promise<void> {
+    const epoch = ++this.epoch;
+    this.lastActivity = Date.now();
+    const pool = this.makePool();
+    this.pool = pool;
+    const db = pool.promise();
+    try {
+      const first = this.resumePoint === undefined;
+      if (first && this.o.preflight !== false) await assertSourceReady(db, this.o.slaveId);
+      const [idRows] = await db.query('SELECT @@GLOBAL.server_id AS id, VERSION() AS v');
+      const idRow = (idRows as { id: number | string; v: string }[])[0]!;
+      this.sourceServerId = Number(idRow.id);
+      const mariadb = /mariadb/i.test(idRow.v);
+      if (first) this.resumePoint = await this.resolveStart(pool, mariadb);
+      if (epoch !== this.epoch) return;
+      const rp = this.resumePoint!;
+      this.startDesc = { file: rp.file, offset: rp.offset, gtid: rp.gtid, destination: this.o.destination };
+
+      const zj = new ZongJi(pool);
+      this.zj = zj;
+      this.meta = new TableMetaCache(db);
+      this.rawQueue = [];
+      this.metaLoading = false;
+      this.socketPaused = false;
+      zj.on('error', (err: Error) => {
+        if (epoch === this.epoch) this.onFailure(err);
+      });
+      zj.on('ready', () => {
+        if (epoch !== this.epoch) return;
+        this.headerLength = 19 + (zj.useChecksum ? 4 : 0);
+        this.converter = new EventConverter({
+          file: rp.file ?? '',
+          gtidSeed: rp.gtidSet,
+          flavor: zj.isMariaDb ? 'mariadb' : 'mysql',
+          sourceServerId: this.sourceServerId,
+          checksum: zj.useChecksum,
+          meta: this.meta!,
+          buildCodec: this.codecFactory(),
+          format: { timezone: this.o.timezone ?? 'SYSTEM' },
+        });
+        this.lastActivity = Date.now();
+        this.setState('running');
+        const fr = this.firstReady;
+        this.firstReady = undefined;
+        fr?.resolve();
+      });
+      zj.on('binlog', (ev) => {
+        if (epoch === this.epoch) this.onBinlog(ev as unknown as BinlogEventLike);
+      });
+      if (rp.file !== undefined) zj.start({ serverId: this.o.slaveId, filename: rp.file, position: rp.offset ?? 4 });
+      else zj.start({ serverId: this.o.slaveId, gtidSet: rp.gtid ?? '' });
+      // Queued on the binlog connection ahead of zongji's own preamble, so it applies to the dump.
+      const ns = BigInt(this.heartbeatMs) * 1_000_000n;
+      zj.connection?.query(`SET @master_heartbeat_period=${ns}`, (err: Error | null) => {
+        if (err && epoch === this.epoch) this.onFailure(err);
+      });
+    } catch (err) {
+      if (epoch === this.epoch) this.onFailure(err);
+    }
+  }
+
+  private codecFactory(): CodecFactory {
+    const f = this.o.buildCodec ?? defaultCodecFactory;
+    if (!f) throw new ParserError('no column codec factory: pass buildCodec or import the columns module', { fatal: true });
+    return f;
+  }
+
+  /** Turns the configured start into a concrete resume point. */
+  private async resolveStart(pool: CallbackPool, mariadb: boolean): Promise<ResumePoint> {
+    const db = pool.promise();
+    const seedAt = async (p: FilePosition) => (mariadb ? await gtidPositionAt(db, p) : '');
+    const s = this.o.start;
+    switch (s.kind) {
+      case 'position':
+        return { file: s.file, offset: s.offset, gtidSet: await seedAt(s) };
+      case 'gtid':
+        return { gtid: s.gtid, gtidSet: s.gtid };
+      case 'end': {
+        const end = await readBinlogEnd(db);
+        return { file: end.file, offset: end.offset, gtidSet: await seedAt(end) };
+      }
+      case 'timestamp': {
+        const p = await findPositionForTime(pool, this.o.slaveId, s.ms);
+        return { file: p.file, offset: p.offset, gtidSet: await seedAt(p) };
+      }
+      case 'cursor': {
+        const c = s.cursor;
+        if (c.nextPosition !== undefined && c.nextPosition > 0) {
+          return { file: c.journalName, offset: c.nextPosition, gtidSet: c.gtid };
+        }
+        // A Canal meta.dat cursor points at the acknowledged boundary event itself: read it again, drop it.
+        this.skipThrough = { file: c.journalName, offset: c.position };
+        return { file: c.journalName, offset: c.position, gtidSet: c.gtid !== '' ? c.gtid : await seedAt({ file: c.journalName, offset: c.position }) };
+      }
+    }
+  }
+
+  private onBinlog(ev: BinlogEventLike): void {
+    this.lastActivity = Date.now();
+    this.attempt = 0;
+    if (this.metaLoading || this.rawQueue.length > 0) {
+      this.rawQueue.push(ev);
+      return;
+    }
+    if (this.needsMeta(ev)) {
+      this.rawQueue.push(ev);
+      this.drainRaw();
+      return;
+    }
+    this.process(ev);
+  }
+
+  private needsMeta(ev: BinlogEventLike): { schema: string; table: string } | undefined {
+    const conv = this.converter;
+    const meta = this.meta;
+    if (!conv || !meta) return undefined;
+    return conv.tableNeedingMeta(ev, (s, t) => meta.has(s, t));
+  }
+
+  /** Processes held events in order, stopping to load table metadata where a table map needs it. */
+  private drainRaw(): void {
+    while (this.rawQueue.length > 0 && !this.metaLoading) {
+      const ev = this.rawQueue[0]!;
+      const need = this.needsMeta(ev);
+      if (need) {
+        this.loadMeta(need.schema, need.table);
+        return;
+      }
+      this.rawQueue.shift();
+      if (!this.process(ev)) return;
+    }
+    this.applySocketPause();
+  }
+
+  private loadMeta(schema: string, table: string): void {
+    const epoch = this.epoch;
+    const meta = this.meta!;
+    this.metaLoading = true;
+    this.applySocketPause();
+    meta.load(schema, table).then(
+      () => {
+        if (epoch !== this.epoch) return;
+        this.metaLoading = false;
+        this.drainRaw();
+      },
+      (err: unknown) => {
+        if (epoch === this.epoch) this.onFailure(err);
+      },
+    );
+  }
+
+  /** Converts one event and hands its entries on. Returns false when the stream failed. */
+  private process(ev: BinlogEventLike): boolean {
+    const conv = this.converter;
+    if (!conv) return true;
+    let entries: ParsedEntry[];
+    try {
+      entries = conv.convert(ev);
+    } catch (err) {
+      this.onFailure(err);
+      return false;
+    }
+    this.counters.events++;
+    this.counters.bytes += ev.size + this.headerLength;
+    const name = ev.getEventName();
+    // A real rotate lies between event groups: a restart may begin in the new file.
+    if (name === 'rotate' && ev.nextPosition > 0) {
+      this.resumePoint = { file: conv.file, offset: conv.offset, gtidSet: conv.gtidSet };
+    }
+    if (entries.length === 0) return true;
+    const kept: ParsedEntry[] = [];
+    for (const e of entries) {
+      const at = { file: e.position.file, offset: e.position.offset };
+      if (this.skipThrough && comparePositions(at, this.skipThrough) <= 0) continue;
+      this.skipThrough = at;
+      if (e.rowChange) this.counters.rows += e.rowChange.rowDatas.length;
+      if (isBoundary(e)) this.resumePoint = { file: e.position.file, offset: e.position.nextOffset, gtidSet: e.position.gtidSet };
+      kept.push(e);
+    }
+    if (kept.length === 0) return true;
+    if (this.consumerPaused || this.entryQueue.length > 0) {
+      this.entryQueue.push(kept);
+      this.bufferedCount += kept.length;
+      if (this.bufferedCount > this.maxBufferedSeen) this.maxBufferedSeen = this.bufferedCount;
+      if (this.bufferedCount > this.maxBuffered) {
+        this.log.warn({ buffered: this.bufferedCount, maxBuffered: this.maxBuffered }, 'parser holds more entries than its bound while paused');
+      }
+      this.applySocketPause();
+      return true;
+    }
+    this.emitEntries(kept);
+    return this.stateValue !== 'failed' && this.stateValue !== 'stopped';
+  }
+
+  private emitEntries(entries: ParsedEntry[]): void {
+    try {
+      this.emit('entries', entries);
+    } catch (err) {
+      this.fail(new ParserError(`an 'entries' listener threw: ${(err as Error).message}`, { fatal: true, cause: err }));
+    }
+  }
+
+  private applySocketPause(): void {
+    const conn = this.zj?.connection;
+    if (!conn) return;
+    const want = this.consumerPaused || this.metaLoading;
+    if (want === this.socketPaused) return;
+    this.socketPaused = want;
+    if (want) conn.pause();
+    else conn.resume();
+  }
+
+  private checkLiveness(): void {
+    if (this.stateValue !== 'running' && this.stateValue !== 'connecting' && this.stateValue !== 'retrying') return;
+    if (this.retryTimer || this.restartPending) return;
+    if (this.consumerPaused) return;
+    const silent = Date.now() - this.lastActivity;
+    if (silent > 3 * this.heartbeatMs) {
+      this.onFailure(new ParserError(`no event or heartbeat from the source for ${silent} ms (3 heartbeat periods of ${this.heartbeatMs} ms)`, { fatal: false }));
+    }
+  }
+
+  private onFailure(err: unknown): void {
+    if (this.stateValue === 'stopped' || this.stateValue === 'failed') return;
+    const pe = classifyError(err, this.startDesc);
+    if (pe.fatal) {
+      this.fail(pe);
+      return;
+    }
+    this.epoch++;
+    void this.teardown();
+    this.attempt++;
+    this.counters.reconnects++;
+    const delay = Math.min(this.backoffMax, this.backoffInitial * 2 ** (this.attempt - 1));
+    this.log.warn({ attempt: this.attempt, delayMs: delay, err: pe.message, resume: this.resumePoint }, 'binlog stream lost; reconnecting');
+    this.setState('retrying');
+    if (this.listenerCount('error') > 0) this.emit('error', pe);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.stateValue !== 'retrying') return;
+      if (this.consumerPaused) {
+        this.restartPending = true;
+        return;
+      }
+      void this.connect();
+    }, delay);
+  }
+
+  private fail(pe: ParserError): void {
+    if (this.stateValue === 'stopped' || this.stateValue === 'failed') return;
+    this.epoch++;
+    if (this.watchdog) clearInterval(this.watchdog);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.watchdog = undefined;
+    this.retryTimer = undefined;
+    void this.teardown();
+    this.log.error({ err: pe.message }, 'binlog stream failed; not retrying');
+    this.setState('failed');
+    const fr = this.firstReady;
+    this.firstReady = undefined;
+    if (fr) fr.reject(pe);
+    if (this.listenerCount('error') > 0) this.emit('error', pe);
+  }
+
+  /** Stops the current zongji and closes its pool. */
+  private async teardown(): Promise<void> {
+    const zj = this.zj;
+    const pool = this.pool;
+    this.zj = undefined;
+    this.pool = undefined;
+    this.rawQueue = [];
+    this.metaLoading = false;
+    this.socketPaused = false;
+    if (zj) {
+      await new Promise<void>((resolve) => {
+        zj.once('stopped', () => resolve());
+        // zongji may report teardown noise after stop(); it no longer concerns anyone.
+        zj.removeAllListeners('error');
+        zj.on('error', () => undefined);
+        zj.removeAllListeners('binlog');
+        zj.stop();
+      });
+    }
+    if (pool) await new Promise<void>((resolve) => pool.end(() => resolve()));
+  }
+}
