@@ -1,0 +1,217 @@
+// A Destination over one instance's EventStore: the single-consumer hold, subscriptions (with
+// hooks so the instance can persist them), per-client narrowing filters, the state gate, and
+// Canal's exact ack/rollback checks and messages.
+import { cursorFromEntry, type EntryPosition, type LogPosition } from '../protocol/entry-model.ts';
+import { silentLogger, type ServerLogger } from './logger.ts';
+import { DestinationError, type Destination, type DestinationBatch, type DestinationStatus, type Subscriber } from './destination.ts';
+
+/** The item shape the destination needs from the store: its serialized Entry bytes. */
+export interface StoredBytes {
+  bytes: Uint8Array;
+}
+
+/** What StoreDestination uses of src/store/event-store.ts (structurally, so tests may pass any store). */
+export interface BatchStore<I extends StoredBytes> {
+  get(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<{ id: number; items: I[]; ackPosition?: EntryPosition } | null>;
+  ack(batchId: number): unknown;
+  rollback(batchId?: number): unknown;
+}
+
+export interface PersistedSubscription {
+  clientId: string;
+  filter: string;
+}
+
+export interface StoreDestinationOptions<I extends StoredBytes> {
+  name: string;
+  store: BatchStore<I>;
+  /** the instance's lifecycle state, read on every subscribe and get */
+  status: () => DestinationStatus;
+  /** subscriptions restored from meta.dat: these clients count as subscribed before they send SUB */
+  subscriptions?: Iterable<PersistedSubscription>;
+  /**
+   * Builds the per-client narrowing predicate from a subscription filter (EventSink.narrow).
+   * Called only for non-empty filters; throws (with a message naming the filter) when it does not
+   * compile. Without it, a non-empty client filter is refused rather than silently ignored.
+   */
+  narrow?: (clientFilter: string) => (item: I) => boolean;
+  onSubscribe?: (clientId: string, filter: string) => void;
+  onUnsubscribe?: (clientId: string) => void;
+  /** A batch holding a transaction boundary was acknowledged: the cursor to persist. */
+  onAck?: (clientId: string, cursor: LogPosition) => void;
+  logger?: ServerLogger;
+}
+
+/** States in which the store is served. A retrying parser still leaves buffered data to consume. */
+const SERVING: ReadonlySet<string> = new Set(['running', 'retrying']);
+
+export class StoreDestination<I extends StoredBytes> implements Destination {
+  readonly name: string;
+  private readonly store: BatchStore<I>;
+  private readonly opts: StoreDestinationOptions<I>;
+  private readonly log: ServerLogger;
+  private readonly subscriptions = new Map<string, { filter: string; predicate: ((item: I) => boolean) | undefined }>();
+  private holder: Subscriber | undefined;
+  /** ids handed to the holder and not yet acked, oldest first (mirrors the store's outstanding list) */
+  private outstanding: number[] = [];
+  /** the last transaction boundary of each outstanding batch: the cursor its ack persists */
+  private readonly ackPositions = new Map<number, EntryPosition | undefined>();
+
+  constructor(opts: StoreDestinationOptions<I>) {
+    this.name = opts.name;
+    this.store = opts.store;
+    this.opts = opts;
+    this.log = opts.logger ?? silentLogger;
+    for (const s of opts.subscriptions ?? []) {
+      // A persisted filter that no longer compiles must not stop the instance: the client's next
+      // SUB replaces it, and until then it sees everything the server's own filters let through.
+      let predicate: ((item: I) => boolean) | undefined;
+      try {
+        predicate = this.compile(s.filter);
+      } catch (err) {
+        this.log.warn({ destination: this.name, clientId: s.clientId, filter: s.filter, err: String(err) }, 'persisted subscription filter ignored');
+      }
+      this.subscriptions.set(s.clientId, { filter: s.filter, predicate });
+    }
+  }
+
+  status(): DestinationStatus {
+    return this.opts.status();
+  }
+
+  /** Who consumes this destination right now, if anyone. */
+  currentHolder(): Subscriber | undefined {
+    return this.holder;
+  }
+
+  subscribedClients(): string[] {
+    return [...this.subscriptions.keys()];
+  }
+
+  subscribe(sub: Subscriber, filter: string): void {
+    this.gate();
+    this.claim(sub);
+    const predicate = this.compile(filter);
+    this.subscriptions.set(sub.clientId, { filter, predicate });
+    this.holder = sub;
+    this.log.info(
+      { destination: this.name, clientId: sub.clientId, peer: sub.peer, clientFilter: filter, effectiveFilter: filter === '' ? 'server filters only' : `server filters, narrowed by ${filter}` },
+      'client subscribed',
+    );
+    this.opts.onSubscribe?.(sub.clientId, filter);
+  }
+
+  unsubscribe(sub: Subscriber): void {
+    this.claim(sub);
+    this.subscriptions.delete(sub.clientId);
+    // What this client had outstanding goes back to the store for whoever subscribes next.
+    this.rewindAll();
+    this.holder = undefined;
+    this.log.info({ destination: this.name, clientId: sub.clientId, peer: sub.peer }, 'client unsubscribed');
+    this.opts.onUnsubscribe?.(sub.clientId);
+  }
+
+  isSubscribed(clientId: string): boolean {
+    return this.subscriptions.has(clientId);
+  }
+
+  async get(sub: Subscriber, fetchSize: number, timeoutMs: number, signal: AbortSignal): Promise<DestinationBatch> {
+    this.gate();
+    const subscription = this.requireSubscription(sub);
+    this.claim(sub);
+    this.holder = sub;
+    const storeTimeout = timeoutMs === -1 ? -1 : timeoutMs <= 0 ? 0 : timeoutMs;
+    const getOpts: { signal: AbortSignal; filter?: (item: I) => boolean } = { signal };
+    if (subscription.predicate !== undefined) getOpts.filter = subscription.predicate;
+    const batch = await this.store.get(fetchSize, storeTimeout, getOpts);
+    if (batch === null) return { batchId: -1, entries: [] };
+    if (this.holder?.sessionId !== sub.sessionId) {
+      // The connection went away while the store was answering: nobody will ack this batch.
+      if (this.holder === undefined) this.rewindAll();
+      throw new DestinationError(`destination:${this.name}: connection of clientId:${sub.clientId} closed during GET`);
+    }
+    this.outstanding.push(batch.id);
+    this.ackPositions.set(batch.id, batch.ackPosition);
+    return { batchId: batch.id, entries: batch.items.map((i) => i.bytes) };
+  }
+
+  ack(sub: Subscriber, batchId: number): void {
+    if (batchId === -1) return;
+    if (batchId === 0) throw new DestinationError(`batchId should assign value. Ack: destination:${this.name} clientId:${sub.clientId} batchId:0`, 402);
+    this.requireSubscription(sub);
+    this.claim(sub);
+    this.checkOldest(batchId, `ack error , clientId:${sub.clientId} batchId:${batchId} is not exist , please check`);
+    this.store.ack(batchId);
+    this.outstanding.shift();
+    const pos = this.ackPositions.get(batchId);
+    this.ackPositions.delete(batchId);
+    if (pos !== undefined) this.opts.onAck?.(sub.clientId, cursorFromEntry(pos));
+  }
+
+  rollback(sub: Subscriber, batchId: number): void {
+    // Every official client sends rollback(0) on connect, often before SUB: not subscribed is a no-op.
+    if (!this.subscriptions.has(sub.clientId)) return;
+    this.claim(sub);
+    this.holder = sub;
+    if (batchId !== 0) this.checkOldest(batchId, `rollback error, clientId:${sub.clientId} batchId:${batchId} is not exist , please check`);
+    // Rollback(N) drops N and every newer batch (N is the oldest): the same as rolling back all.
+    this.rewindAll();
+  }
+
+  release(sub: Subscriber): void {
+    if (this.holder?.sessionId !== sub.sessionId) return;
+    const dropped = this.outstanding.length;
+    this.rewindAll();
+    this.holder = undefined;
+    this.log.info({ destination: this.name, clientId: sub.clientId, peer: sub.peer, rolledBackBatches: dropped }, 'consumer released');
+  }
+
+  private gate(): void {
+    const st = this.opts.status();
+    if (!SERVING.has(st.state)) {
+      throw new DestinationError(`destination:${this.name} is ${st.state}${st.error !== undefined && st.error !== '' ? ` (${st.error})` : ''}; it serves clients only while running`);
+    }
+  }
+
+  private requireSubscription(sub: Subscriber): { filter: string; predicate: ((item: I) => boolean) | undefined } {
+    const s = this.subscriptions.get(sub.clientId);
+    if (s === undefined) throw new DestinationError(`clientId:${sub.clientId} should subscribe to destination:${this.name} first`);
+    return s;
+  }
+
+  /** One consumer per destination: a connection other than the holder is refused, naming the holder. */
+  private claim(sub: Subscriber): void {
+    const h = this.holder;
+    if (h === undefined) return;
+    if (h.sessionId !== sub.sessionId) {
+      throw new DestinationError(
+        `destination:${this.name} is already consumed by clientId:${h.clientId} from ${h.peer}; sluice allows one consumer per destination (it is released when that connection closes)`,
+      );
+    }
+    if (h.clientId !== sub.clientId) {
+      throw new DestinationError(`this connection already consumes destination:${this.name} as clientId:${h.clientId}; it cannot also use clientId:${sub.clientId}`);
+    }
+  }
+
+  private checkOldest(batchId: number, missing: string): void {
+    const oldest = this.outstanding[0];
+    if (oldest === undefined || !this.outstanding.includes(batchId)) throw new DestinationError(missing);
+    if (oldest !== batchId) throw new DestinationError(`batchId:${batchId} is not the firstly:${oldest}`);
+  }
+
+  private rewindAll(): void {
+    this.store.rollback(0);
+    this.outstanding = [];
+    this.ackPositions.clear();
+  }
+
+  private compile(filter: string): ((item: I) => boolean) | undefined {
+    if (filter === '') return undefined;
+    if (this.opts.narrow === undefined) throw new DestinationError(`destination:${this.name} does not support client filters (got ${JSON.stringify(filter)}); subscribe with an empty filter`);
+    try {
+      return this.opts.narrow(filter);
+    } catch (err) {
+      throw new DestinationError(`invalid subscription filter ${JSON.stringify(filter)} for destination:${this.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
