@@ -1,4 +1,6 @@
 // The contract between the parser's event handling (src/parser/) and column conversion (src/parser/columns/).
+import type { Buffer } from 'node:buffer';
+import type { TableMapEntry } from '@vlasky/zongji';
 import type { RowData } from '../../protocol/entry-model.ts';
 
 /** What INFORMATION_SCHEMA says of a table now: used only for what the binlog's table map does not carry. */
@@ -14,10 +16,32 @@ export interface ColumnFormatOptions {
   timezone: string;
 }
 
+/**
+ * What buildTableCodec reads from a TableMap event: zongji's TableMapEvent object satisfies it,
+ * so the parser passes the event itself (`buildTableCodec(event, meta, opts)`), synchronously
+ * inside zongji's 'binlog' handler.
+ */
+export interface TableMapInput {
+  tableId: number;
+  schemaName: string;
+  tableName: string;
+  /** zongji's cache; `tableMap[tableId]` is rebuilt by zongji on every TableMap event */
+  tableMap: Record<number, TableMapEntry>;
+  /** binlog_row_metadata=FULL: column names written with the event (present = self-describing) */
+  columnNames?: string[];
+  /** binlog_row_metadata=FULL: primary key ordinals as of the event; absent when the table had none */
+  primaryKey?: number[];
+}
+
 /** Built once per table map; turns zongji's decoded rows of that table into Canal RowData. */
 export interface TableCodec {
   readonly schema: string;
   readonly table: string;
   readonly tableId: number;
-  toRowDatas(kind: 'writerows' | 'updaterows' | 'deleterows', rows: readonly unknown[]): RowData[];
+  /**
+   * `rows` is the rows event's `rows`. `present` / `presentAfter` are its
+   * `columns_present_bitmap` / `columns_present_bitmap2`: columns missing from a MINIMAL or
+   * NOBLOB row image are then left out (Canal's behaviour) instead of reading as NULL.
+   */
+  toRowDatas(kind: 'writerows' | 'updaterows' | 'deleterows', rows: readonly unknown[], present?: Buffer, presentAfter?: Buffer): RowData[];
 }

@@ -1,0 +1,120 @@
+// FLOAT and DOUBLE values as Java's Float.toString / Double.toString print them (JDK 19+ rules),
+// because Canal builds Column.value with String.valueOf on the boxed value.
+//
+// Java picks the shortest decimal that reads back as the same float (or double); when a single
+// digit would do, it still looks at two digits and takes the closer one (so Double.MIN_VALUE is
+// 4.9E-324, not 5E-324). The layout is plain for 1e-3 <= |v| < 1e7, with at least one fraction
+// digit ("100.0"), and computerized scientific otherwise ("1.0E10", "1.0E-5").
+
+/** A decimal d.ddd × 10^exp, digits without sign or trailing zeros. */
+interface Decimal {
+  digits: string;
+  exp: number;
+}
+
+function fromExponential(text: string): Decimal {
+  const e = text.indexOf('e');
+  const mantissa = text.slice(0, e);
+  return { digits: mantissa.replace('.', ''), exp: Number(text.slice(e + 1)) };
+}
+
+function valueOf(d: Decimal): number {
+  return Number(`${d.digits}e${d.exp - d.digits.length + 1}`);
+}
+
+/** The decimal whose last digit is `delta` units away from d (same scale). */
+function step(d: Decimal, delta: bigint): Decimal {
+  const n = BigInt(d.digits) + delta;
+  const text = n.toString();
+  return { digits: text, exp: d.exp + (text.length - d.digits.length) };
+}
+
+function stripZeros(d: Decimal): Decimal {
+  let end = d.digits.length;
+  while (end > 1 && d.digits.charCodeAt(end - 1) === 48) end--;
+  return end === d.digits.length ? d : { digits: d.digits.slice(0, end), exp: d.exp };
+}
+
+/**
+ * The p-digit decimal closest to abs that `readsBack`, if any. toExponential gives the nearest
+ * p-digit decimal; next to a power of two the rounding interval is lopsided, so the nearest can
+ * fall outside while its neighbour on the wide side is inside.
+ */
+function nearestWithDigits(abs: number, p: number, readsBack: (x: number) => boolean): Decimal | undefined {
+  const nearest = fromExponential(abs.toExponential(p - 1));
+  if (readsBack(valueOf(nearest))) return nearest;
+  let best: Decimal | undefined;
+  let bestDistance = Infinity;
+  for (const delta of [1n, -1n]) {
+    const candidate = step(nearest, delta);
+    if (candidate.digits === '0') continue;
+    const v = valueOf(candidate);
+    if (readsBack(v) && Math.abs(v - abs) < bestDistance) {
+      best = candidate;
+      bestDistance = Math.abs(v - abs);
+    }
+  }
+  return best;
+}
+
+function shortest(abs: number, maxDigits: number, readsBack: (x: number) => boolean): Decimal {
+  for (let p = 1; p <= maxDigits; p++) {
+    const found = nearestWithDigits(abs, p, readsBack);
+    if (found === undefined) continue;
+    if (p === 1) {
+      const two = nearestWithDigits(abs, 2, readsBack);
+      if (two !== undefined) return stripZeros(two);
+    }
+    return stripZeros(found);
+  }
+  // maxDigits always suffice (9 for float32, 17 for double); reaching here means a non-finite input
+  throw new Error(`no decimal reads back as ${abs}`);
+}
+
+function layout(negative: boolean, abs: number, d: Decimal): string {
+  const sign = negative ? '-' : '';
+  if (abs >= 1e-3 && abs < 1e7) {
+    if (d.exp >= 0) {
+      const intPart = d.digits.length > d.exp + 1 ? d.digits.slice(0, d.exp + 1) : d.digits.padEnd(d.exp + 1, '0');
+      const frac = d.digits.length > d.exp + 1 ? d.digits.slice(d.exp + 1) : '0';
+      return `${sign}${intPart}.${frac}`;
+    }
+    return `${sign}0.${'0'.repeat(-d.exp - 1)}${d.digits}`;
+  }
+  const frac = d.digits.length > 1 ? d.digits.slice(1) : '0';
+  return `${sign}${d.digits[0]}.${frac}E${d.exp}`;
+}
+
+function special(v: number): string | undefined {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '-Infinity';
+  if (v === 0) return Object.is(v, -0) ? '-0.0' : '0.0';
+  return undefined;
+}
+
+/** Java Double.toString of a double. */
+export function javaDoubleToString(v: number): string {
+  const s = special(v);
+  if (s !== undefined) return s;
+  const abs = Math.abs(v);
+  let d = fromExponential(abs.toExponential());
+  if (d.digits.length === 1) {
+    const two = nearestWithDigits(abs, 2, (x) => x === abs);
+    if (two !== undefined) d = stripZeros(two);
+  }
+  return layout(v < 0, abs, d);
+}
+
+/**
+ * Java Float.toString of a FLOAT column value. zongji widens the stored float32 to a double
+ * (1.1 arrives as 1.100000023841858); the digits are chosen against float32 precision, so the
+ * same value prints 1.1 as the server shows it.
+ */
+export function javaFloatToString(v: number): string {
+  const s = special(v);
+  if (s !== undefined) return s;
+  const f = Math.fround(v);
+  const abs = Math.abs(f);
+  return layout(f < 0, abs, shortest(abs, 9, (x) => Math.fround(x) === abs));
+}

@@ -1,0 +1,251 @@
+// Column conversion for one table map: zongji's decoded rows into Canal's RowData, with every
+// Column field filled the way Canal fills it (canal-protocol.md §7.2, §8).
+import { Buffer } from 'node:buffer';
+import type { TableMapEntry } from '@vlasky/zongji';
+import type { Column, RowData } from '../../protocol/entry-model.ts';
+import { bitValue, latin1, wellFormed } from './bytes.ts';
+import { BinlogType, buildColumnSpec, Kind, type ColumnSpec } from './column-spec.ts';
+import { canalDecimal } from './decimal.ts';
+import { EnumIndex, SetMask } from './enum-set.ts';
+import { javaDoubleToString, javaFloatToString } from './java-number.ts';
+import { formatInet4, formatInet6, formatUuid } from './mariadb-types.ts';
+import { canalYear, TimestampRenderer } from './temporal.ts';
+import type { ColumnFormatOptions, TableCodec, TableMapInput, TableMeta } from './types.ts';
+
+const BIGINT_SIGNED_MAX = '9223372036854775807';
+const GEOMETRY_TYPES = new Set(['geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection', 'geomcollection']);
+
+/**
+ * zongji parses GEOMETRY values into {x,y} objects and loses SRID, type and bytes; Canal sends
+ * the stored bytes (SRID + WKB). Retyping the cached column as a BLOB with the same length
+ * prefix makes zongji hand over those bytes as a Buffer. It must run on every TableMap event
+ * (zongji rebuilds the entry each time) before the rows event after it is decoded, i.e.
+ * synchronously in the 'binlog' handler; buildTableCodec does it.
+ */
+export function keepGeometryBytes(entry: TableMapEntry): void {
+  const columns = entry.columns ?? [];
+  for (const column of columns) {
+    if (column.type === BinlogType.GEOMETRY) column.type = BinlogType.BLOB;
+  }
+}
+
+function bigintAboveSigned(v: unknown): boolean {
+  if (typeof v !== 'string' || v.charCodeAt(0) === 45) return false;
+  return v.length > BIGINT_SIGNED_MAX.length || (v.length === BIGINT_SIGNED_MAX.length && v > BIGINT_SIGNED_MAX);
+}
+
+function describe(value: unknown): string {
+  if (Buffer.isBuffer(value)) return `a Buffer of ${value.length} bytes`;
+  if (value === null || typeof value !== 'object') return `${typeof value} ${String(value)}`;
+  return `an object ${JSON.stringify(value)}`;
+}
+
+/** Converts one column's values; everything value-independent is decided in the constructor. */
+class ColumnCodec {
+  readonly spec: ColumnSpec;
+  private readonly where: string;
+  private readonly timestamps: TimestampRenderer | undefined;
+  private readonly enumIndex: EnumIndex | undefined;
+  private readonly setMask: SetMask | undefined;
+
+  constructor(spec: ColumnSpec, where: string, timestamps: TimestampRenderer) {
+    this.spec = spec;
+    this.where = `${where}.${spec.name}`;
+    this.timestamps = spec.kind === Kind.TIMESTAMP ? timestamps : undefined;
+    this.enumIndex = spec.kind === Kind.ENUM ? new EnumIndex(this.where, spec.values) : undefined;
+    this.setMask = spec.kind === Kind.SET ? new SetMask(this.where, spec.values) : undefined;
+  }
+
+  private unexpected(value: unknown): Error {
+    return new Error(`column ${this.where} (${this.spec.mysqlType}): cannot convert ${describe(value)}`);
+  }
+
+  private bytes(value: unknown): Buffer {
+    if (Buffer.isBuffer(value)) return value;
+    if (this.spec.kind === Kind.BYTES && GEOMETRY_TYPES.has(this.spec.mysqlType.split(' ')[0]!)) {
+      throw new Error(
+        `column ${this.where} (${this.spec.mysqlType}): zongji decoded the geometry without its bytes; ` +
+          'call buildTableCodec (or keepGeometryBytes) on every TableMap event before its rows are decoded',
+      );
+    }
+    throw this.unexpected(value);
+  }
+
+  toColumn(value: unknown, updated: boolean): Column {
+    const s = this.spec;
+    // ENUM's invalid value '' arrives as undefined: a value (index 0), not NULL
+    if (value === null || (value === undefined && s.kind !== Kind.ENUM)) {
+      return { index: s.index, sqlType: s.nullSqlType, name: s.name, isKey: s.isKey, updated, isNull: true, value: '', mysqlType: s.mysqlType };
+    }
+    let sqlType = s.sqlType;
+    let text: string;
+    switch (s.kind) {
+      case Kind.INT:
+        if (typeof value !== 'number') throw this.unexpected(value);
+        if (s.unsigned && value > s.signedMax) sqlType = s.promotedSqlType;
+        text = String(value);
+        break;
+      case Kind.BIGINT:
+        if (typeof value !== 'number' && typeof value !== 'string' && typeof value !== 'bigint') throw this.unexpected(value);
+        text = String(value);
+        if (s.unsigned && bigintAboveSigned(text)) sqlType = s.promotedSqlType;
+        break;
+      case Kind.DECIMAL:
+        if (typeof value !== 'string' && typeof value !== 'number') throw this.unexpected(value);
+        text = canalDecimal(String(value), s.scale);
+        break;
+      case Kind.FLOAT:
+        if (typeof value !== 'number') throw this.unexpected(value);
+        text = javaFloatToString(value);
+        break;
+      case Kind.DOUBLE:
+        if (typeof value !== 'number') throw this.unexpected(value);
+        text = javaDoubleToString(value);
+        break;
+      case Kind.BIT:
+        text = bitValue(this.bytes(value));
+        break;
+      case Kind.TEMPORAL_TEXT:
+        if (typeof value !== 'string') throw this.unexpected(value);
+        text = value;
+        break;
+      case Kind.TIMESTAMP:
+        if (typeof value !== 'string') throw this.unexpected(value);
+        text = this.timestamps!.render(value);
+        break;
+      case Kind.YEAR:
+        if (typeof value !== 'number') throw this.unexpected(value);
+        text = canalYear(value);
+        break;
+      case Kind.TEXT:
+      case Kind.JSON:
+        if (typeof value !== 'string') throw this.unexpected(value);
+        text = wellFormed(value);
+        break;
+      case Kind.BYTES:
+        text = latin1(this.bytes(value));
+        break;
+      case Kind.ENUM:
+        text = this.enumIndex!.index(value);
+        break;
+      case Kind.SET:
+        if (typeof value !== 'string') throw this.unexpected(value);
+        text = this.setMask!.mask(value);
+        break;
+      case Kind.UUID:
+        // without FULL metadata zongji already prints these as text
+        text = typeof value === 'string' ? value : formatUuid(this.bytes(value));
+        break;
+      case Kind.INET4:
+        text = typeof value === 'string' ? value : formatInet4(this.bytes(value));
+        break;
+      case Kind.INET6:
+        text = typeof value === 'string' ? value : formatInet6(this.bytes(value));
+        break;
+    }
+    return { index: s.index, sqlType, name: s.name, isKey: s.isKey, updated, isNull: false, value: text, mysqlType: s.mysqlType };
+  }
+}
+
+function isPresent(bitmap: Buffer | undefined, i: number): boolean {
+  return bitmap === undefined || (bitmap[i >> 3]! & (1 << (i & 7))) !== 0;
+}
+
+class RowsCodec implements TableCodec {
+  readonly schema: string;
+  readonly table: string;
+  readonly tableId: number;
+  readonly columns: readonly ColumnCodec[];
+  /** before-image columns by index, reused for each UPDATE row */
+  private readonly scratch: (Column | undefined)[];
+
+  constructor(input: TableMapInput, columns: ColumnCodec[]) {
+    this.schema = input.schemaName;
+    this.table = input.tableName;
+    this.tableId = input.tableId;
+    this.columns = columns;
+    this.scratch = new Array<Column | undefined>(columns.length);
+  }
+
+  private image(row: unknown, present: Buffer | undefined, updated: boolean): Column[] {
+    if (row === null || typeof row !== 'object') throw new Error(`rows event of ${this.schema}.${this.table}: a row is ${describe(row)}, not an object`);
+    const values = row as Record<string, unknown>;
+    const out: Column[] = [];
+    for (let i = 0; i < this.columns.length; i++) {
+      if (!isPresent(present, i)) continue;
+      const codec = this.columns[i]!;
+      out.push(codec.toColumn(values[codec.spec.name], updated));
+    }
+    return out;
+  }
+
+  private afterImage(row: unknown, present: Buffer | undefined, before: Column[]): Column[] {
+    const byIndex = this.scratch;
+    byIndex.fill(undefined);
+    for (const c of before) byIndex[c.index] = c;
+    const after = this.image(row, present, false);
+    for (const c of after) {
+      const b = byIndex[c.index];
+      c.updated = b === undefined || b.isNull !== c.isNull || b.value !== c.value;
+    }
+    return after;
+  }
+
+  toRowDatas(kind: 'writerows' | 'updaterows' | 'deleterows', rows: readonly unknown[], present?: Buffer, presentAfter?: Buffer): RowData[] {
+    const out: RowData[] = new Array(rows.length);
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r];
+      if (kind === 'writerows') {
+        out[r] = { beforeColumns: [], afterColumns: this.image(row, present, true) };
+      } else if (kind === 'deleterows') {
+        out[r] = { beforeColumns: this.image(row, present, false), afterColumns: [] };
+      } else {
+        const pair = row as { before?: unknown; after?: unknown } | null;
+        if (pair === null || typeof pair !== 'object' || !('before' in pair) || !('after' in pair)) {
+          throw new Error(`update rows event of ${this.schema}.${this.table}: a row is ${describe(row)}, not {before, after}`);
+        }
+        const before = this.image(pair.before, present, false);
+        out[r] = { beforeColumns: before, afterColumns: this.afterImage(pair.after, presentAfter ?? present, before) };
+      }
+    }
+    return out;
+  }
+}
+
+const renderers = new Map<string, TimestampRenderer>();
+
+function rendererFor(zone: string): TimestampRenderer {
+  let r = renderers.get(zone);
+  if (r === undefined) {
+    r = new TimestampRenderer(zone);
+    renderers.set(zone, r);
+  }
+  return r;
+}
+
+/**
+ * Builds the codec of one table map. `input` is zongji's TableMapEvent (see TableMapInput);
+ * `meta` is the table as INFORMATION_SCHEMA describes it now (undefined if unknown or dropped).
+ * Also makes zongji keep GEOMETRY bytes for this table (keepGeometryBytes).
+ */
+export function buildTableCodec(input: TableMapInput, meta: TableMeta | undefined, opts: ColumnFormatOptions): TableCodec {
+  const entry = input.tableMap[input.tableId];
+  const where = `${input.schemaName}.${input.tableName}`;
+  if (entry?.columns === undefined) throw new Error(`table map of ${where} (table id ${input.tableId}) has no decoded columns in zongji's cache`);
+  keepGeometryBytes(entry);
+
+  // The key as the event was written (FULL metadata) beats the key the table has now.
+  let keyOrdinals: Set<number>;
+  if (input.columnNames !== undefined) {
+    keyOrdinals = new Set(input.primaryKey ?? []);
+  } else {
+    const keyNames = new Set(meta?.primaryKey ?? []);
+    keyOrdinals = new Set(entry.columns.flatMap((c, i) => (keyNames.has(c.name) ? [i] : [])));
+  }
+
+  const timestamps = rendererFor(opts.timezone);
+  const codecs = entry.columns.map(
+    (column, i) => new ColumnCodec(buildColumnSpec(i, column, entry.columnSchemas[i], keyOrdinals.has(i), meta), where, timestamps),
+  );
+  return new RowsCodec(input, codecs);
+}
