@@ -11,7 +11,7 @@ import { runWorker } from './child.ts';
 import { decodeWithMariadbBinlog, countDecodedRows } from './mariadb-binlog.ts';
 import { median, medianRun, repeat } from './stats.ts';
 import { formatTable, mib, rate, targetLines, targetsJson, type Row, type Target } from './report.ts';
-import type { DecodeJob, DecodeResult, SourceConn } from './measures.ts';
+import type { DecodeJob, DecodeResult, SourceConn, Stage, StageJob, StageResult } from './measures.ts';
 
 function progress(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -61,6 +61,42 @@ async function ceiling(ctx: Ctx, label: string, span: BinlogSpan): Promise<numbe
   return s;
 }
 
+function ratio(x: number, base: number): number {
+  return Math.round((x / base) * 1000) / 1000;
+}
+
+/** One in-process stage of the funnel (parser, sink or store) on one workload. */
+async function stageRun(ctx: Ctx, label: string, span: BinlogSpan, stage: Stage, baseline: DecodeResult): Promise<StageResult> {
+  const job: StageJob = { ...decodeJob(ctx, span), stage, batchSize: ctx.plan.batchSize };
+  const runs = await repeat(ctx.plan.runs, async () => {
+    const r = await runWorker<StageResult>('stage', { ...job, serverId: ctx.nextServerId() }, { deadlineMs: 180_000 });
+    checkRows(`sluice ${stage} stage on ${label}`, r.rows, span.rows);
+    return r;
+  });
+  const m = medianRun(runs);
+  ctx.rows.push({
+    workload: label,
+    what: `sluice to ${stage}`,
+    rows: span.rows,
+    seconds: m.seconds,
+    note: `${ratio(baseline.seconds, m.seconds)}x zongji, ${m.entries} entries, cpu ${m.cpuSeconds.toFixed(2)} s, rss ${mib(m.peakRssBytes)}, runs ${runs.map((r) => r.seconds.toFixed(2)).join('/')}`,
+  });
+  return m;
+}
+
+/** The in-process funnel on one workload: rows/s after each stage. */
+async function funnel(ctx: Ctx, label: string, span: BinlogSpan, baseline: DecodeResult): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const stage of ['parser', 'sink', 'store'] as const) {
+    progress(`${label}: sluice to ${stage}`);
+    const r = await stageRun(ctx, label, span, stage, baseline);
+    out[`${stage}RowsPerSec`] = rate(span.rows, r.seconds);
+    if (stage === 'parser') out.parserVsZongji = ratio(baseline.seconds, r.seconds);
+    if (stage === 'store') out.storeEntries = r.entries;
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const plan = parsePlan(process.argv.slice(2));
   const started = new Date();
@@ -86,6 +122,7 @@ async function main(): Promise<void> {
       zongjiRowsPerSec: rate(a.rows, zA.seconds),
       zongjiPeakRssBytes: zA.peakRssBytes,
       mariadbBinlogRowsPerSec: rate(a.rows, cA),
+      ...(await funnel(ctx, 'A', a, zA)),
     };
 
     progress(`loading B: ${plan.rowsB} single-row transactions`);
@@ -93,7 +130,13 @@ async function main(): Promise<void> {
     checkRows('the table after loading B', await countRows(sb, FIRST_ID.B, FIRST_ID.B + plan.rowsB - 1), plan.rowsB);
     progress(`B is ${b.file}, ${mib(b.bytes)}; raw zongji`);
     const zB = await zongjiBaseline(ctx, 'B', b);
-    figures.B = { rows: b.rows, binlogBytes: b.bytes, zongjiRowsPerSec: rate(b.rows, zB.seconds), zongjiPeakRssBytes: zB.peakRssBytes };
+    figures.B = {
+      rows: b.rows,
+      binlogBytes: b.bytes,
+      zongjiRowsPerSec: rate(b.rows, zB.seconds),
+      zongjiPeakRssBytes: zB.peakRssBytes,
+      ...(await funnel(ctx, 'B', b, zB)),
+    };
   } finally {
     await sb.cleanup();
   }
