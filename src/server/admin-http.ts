@@ -1,0 +1,94 @@
+// The admin port: /metrics for Prometheus and /health for load balancers and orchestrators.
+// It is plain node:http, read-only, and separate from the Canal port so scraping never competes
+// with clients for a session.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { SluiceMetrics } from '../observe/metrics.ts';
+import type { DestinationStatus } from './destination.ts';
+
+export interface HealthEntry extends DestinationStatus {
+  destination: string;
+}
+
+export interface AdminHttpOptions {
+  host: string;
+  /** 0 lets the kernel pick a port (tests); read it back from address() */
+  port: number;
+  metrics: SluiceMetrics;
+  health: () => HealthEntry[];
+  logger?: Logger;
+}
+
+export interface HealthBody {
+  status: 'ok' | 'unavailable';
+  instances: Record<string, DestinationStatus>;
+}
+
+/** 200 only when there are instances and every one is running. */
+export function healthReport(entries: HealthEntry[]): { code: 200 | 503; body: HealthBody } {
+  const instances: Record<string, DestinationStatus> = {};
+  for (const e of entries) {
+    instances[e.destination] = e.error === undefined ? { state: e.state } : { state: e.state, error: e.error };
+  }
+  const ok = entries.length > 0 && entries.every((e) => e.state === 'running');
+  return { code: ok ? 200 : 503, body: { status: ok ? 'ok' : 'unavailable', instances } };
+}
+
+export class AdminHttpServer {
+  private readonly server: Server;
+
+  constructor(private readonly opts: AdminHttpOptions) {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        opts.logger?.error({ err, url: req.url }, 'admin HTTP request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('internal error\n');
+      });
+    });
+  }
+
+  async listen(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(new Error(`admin HTTP cannot listen on ${this.opts.host}:${this.opts.port}: ${err.message}`));
+      this.server.once('error', onError);
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    return this.address();
+  }
+
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
+      res.end('only GET is served here\n');
+      return;
+    }
+    if (path === '/metrics') {
+      const text = await this.opts.metrics.text();
+      res.writeHead(200, { 'content-type': this.opts.metrics.contentType });
+      res.end(req.method === 'HEAD' ? undefined : text);
+      return;
+    }
+    if (path === '/health') {
+      const { code, body } = healthReport(this.opts.health());
+      res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : JSON.stringify(body) + '\n');
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found: the admin port serves /metrics and /health\n');
+  }
+}
