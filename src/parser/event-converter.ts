@@ -5,7 +5,7 @@
 import { GtidSet, MariadbGtidPosition } from '@vlasky/zongji';
 import type { TableMapEntry } from '@vlasky/zongji';
 import { EntryType, EventType, type Header, type EntryPosition, type ParsedEntry, type Pair } from '../protocol/entry-model.ts';
-import type { ColumnFormatOptions, TableCodec, TableMeta } from './columns/types.ts';
+import type { ColumnFormatOptions, TableCodec, TableMapInput, TableMeta } from './columns/types.ts';
 import { classifyStatement, namesTouched, type StatementKind } from './ddl.ts';
 import { ParserError } from './errors.ts';
 
@@ -33,7 +33,8 @@ export interface TableMapEventLike extends BinlogEventLike {
   tableMap: Record<number, TableMapEntry>;
 }
 
-export type CodecFactory = (tableMap: TableMapEntry & { tableId: number }, meta: TableMeta | undefined, opts: ColumnFormatOptions) => TableCodec;
+/** The columns module's buildTableCodec: called with the table map event itself. */
+export type CodecFactory = (tableMap: TableMapInput, meta: TableMeta | undefined, opts: ColumnFormatOptions) => TableCodec;
 
 export interface MetaLookup {
   get(schema: string, table: string): TableMeta | undefined;
@@ -267,7 +268,7 @@ export class EventConverter {
     const known = this.tables.get(e.tableId);
     if (!known || known.signature !== signature) {
       const meta = this.opts.meta.get(e.schemaName, e.tableName);
-      const codec = this.opts.buildCodec({ ...entry, tableId: e.tableId }, meta, this.opts.format);
+      const codec = this.opts.buildCodec(e, meta, this.opts.format);
       this.tables.set(e.tableId, { schema: e.schemaName, table: e.tableName, codec, signature });
     }
     this.mappedInGroup.add(e.tableId);
@@ -286,7 +287,7 @@ export class EventConverter {
     }
     const rows = event.rows as unknown[];
     const eventType = kind === 'writerows' ? EventType.INSERT : kind === 'updaterows' ? EventType.UPDATE : EventType.DELETE;
-    const rowDatas = mapped.codec.toRowDatas(kind, rows);
+    const rowDatas = mapped.codec.toRowDatas(kind, rows, event.columns_present_bitmap as Buffer | undefined, event.columns_present_bitmap2 as Buffer | undefined);
     return [
       this.entry(event, EntryType.ROWDATA, { schema: mapped.schema, table: mapped.table }, {
         eventType,

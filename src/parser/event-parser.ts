@@ -6,6 +6,7 @@ import ZongJi from '@vlasky/zongji';
 import mysql from 'mysql2';
 import type { Pool as CallbackPool } from 'mysql2';
 import { isBoundary, type LogPosition, type ParsedEntry } from '../protocol/entry-model.ts';
+import { buildTableCodec } from './columns/table-codec.ts';
 import { ZONGJI_VALUE_OPTIONS } from './columns/zongji-options.ts';
 import { comparePositions, findPositionForTime, gtidPositionAt, readBinlogEnd, type FilePosition } from './binlog-files.ts';
 import { classifyError, ParserError, type StartDescription } from './errors.ts';
@@ -77,12 +78,6 @@ interface ResumePoint {
   offset?: number;
   gtid?: string;
   gtidSet: string;
-}
-
-let defaultCodecFactory: CodecFactory | undefined;
-/** Lets the columns module (or a test) supply the codec factory used when none is passed. */
-export function setDefaultCodecFactory(f: CodecFactory): void {
-  defaultCodecFactory = f;
 }
 
 export class EventParser extends EventEmitter {
@@ -297,9 +292,7 @@ export class EventParser extends EventEmitter {
   }
 
   private codecFactory(): CodecFactory {
-    const f = this.o.buildCodec ?? defaultCodecFactory;
-    if (!f) throw new ParserError('no column codec factory: pass buildCodec or import the columns module', { fatal: true });
-    return f;
+    return this.o.buildCodec ?? buildTableCodec;
   }
 
   /** Turns the configured start into a concrete resume point. */
