@@ -1,0 +1,415 @@
+// The TypeScript Canal client: connect, subscribe, get/ack/rollback, and a batch stream that
+// acknowledges each batch after the caller's loop body has finished with it.
+//
+// Delivery through `stream()` is at-least-once: a batch is acknowledged only when the caller
+// asks for the next one, and after a lost connection the client reconnects, subscribes again
+// and rolls back, so every batch that was not acknowledged is delivered again.
+import { EventEmitter } from 'node:events';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { scramblePassword } from '../protocol/auth.ts';
+import { CanalConnection, type Reply } from './connection.ts';
+import { CanalBatch } from './entry.ts';
+import { CanalAuthError, CanalConnectionError, CanalError, CanalProtocolError, CanalReconnectError, CanalServerError, isRetryable } from './errors.ts';
+import {
+  ackError,
+  decodeAck,
+  decodeHandshake,
+  decodeMessages,
+  encodeAuth,
+  encodeClientAck,
+  encodeGet,
+  encodeRollback,
+  encodeSub,
+  encodeUnsub,
+  packetTypeName,
+  PacketType,
+} from './wire.ts';
+
+export interface ReconnectPolicy {
+  /** attempts per outage before giving up (default: no limit) */
+  maxAttempts?: number;
+  /** delay before the first attempt (default 200 ms) */
+  initialDelayMs?: number;
+  /** cap on the delay (default 10 s) */
+  maxDelayMs?: number;
+  /** growth of the delay per attempt (default 2) */
+  factor?: number;
+}
+
+export interface CanalClientOptions {
+  host: string;
+  port: number;
+  destination: string;
+  /** default '1001', as the Java client */
+  clientId?: string;
+  user?: string;
+  /** plaintext; only its scramble with the server's seed goes on the wire */
+  password?: string;
+  /** the server closes the connection after this long without traffic (sent in ms; default 1 h) */
+  idleTimeoutMs?: number;
+  /** TCP (and TLS) connect plus handshake (default 10 s) */
+  connectTimeoutMs?: number;
+  /** how long a reply may take beyond a GET's own wait before the connection is dropped (default 60 s) */
+  requestTimeoutMs?: number;
+  /** largest frame accepted from the server (default 512 MiB) */
+  maxFrameBytes?: number;
+  /** node:tls options; set to connect over TLS */
+  tls?: TlsOptions;
+  /** false: calls after a lost connection fail instead of reconnecting */
+  reconnect?: ReconnectPolicy | false;
+  /** send ROLLBACK(0) right after connecting, as the Java client does (default true) */
+  rollbackOnConnect?: boolean;
+}
+
+export interface StreamOptions {
+  /** entries (or KiB, depending on the server's batch mode) per GET (default 1000) */
+  batchSize?: number;
+  /** how long each GET waits for a full batch, ms; 0 blocks until one is full (default 1000) */
+  timeoutMs?: number;
+  /** narrowing filter, used when the client is not subscribed yet */
+  filter?: string;
+  /** also yield empty results (id -1), so the caller can notice that nothing arrives */
+  yieldEmpty?: boolean;
+}
+
+export interface ReconnectInfo {
+  attempt: number;
+  delayMs: number;
+  error: Error;
+}
+
+export type CanalClientEvents = {
+  connected: [];
+  disconnected: [error: Error];
+  reconnecting: [info: ReconnectInfo];
+};
+
+export class CanalClient extends EventEmitter<CanalClientEvents> {
+  readonly destination: string;
+  readonly clientId: string;
+  private readonly opts: CanalClientOptions;
+  private readonly policy: Required<ReconnectPolicy> | undefined;
+  private conn: CanalConnection | undefined;
+  private opening: Promise<CanalConnection> | undefined;
+  /** connect() was called and disconnect() was not */
+  private wanted = false;
+  private subscribed = false;
+  private filter = '';
+  /** batch ids handed out and not yet acknowledged, oldest first */
+  private outstandingIds: number[] = [];
+  /** batches fetched by a GET that failed with an earlier ack's error; handed out next */
+  private stash: CanalBatch[] = [];
+  private failures = 0;
+
+  constructor(opts: CanalClientOptions) {
+    super();
+    if (!opts.destination) throw new TypeError('CanalClient: destination is required');
+    this.opts = opts;
+    this.destination = opts.destination;
+    this.clientId = opts.clientId ?? '1001';
+    this.policy =
+      opts.reconnect === false
+        ? undefined
+        : { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: 10_000, factor: 2, ...(opts.reconnect ?? {}) };
+  }
+
+  get connected(): boolean {
+    return this.conn !== undefined && !this.conn.closed;
+  }
+
+  get isSubscribed(): boolean {
+    return this.subscribed;
+  }
+
+  /** Batch ids handed out and not acknowledged, oldest first. */
+  outstanding(): readonly number[] {
+    return this.outstandingIds;
+  }
+
+  /** Opens the connection: handshake, authentication, and the rollback Canal clients send on connect. */
+  async connect(): Promise<void> {
+    this.wanted = true;
+    await this.session(false);
+  }
+
+  async subscribe(filter = ''): Promise<void> {
+    const conn = await this.ready();
+    const r = await conn.request(encodeSub(this.destination, this.clientId, filter), this.what('subscription'));
+    this.expectOk(r, this.what('subscription'), () => {
+      this.subscribed = true;
+      this.filter = filter;
+    });
+  }
+
+  async unsubscribe(): Promise<void> {
+    const conn = await this.ready();
+    const r = await conn.request(encodeUnsub(this.destination, this.clientId), this.what('unsubscription'));
+    this.expectOk(r, this.what('unsubscription'), () => {
+      this.subscribed = false;
+    });
+  }
+
+  /**
+   * Fetches the next batch without acknowledging it. timeoutMs: -1 returns at once with what
+   * is there; 0 blocks until a full batch; > 0 waits up to that long. An empty result has id -1.
+   */
+  async getWithoutAck(batchSize = 1000, timeoutMs = -1): Promise<CanalBatch> {
+    if (!Number.isSafeInteger(batchSize) || batchSize <= 0) throw new RangeError(`getWithoutAck: batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isFinite(timeoutMs)) throw new RangeError(`getWithoutAck: timeoutMs must be a number of ms, got ${timeoutMs}`);
+    const stashed = this.stash.shift();
+    if (stashed !== undefined) return stashed;
+    const conn = await this.ready();
+    const what = this.what('GET');
+    const serverWait = timeoutMs === -1 ? 0 : timeoutMs > 0 ? timeoutMs : null;
+    const r = await conn.request(encodeGet(this.destination, this.clientId, batchSize, Math.trunc(timeoutMs)), what, serverWait);
+    if (r.packet.type === PacketType.ACK) {
+      // Canal clients treat any ACK in reply to GET as a failure, even one without a code.
+      const a = decodeAck(r.packet.body);
+      const own = new CanalServerError(what, a.errorCode, a.errorMessage || 'the server answered GET with an ACK instead of MESSAGES');
+      if (r.carried) {
+        conn.defer(own);
+        throw r.carried;
+      }
+      throw own;
+    }
+    if (r.packet.type !== PacketType.MESSAGES) {
+      const err = new CanalProtocolError(`${conn.peer} answered ${what} with ${packetTypeName(r.packet.type)}`);
+      conn.destroy(err);
+      throw err;
+    }
+    let batch: CanalBatch;
+    try {
+      const m = decodeMessages(r.packet.body);
+      batch = new CanalBatch(m.batchId, m.entries);
+    } catch (e) {
+      const err = new CanalProtocolError(`${conn.peer} sent a MESSAGES packet that does not decode: ${(e as Error).message}`);
+      conn.destroy(err);
+      throw err;
+    }
+    if (batch.id > 0) {
+      this.outstandingIds.push(batch.id);
+      this.failures = 0;
+    }
+    if (r.carried) {
+      // The caller hears about the failed ack now; the batch is not lost, the next get returns it.
+      if (batch.id > 0) this.stash.push(batch);
+      throw r.carried;
+    }
+    return batch;
+  }
+
+  /** getWithoutAck, then ack of the batch it returned. */
+  async get(batchSize = 1000, timeoutMs = -1): Promise<CanalBatch> {
+    const batch = await this.getWithoutAck(batchSize, timeoutMs);
+    if (batch.id > 0) await this.ack(batch.id);
+    return batch;
+  }
+
+  /**
+   * Acknowledges a batch (it must be the oldest outstanding one). The server answers nothing
+   * on success; a refusal arrives later and fails the next call on this client, with its message.
+   */
+  async ack(batchId: number): Promise<void> {
+    if (!Number.isSafeInteger(batchId) || batchId === 0 || batchId < -1) throw new RangeError(`ack: batchId must be a batch id >= 1 (or -1, ignored), got ${batchId}`);
+    if (batchId === -1) return;
+    const conn = await this.readyFor(batchId, 'acknowledged');
+    await conn.sendNoReply(encodeClientAck(this.destination, this.clientId, batchId), `ack of batch ${batchId} on ${this.destination}/${this.clientId}`);
+    if (this.outstandingIds[0] === batchId) this.outstandingIds.shift();
+  }
+
+  /**
+   * Rolls back: with no id (or 0) every outstanding batch, with an id that batch and every
+   * newer one. Their entries are delivered again by the next gets. Refusals surface as for ack.
+   */
+  async rollback(batchId = 0): Promise<void> {
+    if (!Number.isSafeInteger(batchId) || batchId < 0) throw new RangeError(`rollback: batchId must be 0 (all) or a batch id, got ${batchId}`);
+    const conn = batchId === 0 ? await this.ready() : await this.readyFor(batchId, 'rolled back');
+    const what = batchId === 0 ? `rollback of all batches on ${this.destination}/${this.clientId}` : `rollback of batch ${batchId} on ${this.destination}/${this.clientId}`;
+    await conn.sendNoReply(encodeRollback(this.destination, this.clientId, batchId), what);
+    this.forgetFrom(batchId);
+  }
+
+  /** Closes the connection. Unacknowledged batches are returned to the server's store. */
+  async disconnect(): Promise<void> {
+    this.wanted = false;
+    this.subscribed = false;
+    const conn = this.conn;
+    this.conn = undefined;
+    this.forgetFrom(0);
+    if (conn !== undefined) await conn.close();
+  }
+
+  /**
+   * Batches in order, each acknowledged when the loop asks for the next one, i.e. after the
+   * loop body for it has finished. Leaving the loop (break, return or throw) leaves the current
+   * batch unacknowledged, so it is delivered again later; ack it yourself before breaking if
+   * it was handled. Lost connections are re-established (see ReconnectPolicy): delivery is
+   * at-least-once.
+   */
+  async *stream(opts: StreamOptions = {}): AsyncGenerator<CanalBatch, void, undefined> {
+    const batchSize = opts.batchSize ?? 1000;
+    const timeoutMs = opts.timeoutMs ?? 1000;
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RangeError(`stream: timeoutMs must be >= 0 (0 blocks until a batch is full), got ${timeoutMs}`);
+    this.wanted = true;
+    if (!this.subscribed) await this.subscribe(opts.filter ?? '');
+    // Batches handed out before this stream began would make its acks fail: give them back.
+    if (this.outstandingIds.length > 0 || this.stash.length > 0) await this.rollback(0);
+    let pending: number | undefined;
+    for (;;) {
+      try {
+        if (pending !== undefined && this.outstandingIds[0] === pending) await this.ack(pending);
+        pending = undefined;
+        const batch = await this.getWithoutAck(batchSize, timeoutMs);
+        if (batch.id > 0) {
+          pending = batch.id;
+          yield batch;
+        } else if (opts.yieldEmpty === true) {
+          yield batch;
+        }
+      } catch (e) {
+        if (!isRetryable(e) || this.policy === undefined || !this.wanted) throw e;
+        // The next call reconnects, subscribes again and rolls back: the unacknowledged batch comes again.
+        pending = undefined;
+      }
+    }
+  }
+
+  /** Same as stream(). */
+  batches(opts: StreamOptions = {}): AsyncGenerator<CanalBatch, void, undefined> {
+    return this.stream(opts);
+  }
+
+  // --- internals ---
+
+  /**
+   * ready(), for an ack or rollback of a batch: if the connection that handed the batch out was
+   * lost, the id means nothing on the new one (its entries are being delivered again), so the
+   * call fails instead of sending it.
+   */
+  private async readyFor(batchId: number, verb: string): Promise<CanalConnection> {
+    const known = this.outstandingIds.includes(batchId);
+    const before = this.conn;
+    const conn = await this.ready();
+    if (known && conn !== before) {
+      throw new CanalConnectionError(`batch ${batchId} cannot be ${verb}: the connection that delivered it was lost, and its entries will be delivered again`);
+    }
+    return conn;
+  }
+
+  private what(request: string): string {
+    return `${request} of ${this.destination}/${this.clientId}`;
+  }
+
+  /** The open connection, re-established if it was lost, after reporting any deferred failure. */
+  private async ready(): Promise<CanalConnection> {
+    const conn = await this.session(true);
+    const deferred = conn.takeDeferredError();
+    if (deferred !== undefined) throw deferred;
+    return conn;
+  }
+
+  private expectOk(r: Reply, what: string, onSuccess: () => void): void {
+    const err = ackError(r.packet);
+    if (r.packet.type !== PacketType.ACK) throw new CanalProtocolError(`the server answered ${what} with ${packetTypeName(r.packet.type)}`);
+    if (err === undefined) onSuccess();
+    if (r.carried) {
+      if (err !== undefined) this.conn?.defer(new CanalServerError(what, err.errorCode, err.errorMessage));
+      throw r.carried;
+    }
+    if (err !== undefined) throw new CanalServerError(what, err.errorCode, err.errorMessage);
+  }
+
+  private forgetFrom(batchId: number): void {
+    this.stash = [];
+    if (batchId === 0) this.outstandingIds = [];
+    else {
+      const i = this.outstandingIds.indexOf(batchId);
+      if (i >= 0) this.outstandingIds.splice(i);
+    }
+  }
+
+  private async session(reconnecting: boolean): Promise<CanalConnection> {
+    if (this.conn !== undefined && !this.conn.closed) return this.conn;
+    if (this.opening !== undefined) return await this.opening;
+    if (reconnecting && !this.wanted) throw new CanalConnectionError(`not connected to ${this.peer()}: call connect() first`);
+    this.opening = reconnecting && this.policy !== undefined ? this.reconnectWithBackoff(this.policy) : this.open();
+    try {
+      return await this.opening;
+    } finally {
+      this.opening = undefined;
+    }
+  }
+
+  private peer(): string {
+    return `${this.opts.host}:${this.opts.port}`;
+  }
+
+  private async reconnectWithBackoff(p: Required<ReconnectPolicy>): Promise<CanalConnection> {
+    let last: Error = new CanalConnectionError(`connection to ${this.peer()} was lost`);
+    for (let attempt = 1; attempt <= p.maxAttempts; attempt++) {
+      this.failures++;
+      const delayMs = Math.min(p.maxDelayMs, p.initialDelayMs * p.factor ** Math.min(this.failures - 1, 30));
+      this.emit('reconnecting', { attempt, delayMs, error: last });
+      await new Promise((r) => setTimeout(r, delayMs));
+      if (!this.wanted) throw new CanalConnectionError(`reconnecting to ${this.peer()} stopped: the client was disconnected`);
+      try {
+        return await this.open();
+      } catch (e) {
+        // Wrong credentials or a peer that is not Canal will not get better by retrying.
+        if (e instanceof CanalAuthError || e instanceof CanalProtocolError || !(e instanceof CanalError)) throw e;
+        last = e;
+      }
+    }
+    throw new CanalReconnectError(`gave up reconnecting to ${this.peer()} after ${p.maxAttempts} attempts: ${last.message}`, { cause: last });
+  }
+
+  private async open(): Promise<CanalConnection> {
+    const o = this.opts;
+    const { conn, handshake } = await CanalConnection.open({
+      host: o.host,
+      port: o.port,
+      tls: o.tls,
+      connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+      requestTimeoutMs: o.requestTimeoutMs ?? 60_000,
+      maxFrameBytes: o.maxFrameBytes ?? 512 * 1024 * 1024,
+    });
+    try {
+      const seeds = decodeHandshake(handshake.body).seeds;
+      const user = o.user ?? '';
+      const idle = o.idleTimeoutMs ?? 3_600_000;
+      const authWhat = `authentication of user "${user}" at ${conn.peer}`;
+      const r = await conn.request(
+        encodeAuth({ username: user, passwordHex: o.password === undefined ? '' : scramblePassword(o.password, seeds), netReadTimeoutMs: idle, netWriteTimeoutMs: idle }),
+        authWhat,
+      );
+      if (r.packet.type !== PacketType.ACK) throw new CanalProtocolError(`${conn.peer} answered ${authWhat} with ${packetTypeName(r.packet.type)}`);
+      const err = ackError(r.packet);
+      if (err !== undefined) throw new CanalAuthError(authWhat, err.errorCode, err.errorMessage);
+      if (this.subscribed) {
+        const s = await conn.request(encodeSub(this.destination, this.clientId, this.filter), this.what('subscription'));
+        const serr = ackError(s.packet);
+        if (s.packet.type !== PacketType.ACK || serr !== undefined) {
+          throw new CanalServerError(this.what('renewed subscription'), serr?.errorCode ?? 0, serr?.errorMessage ?? `answered with ${packetTypeName(s.packet.type)}`);
+        }
+      }
+      this.forgetFrom(0);
+      if (o.rollbackOnConnect ?? true) await conn.sendNoReply(encodeRollback(this.destination, this.clientId, 0), `rollback on connect of ${this.destination}/${this.clientId}`);
+    } catch (e) {
+      conn.destroy(e instanceof Error ? e : new Error(String(e)));
+      if (e instanceof CanalConnectionError && e.message.includes('closed by the server')) {
+        throw new CanalConnectionError(`${conn.peer} closed the connection during the handshake or authentication (a server with auth on closes it for a malformed password)`, { cause: e });
+      }
+      throw e;
+    }
+    this.conn = conn;
+    conn.onClose((err) => {
+      if (this.conn === conn) {
+        this.conn = undefined;
+        this.forgetFrom(0);
+        this.emit('disconnected', err);
+      }
+    });
+    this.emit('connected');
+    return conn;
+  }
+}
