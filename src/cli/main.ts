@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `sluice` command: one subcommand per module in this folder.
 import { Command } from 'commander';
+import { registerCheck } from './check.ts';
 import { registerPasswd } from './passwd.ts';
 import { registerPositions } from './positions.ts';
 
@@ -11,6 +12,7 @@ program
   .version('0.1.0')
   .showHelpAfterError();
 
+registerCheck(program);
 registerPasswd(program);
 registerPositions(program);
 

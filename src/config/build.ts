@@ -99,3 +99,18 @@ export function crossCheckInstances(instances: InstanceConfig[], issues: IssueLi
     } else seen.set(k, inst);
   }
 }
+
+/**
+ * The server id an instance uses toward its source: the configured one, else a stable id derived
+ * from the destination name (Canal's slaveId 0 means "pick one"), in a range ordinary replicas
+ * rarely use so it does not collide with hand-numbered servers.
+ */
+export function slaveIdFor(inst: Pick<InstanceConfig, 'destination' | 'source'>): number {
+  if (inst.source.slaveId !== undefined) return inst.source.slaveId;
+  let h = 2166136261;
+  for (let i = 0; i < inst.destination.length; i++) {
+    h ^= inst.destination.charCodeAt(i);
+    h = Math.imul(h, 16777619) >>> 0;
+  }
+  return 0x50000000 + (h % 0x0fffffff);
+}
