@@ -45,8 +45,8 @@ export function buildServer(raw: unknown, file: string, configDir: string, issue
   };
   if (s.user !== undefined && s.passwordHash !== undefined) out.auth = { user: s.user, passwordHash: s.passwordHash };
   if (s.tls) {
-    out.tls = { certFile: abs(s.tls.certFile), keyFile: abs(s.tls.keyFile) };
-    if (s.tls.caFile !== undefined) out.tls.caFile = abs(s.tls.caFile);
+    out.tls = { port: s.tls.port, certFile: abs(s.tls.certFile), keyFile: abs(s.tls.keyFile) };
+    if (s.tls.host !== undefined) out.tls.host = s.tls.host;
   }
   return out;
 }

@@ -78,8 +78,8 @@ async function loadJsonDir(dir: string, env: Env, issues: IssueList): Promise<{ 
 
 async function checkTlsFiles(server: ServerConfig, file: string, issues: IssueList): Promise<void> {
   if (!server.tls) return;
-  for (const [k, p] of Object.entries(server.tls)) {
-    if (p === undefined) continue;
+  for (const k of ['certFile', 'keyFile'] as const) {
+    const p = server.tls[k];
     try {
       await readFile(p);
     } catch (err) {

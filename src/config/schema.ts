@@ -25,12 +25,15 @@ export const serverFileSchema = z.strictObject({
     .regex(/^\*?[0-9a-fA-F]{40}$/, { message: 'must be 40 hex digits: SHA1(SHA1(password)) as printed by `sluice passwd` (the plaintext does not go here)' })
     .transform((s) => s.replace(/^\*/, '').toLowerCase())
     .optional(),
-  maxFrameBytes: positiveInt.max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  /** largest frame a client may send (requests are small; this bounds what a bad client can make us buffer) */
+  maxFrameBytes: z.number().int().min(64).max(1024 * 1024 * 1024).default(1024 * 1024),
+  /** a TLS listener beside the plain one, on its own port */
   tls: z
     .strictObject({
+      host: hostname.optional(),
+      port: port.default(11113),
       certFile: z.string().min(1),
       keyFile: z.string().min(1),
-      caFile: z.string().min(1).optional(),
     })
     .optional(),
   admin: z

@@ -15,7 +15,8 @@ export interface ServerConfig {
   /** Canal client ACL; absent: no authentication */
   auth?: { user: string; passwordHash: string };
   maxFrameBytes: number;
-  tls?: { certFile: string; keyFile: string; caFile?: string };
+  /** PEM files, absolute paths; the listener runs beside the plain one */
+  tls?: { host?: string; port: number; certFile: string; keyFile: string };
   admin: { enabled: boolean; host: string; port: number };
   dataDir: string;
   log: { level: LogLevel; pretty?: boolean };

@@ -134,3 +134,9 @@ test('invalid JSON names the file', async () => {
   const err = await loadError({ 'instances/shop.json': '{ "source": ' });
   assert.match(err.message, /instances\/shop\.json: is not valid JSON/);
 });
+
+test('TLS files that cannot be read are named at load time', async () => {
+  const err = await loadError({ 'sluice.json': { tls: { certFile: 'no-cert.pem', keyFile: 'no-key.pem' } }, 'instances/shop.json': { source: SOURCE } });
+  assert.match(err.message, /sluice\.json: tls\.certFile: cannot be read \(ENOENT\) \(got ".*no-cert\.pem"\)/);
+  assert.match(err.message, /sluice\.json: tls\.keyFile: cannot be read \(ENOENT\)/);
+});
