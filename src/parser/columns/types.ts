@@ -20,6 +20,13 @@ export interface ColumnFormatOptions {
  * What buildTableCodec reads from a TableMap event: zongji's TableMapEvent object satisfies it,
  * so the parser passes the event itself (`buildTableCodec(event, meta, opts)`), synchronously
  * inside zongji's 'binlog' handler.
+ *
+ * GEOMETRY bytes: zongji rebuilds `tableMap[tableId]` on every TableMap event and would parse
+ * GEOMETRY values into {x,y} objects. buildTableCodec retypes those columns so that the bytes
+ * survive, but a parser that reuses a cached codec for a later TableMap event of the same table
+ * must call `keepGeometryBytes(event.tableMap[event.tableId])` (table-codec.ts) itself, on every
+ * TableMap event, before the rows event after it is decoded. Otherwise the codec throws an error
+ * naming the column.
  */
 export interface TableMapInput {
   tableId: number;
