@@ -1,0 +1,118 @@
+// What bounds a connection: the inbound frame cap, Canal's idle timeouts, the auth deadline,
+// and a blocked GET that must end with its connection.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '../support/sandbox.ts';
+import { RawClient } from './support/raw-client.ts';
+import { items, startFixture, summarize } from './support/fixture.ts';
+import { clientAckPacket } from '../../src/protocol/packets.ts';
+
+const D = 'example';
+
+test('frame cap: a length prefix above the limit closes that connection (logged) while another keeps working', async () => {
+  const fx = await startFixture({ server: { maxFrameBytes: 4096 } });
+  try {
+    fx.put(items(1, 2));
+    const good = await RawClient.connect(fx.port);
+    await good.auth('', undefined);
+    await good.subscribe(D);
+    assert.deepEqual(summarize((await good.get(D, 3)).entries), ['B', 'I:t:1', 'E']);
+
+    const bad = await RawClient.connect(fx.port);
+    await bad.auth('', undefined);
+    // announces 1 GiB and sends only a few bytes of it: the server must not wait for or allocate the body
+    bad.sendBytes(Buffer.from([0x40, 0x00, 0x00, 0x00, 1, 2, 3]));
+    await bad.closed;
+    await waitFor(() => fx.logs.some((l) => l.level === 'warn' && l.msg.includes('larger than the limit')), 'the frame-cap log line');
+    const line = fx.logs.find((l) => l.msg.includes('larger than the limit'))!;
+    assert.equal((line.obj as { frameLength: number }).frameLength, 0x40000000);
+    assert.equal((line.obj as { maxFrameBytes: number }).maxFrameBytes, 4096);
+
+    // before auth the cap applies too
+    const early = await RawClient.connect(fx.port);
+    early.sendBytes(Buffer.from([0xff, 0xff, 0xff, 0xff]));
+    await early.closed;
+
+    good.sendAck(D, 1);
+    assert.deepEqual(summarize((await good.get(D, 3)).entries), ['B', 'I:t:2', 'E']);
+    await waitFor(() => fx.server.sessionCount === 1, 'only the good session to remain');
+    good.close();
+  } finally {
+    await fx.stop();
+  }
+});
+
+test('idle timeouts after auth, in milliseconds: read idle and write idle each close the connection', async () => {
+  const fx = await startFixture();
+  try {
+    const reader = await RawClient.connect(fx.port);
+    await reader.auth('', undefined, { netReadTimeoutMs: 300, netWriteTimeoutMs: 0 });
+    await reader.closed;
+    await waitFor(() => fx.logs.some((l) => l.msg.includes('nothing read from the client')), 'the read-idle log line');
+
+    // a client that keeps sending acks of -1 (never answered) is read but never written to
+    const writer = await RawClient.connect(fx.port);
+    await writer.auth('', undefined, { netReadTimeoutMs: 60_000, netWriteTimeoutMs: 400 });
+    await writer.subscribe(D);
+    const keepSending = setInterval(() => writer.send(clientAckPacket({ destination: D, clientId: '1001', batchId: -1 })), 50);
+    try {
+      await writer.closed;
+    } finally {
+      clearInterval(keepSending);
+    }
+    assert.ok(fx.logs.some((l) => l.msg.includes('nothing written to the client')));
+    await waitFor(() => fx.server.sessionCount === 0, 'the sessions to be gone');
+  } finally {
+    await fx.stop();
+  }
+});
+
+test('no idle timeout applies before auth; an auth deadline does', async () => {
+  const fx = await startFixture({ server: { authTimeoutMs: 300 } });
+  try {
+    const c = await RawClient.connect(fx.port);
+    await c.closed;
+    assert.ok(fx.logs.some((l) => l.msg.includes('did not authenticate in time')));
+  } finally {
+    await fx.stop();
+  }
+});
+
+test('a blocked GET ends with its connection: the store has no waiter left and the hold is released', async () => {
+  const fx = await startFixture();
+  try {
+    const c = await RawClient.connect(fx.port);
+    await c.auth('', undefined);
+    await c.subscribe(D);
+    c.sendGet(D, 10, 0); // block until 10 entries
+    await waitFor(() => fx.store.stats().waitingGets === 1, 'the GET to block');
+    c.close();
+    await waitFor(() => fx.store.stats().waitingGets === 0 && fx.dest.currentHolder() === undefined && fx.server.sessionCount === 0, 'the GET to be aborted and the hold released');
+    // the data that arrives later is intact for the next consumer
+    fx.put(items(1, 1));
+    const d = await RawClient.connect(fx.port);
+    await d.auth('', undefined);
+    await d.subscribe(D);
+    const b = await d.get(D, 10);
+    assert.equal(b.batchId, 1);
+    assert.deepEqual(summarize(b.entries), ['B', 'I:t:1', 'E']);
+    d.close();
+  } finally {
+    await fx.stop();
+  }
+});
+
+test('stop(): stops accepting and closes every session, aborting blocked GETs', async () => {
+  const fx = await startFixture();
+  const c = await RawClient.connect(fx.port);
+  await c.auth('', undefined);
+  await c.subscribe(D);
+  c.sendGet(D, 10, 0);
+  await waitFor(() => fx.store.stats().waitingGets === 1, 'the GET to block');
+  await fx.server.stop();
+  await c.closed;
+  assert.equal(fx.server.sessionCount, 0);
+  assert.equal(fx.store.stats().waitingGets, 0);
+  await assert.rejects(RawClient.connect(fx.port));
+  fx.store.close();
+});
