@@ -31,8 +31,9 @@ export type Stage = 'parser' | 'sink' | 'store' | 'wire';
 
 export interface StageJob extends DecodeJob {
   stage: Stage;
-  /** only for 'wire': how many entries a GET asks for */
+  /** for the store stage's consumer: GET size (KiB in the default MEMSIZE mode) and wait */
   batchSize: number;
+  getTimeoutMs: number;
 }
 
 export interface StageResult extends DecodeResult {
@@ -53,6 +54,7 @@ export interface ServerJob {
 
 export type ServerMsg =
   | { kind: 'ready'; port: number }
+  | { kind: 'started'; wallMs: number }
   | { kind: 'rss'; peakRssBytes: number; cpuSeconds: number }
   | { kind: 'error'; message: string };
 
@@ -63,7 +65,10 @@ export interface ClientJob {
   user: string;
   password: string;
   clientId: number;
+  /** GET size: KiB in the default MEMSIZE batch mode */
   batchSize: number;
+  /** how long a GET waits on the server for a full batch, ms */
+  getTimeoutMs: number;
   table: string;
   sentinelTable: string;
   /** live mode: record the receive time of each transaction (rows grouped by id) */
@@ -74,8 +79,8 @@ export interface ClientResult {
   rows: number;
   entries: number;
   batches: number;
-  /** from the first GET to the sentinel */
-  seconds: number;
+  /** wall clock (performance.timeOrigin + now) when the sentinel arrived */
+  sentinelWallMs: number;
   cpuSeconds: number;
   /** live mode: wall-clock receive ms per transaction index, NaN where never seen */
   receivedMs?: number[];

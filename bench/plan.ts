@@ -13,8 +13,10 @@ export interface BenchPlan {
   liveRowsPerTx: number;
   /** repeats of each catch-up figure; the median is reported */
   runs: number;
-  /** entries per GET of the end-to-end client */
+  /** GET size of every consumer: KiB in the default MEMSIZE batch mode */
   batchSize: number;
+  /** how long each GET waits on the server for a full batch, ms (it bounds the tail and live delay) */
+  getTimeoutMs: number;
   /** write a CPU profile of the server process on A and summarize it */
   profile: boolean;
   /** where .cpuprofile files go */
@@ -63,6 +65,7 @@ export function parsePlan(argv: string[]): BenchPlan {
     liveRowsPerTx: 10,
     runs,
     batchSize: 1024,
+    getTimeoutMs: 10,
     profile: values.profile === true,
     profileDir: values['profile-dir'] ?? '',
   };

@@ -3,15 +3,18 @@
 // mariadb-binlog -v (ceiling), sluice's stages and sluice end to end (server in its own process,
 // the TypeScript client over TCP), live commit-to-client latency and the server's peak RSS.
 // Prints a table, then one JSON line with every figure. See docs/benchmarks.md for the method.
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Sandbox } from '../test/support/sandbox.ts';
-import { createSchema, loadBatched, loadSingleRowTx, countRows, TABLE, SENTINEL_TABLE, type BinlogSpan } from './dataset.ts';
+import { createSchema, loadBatched, loadSingleRowTx, loadLive, countRows, rotate, writeSentinel, TABLE, SENTINEL_TABLE, type BinlogSpan, type LiveLoadResult } from './dataset.ts';
 import { parsePlan, FIRST_ID, type BenchPlan } from './plan.ts';
-import { runWorker } from './child.ts';
+import { runWorker, startWorker } from './child.ts';
 import { decodeWithMariadbBinlog, countDecodedRows } from './mariadb-binlog.ts';
-import { median, medianRun, repeat } from './stats.ts';
 import { formatTable, mib, rate, targetLines, targetsJson, type Row, type Target } from './report.ts';
-import type { DecodeJob, DecodeResult, SourceConn, Stage, StageJob, StageResult } from './measures.ts';
+import { median, medianRun, percentile, repeat } from './stats.ts';
+import { summarize, readProfile, formatSummary, type ProfileSummary } from './cpuprofile-summary.ts';
+import type { ClientJob, ClientResult, DecodeJob, DecodeResult, ServerJob, ServerMsg, SourceConn, Stage, StageJob, StageResult } from './measures.ts';
 
 function progress(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -67,7 +70,7 @@ function ratio(x: number, base: number): number {
 
 /** One in-process stage of the funnel (parser, sink or store) on one workload. */
 async function stageRun(ctx: Ctx, label: string, span: BinlogSpan, stage: Stage, baseline: DecodeResult): Promise<StageResult> {
-  const job: StageJob = { ...decodeJob(ctx, span), stage, batchSize: ctx.plan.batchSize };
+  const job: StageJob = { ...decodeJob(ctx, span), stage, batchSize: ctx.plan.batchSize, getTimeoutMs: ctx.plan.getTimeoutMs };
   const runs = await repeat(ctx.plan.runs, async () => {
     const r = await runWorker<StageResult>('stage', { ...job, serverId: ctx.nextServerId() }, { deadlineMs: 180_000 });
     checkRows(`sluice ${stage} stage on ${label}`, r.rows, span.rows);
@@ -97,6 +100,188 @@ async function funnel(ctx: Ctx, label: string, span: BinlogSpan, baseline: Decod
   return out;
 }
 
+const CANAL_USER = 'bench';
+const CANAL_PASSWORD = 'bench-Secret-7';
+const DESTINATION = 'bench';
+
+interface EndToEnd {
+  seconds: number;
+  consumer: ClientResult;
+  serverPeakRssBytes: number;
+  serverCpuSeconds: number;
+}
+
+/**
+ * One run of the server process with one consumer process: the server listens, the consumer
+ * subscribes, then the server's parser starts at `start` and the consumer reads until the
+ * sentinel. `during` runs after the parser has started (the live load of C). With `profileDir`
+ * the server runs under --cpu-prof and writes its profile there when it stops.
+ */
+async function serverRun(
+  ctx: Ctx,
+  start: { file: string; offset: number },
+  mode: 'raw' | 'client',
+  opts: { profileDir?: string; live?: ClientJob['live']; during?: () => Promise<void>; deadlineMs?: number } = {},
+): Promise<EndToEnd> {
+  const deadlineMs = opts.deadlineMs ?? 180_000;
+  const job: ServerJob = { conn: ctx.conn, serverId: ctx.nextServerId(), start, destination: DESTINATION, canalUser: CANAL_USER, canalPassword: CANAL_PASSWORD };
+  const nodeFlags = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+  const server = startWorker<ServerMsg>('server', job, { deadlineMs, nodeFlags });
+  let peakRss = 0;
+  let serverCpu = 0;
+  let serverError: ((e: Error) => void) | undefined;
+  const serverFailed = new Promise<never>((_, reject) => (serverError = reject));
+  serverFailed.catch(() => undefined);
+  server.proc.on('message', (m: ServerMsg) => {
+    if (m.kind === 'rss') {
+      peakRss = Math.max(peakRss, m.peakRssBytes);
+      serverCpu = m.cpuSeconds;
+    } else if (m.kind === 'error') serverError?.(new Error(`server process: ${m.message}`));
+  });
+  type ConsumerMsg = { kind: 'subscribed' } | { kind: 'result'; result: ClientResult } | { kind: 'error'; message: string };
+  let consumer: ReturnType<typeof startWorker<ConsumerMsg>> | undefined;
+  try {
+    const ready = await Promise.race([server.next((m) => m.kind === 'ready', 'ready', 60_000), serverFailed]);
+    if (ready.kind !== 'ready') throw new Error('server process did not get ready');
+    const cjob: ClientJob & { mode: 'raw' | 'client' } = {
+      mode,
+      port: ready.port,
+      destination: DESTINATION,
+      user: CANAL_USER,
+      password: CANAL_PASSWORD,
+      clientId: 1001,
+      batchSize: ctx.plan.batchSize,
+      getTimeoutMs: ctx.plan.getTimeoutMs,
+      table: TABLE,
+      sentinelTable: SENTINEL_TABLE,
+      ...(opts.live ? { live: opts.live } : {}),
+    };
+    const c = startWorker<ConsumerMsg>('consumer', cjob, { deadlineMs });
+    consumer = c;
+    const sub = await Promise.race([c.next((m) => m.kind !== 'result', 'subscription', 60_000), serverFailed]);
+    if (sub.kind === 'error') throw new Error(`consumer process: ${sub.message}`);
+    server.send({ kind: 'go' });
+    const started = await Promise.race([server.next((m) => m.kind === 'started', 'parser start', 60_000), serverFailed]);
+    if (started.kind !== 'started') throw new Error('server process did not start its parser');
+    await opts.during?.();
+    const res = await Promise.race([c.next((m) => m.kind === 'result' || m.kind === 'error', 'result', deadlineMs), serverFailed]);
+    if (res.kind === 'error') throw new Error(`consumer process: ${res.message}`);
+    if (res.kind !== 'result') throw new Error('consumer process sent no result');
+    server.send({ kind: 'stop' });
+    await server.exited;
+    return { seconds: (res.result.sentinelWallMs - started.wallMs) / 1000, consumer: res.result, serverPeakRssBytes: peakRss, serverCpuSeconds: serverCpu };
+  } finally {
+    consumer?.send({ kind: 'stop' });
+    server.send({ kind: 'stop' });
+    const late = setTimeout(() => {
+      consumer?.kill();
+      server.kill();
+    }, 10_000);
+    await Promise.all([consumer?.exited, server.exited]);
+    clearTimeout(late);
+  }
+}
+
+/** The wire stage and the client stage (end to end) on one workload, through the server process. */
+async function overTcp(ctx: Ctx, label: string, span: BinlogSpan, baseline: DecodeResult): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const mode of ['raw', 'client'] as const) {
+    progress(`${label}: server process + ${mode === 'raw' ? 'raw wire consumer' : 'TypeScript client'}`);
+    const runs = await repeat(ctx.plan.runs, async () => {
+      const r = await serverRun(ctx, { file: span.file, offset: 4 }, mode);
+      if (mode === 'client') checkRows(`the client on ${label}`, r.consumer.rows, span.rows);
+      return r;
+    });
+    const m = medianRun(runs);
+    const what = mode === 'raw' ? 'sluice to wire (server process, raw consumer)' : 'sluice end to end (server + client, acked)';
+    ctx.rows.push({
+      workload: label,
+      what,
+      rows: span.rows,
+      seconds: m.seconds,
+      note:
+        `${ratio(baseline.seconds, m.seconds)}x zongji, ${m.consumer.entries} entries in ${m.consumer.batches} batches, ` +
+        `server rss ${mib(m.serverPeakRssBytes)} cpu ${m.serverCpuSeconds.toFixed(2)} s, client cpu ${m.consumer.cpuSeconds.toFixed(2)} s, ` +
+        `runs ${runs.map((r) => r.seconds.toFixed(2)).join('/')}`,
+    });
+    const peak = Math.max(...runs.map((r) => r.serverPeakRssBytes));
+    if (mode === 'raw') {
+      out.wireRowsPerSec = rate(span.rows, m.seconds);
+    } else {
+      out.e2eRowsPerSec = rate(span.rows, m.seconds);
+      out.e2eVsZongji = ratio(baseline.seconds, m.seconds);
+      out.e2eClientCpuSeconds = Math.round(m.consumer.cpuSeconds * 100) / 100;
+      out.e2eServerCpuSeconds = Math.round(m.serverCpuSeconds * 100) / 100;
+    }
+    out.serverPeakRssBytes = Math.max(out.serverPeakRssBytes ?? 0, peak);
+  }
+  return out;
+}
+
+/** Workload C: the server follows the binlog end while the loader commits rows at a fixed rate. */
+async function liveLatency(ctx: Ctx): Promise<Record<string, number>> {
+  const { plan, sb } = ctx;
+  await rotate(sb);
+  const at = await sb.masterStatus();
+  const transactions = Math.round((plan.liveRate * plan.liveSeconds) / plan.liveRowsPerTx);
+  let load: LiveLoadResult | undefined;
+  progress(`C: live load of ${plan.liveRate} rows/s for ${plan.liveSeconds} s (${plan.liveRowsPerTx} rows per transaction), server + client following`);
+  const r = await serverRun(ctx, { file: at.file, offset: at.position }, 'client', {
+    live: { firstId: FIRST_ID.C, rowsPerTx: plan.liveRowsPerTx, transactions },
+    deadlineMs: (plan.liveSeconds + 120) * 1000,
+    during: async () => {
+      load = await loadLive(sb, { firstId: FIRST_ID.C, rate: plan.liveRate, seconds: plan.liveSeconds, rowsPerTx: plan.liveRowsPerTx, inFlight: 4 });
+      await writeSentinel(sb, 'C');
+    },
+  });
+  if (!load) throw new Error('the live load did not run');
+  checkRows('the client on C', r.consumer.rows, load.rows);
+  const received = r.consumer.receivedMs ?? [];
+  const latencies: number[] = [];
+  let missing = 0;
+  for (let i = 0; i < load.transactions; i++) {
+    const t = received[i];
+    // NaN (never seen) crosses the IPC channel as null
+    if (typeof t !== 'number' || !Number.isFinite(t)) missing++;
+    else latencies.push(t - load.commitMs[i]!);
+  }
+  if (missing > 0) throw new Error(`C: ${missing} of ${load.transactions} transactions never reached the client`);
+  const p50 = percentile(latencies, 50);
+  const p99 = percentile(latencies, 99);
+  const max = percentile(latencies, 100);
+  ctx.rows.push({
+    workload: 'C',
+    what: `live ${plan.liveRate} rows/s, commit to client`,
+    rows: load.rows,
+    seconds: r.seconds,
+    note: `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms over ${load.transactions} tx; loader ${Math.round(load.achievedRate)} rows/s; server rss ${mib(r.serverPeakRssBytes)}`,
+  });
+  return {
+    rows: load.rows,
+    transactions: load.transactions,
+    targetRate: plan.liveRate,
+    achievedRate: Math.round(load.achievedRate),
+    latencyP50Ms: Math.round(p50 * 100) / 100,
+    latencyP99Ms: Math.round(p99 * 100) / 100,
+    latencyMaxMs: Math.round(max * 100) / 100,
+    serverPeakRssBytes: r.serverPeakRssBytes,
+  };
+}
+
+/** One server run on A under --cpu-prof; returns the summary of its profile. */
+async function profileServer(ctx: Ctx, span: BinlogSpan): Promise<{ file: string; summary: ProfileSummary }> {
+  const dir = ctx.plan.profileDir !== '' ? ctx.plan.profileDir : await mkdtemp(join(tmpdir(), 'sluice-bench-prof-'));
+  await mkdir(dir, { recursive: true });
+  const before = new Set(await readdir(dir));
+  progress(`A: server process under --cpu-prof (profile in ${dir})`);
+  await serverRun(ctx, { file: span.file, offset: 4 }, 'client', { profileDir: dir });
+  const fresh = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
+  if (fresh.length === 0) throw new Error(`the server process wrote no .cpuprofile in ${dir}`);
+  // tsx's module-loader thread writes a profile of its own: the busiest one is the main thread's.
+  const profiles = fresh.map((f) => ({ file: join(dir, f), summary: summarize(readProfile(join(dir, f)), 15) }));
+  return profiles.sort((x, y) => y.summary.busyMs - x.summary.busyMs)[0]!;
+}
+
 async function main(): Promise<void> {
   const plan = parsePlan(process.argv.slice(2));
   const started = new Date();
@@ -106,6 +291,7 @@ async function main(): Promise<void> {
   const ctx: Ctx = { plan, sb, conn: sb.replConfig, nextServerId: () => serverId++, rows: [] };
   const figures: Record<string, unknown> = {};
   const targets: Target[] = [];
+  let profile: { file: string; summary: ProfileSummary } | undefined;
   try {
     await createSchema(sb);
 
@@ -123,7 +309,9 @@ async function main(): Promise<void> {
       zongjiPeakRssBytes: zA.peakRssBytes,
       mariadbBinlogRowsPerSec: rate(a.rows, cA),
       ...(await funnel(ctx, 'A', a, zA)),
+      ...(await overTcp(ctx, 'A', a, zA)),
     };
+    if (plan.profile) profile = await profileServer(ctx, a);
 
     progress(`loading B: ${plan.rowsB} single-row transactions`);
     const b = await loadSingleRowTx(sb, FIRST_ID.B, plan.rowsB, 'B');
@@ -136,12 +324,29 @@ async function main(): Promise<void> {
       zongjiRowsPerSec: rate(b.rows, zB.seconds),
       zongjiPeakRssBytes: zB.peakRssBytes,
       ...(await funnel(ctx, 'B', b, zB)),
+      ...(await overTcp(ctx, 'B', b, zB)),
     };
+
+    figures.C = await liveLatency(ctx);
+
+    const fa = figures.A as Record<string, number>;
+    const fb = figures.B as Record<string, number>;
+    const fc = figures.C as Record<string, number>;
+    const peakRss = Math.max(fa.serverPeakRssBytes!, fb.serverPeakRssBytes!, fc.serverPeakRssBytes!);
+    figures.serverPeakRssBytes = peakRss;
+    targets.push(
+      { name: 'A end to end rows/s', value: fa.e2eRowsPerSec!, limit: 200_000, kind: 'min' },
+      { name: 'A end to end / raw zongji', value: fa.e2eVsZongji!, limit: 0.6, kind: 'min' },
+      { name: 'B end to end rows/s', value: fb.e2eRowsPerSec!, limit: 80_000, kind: 'min' },
+      { name: 'C p99 commit-to-client ms', value: fc.latencyP99Ms!, limit: 50, kind: 'max' },
+      { name: 'server peak RSS MB', value: Math.round(peakRss / 1e5) / 10, limit: 150, kind: 'max' },
+    );
   } finally {
     await sb.cleanup();
   }
 
   process.stdout.write(formatTable(ctx.rows) + '\n\n');
+  if (profile) process.stdout.write(`server CPU profile on A (${profile.file}):\n${formatSummary(profile.summary)}\n\n`);
   for (const l of targetLines(targets)) process.stdout.write(l + '\n');
   const json = {
     bench: 'sluice',
@@ -150,6 +355,7 @@ async function main(): Promise<void> {
     runs: plan.runs,
     machine: { cpus: cpus().length, loadavg1mAtEnd: Math.round(loadavg()[0]! * 100) / 100, node: process.version },
     ...figures,
+    ...(profile ? { profile: { file: profile.file, busyMs: profile.summary.busyMs, gcMs: profile.summary.gcMs, top: profile.summary.functions.slice(0, 10) } } : {}),
     targets: targetsJson(targets),
   };
   process.stdout.write(JSON.stringify(json) + '\n');

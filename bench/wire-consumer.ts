@@ -30,14 +30,16 @@ export interface WireConsumerOptions {
   /** how long a GET waits on the server for a full batch, ms */
   getTimeoutMs: number;
   deadlineMs: number;
+  /** called once subscribed, before the first GET */
+  onSubscribed?: () => void;
 }
 
 export interface WireConsumerResult {
   entries: number;
   batches: number;
   bytes: number;
-  /** from the first GET to the sentinel entry */
-  seconds: number;
+  /** wall clock (performance.timeOrigin + now) when the sentinel arrived */
+  sentinelWallMs: number;
 }
 
 /** A socket read as a queue of frames. */
@@ -109,9 +111,9 @@ export async function consumeRaw(o: WireConsumerOptions): Promise<WireConsumerRe
     expectAckOk(await reader.next(), 'authentication');
     sock.write(encodeFrame(subPacket({ destination: o.destination, clientId: o.clientId })));
     expectAckOk(await reader.next(), 'subscription');
+    o.onSubscribed?.();
 
     const get = encodeFrame(getPacket({ destination: o.destination, clientId: o.clientId, fetchSize: o.batchSize, timeout: o.getTimeoutMs, unit: 2, autoAck: false }));
-    const t0 = performance.now();
     const bytes0 = reader.bytes;
     let entries = 0;
     let batches = 0;
@@ -139,9 +141,9 @@ export async function consumeRaw(o: WireConsumerOptions): Promise<WireConsumerRe
       }
       const ack = encodeFrame(clientAckPacket({ destination: o.destination, clientId: o.clientId, batchId: m.batchId }));
       if (done) {
-        const seconds = (performance.now() - t0) / 1000;
+        const sentinelWallMs = performance.timeOrigin + performance.now();
         sock.write(ack);
-        return { entries, batches, bytes: reader.bytes - bytes0, seconds };
+        return { entries, batches, bytes: reader.bytes - bytes0, sentinelWallMs };
       }
       sock.write(Buffer.concat([ack, get]));
     }

@@ -1,0 +1,81 @@
+// The consuming side of the end-to-end runs, in its own process: either the raw wire consumer
+// (packets only: the "wire" stage) or sluice's TypeScript client decoding every entry into rows
+// and acknowledging every batch (the "client" stage, i.e. end to end). It connects and
+// subscribes, says so, then consumes until the sentinel and reports when it saw it (wall clock,
+// comparable with the server's start time and the live loader's commit times).
+import { CanalClient } from '../../src/client/canal-client.ts';
+import { consumeRaw } from '../wire-consumer.ts';
+import { wallMs } from '../dataset.ts';
+import { boundWorker, cpuSeconds, runJob, send, workerConfig } from './worker-support.ts';
+import type { ClientJob, ClientResult } from '../measures.ts';
+
+const cfg = workerConfig<ClientJob & { mode: 'raw' | 'client' }>();
+let client: CanalClient | undefined;
+boundWorker(() => client?.disconnect());
+const deadlineMs = Number(process.env.BENCH_WORKER_DEADLINE_MS ?? '120000');
+
+async function viaClient(): Promise<ClientResult> {
+  const c = new CanalClient({
+    host: '127.0.0.1',
+    port: cfg.port,
+    destination: cfg.destination,
+    clientId: String(cfg.clientId),
+    user: cfg.user,
+    password: cfg.password,
+    reconnect: false,
+  });
+  client = c;
+  await c.connect();
+  await c.subscribe();
+  send({ kind: 'subscribed' });
+  const live = cfg.live;
+  const receivedMs = live ? new Array<number>(live.transactions).fill(NaN) : undefined;
+  let rows = 0;
+  let entries = 0;
+  let batches = 0;
+  const cpu0 = cpuSeconds();
+  for await (const batch of c.stream({ batchSize: cfg.batchSize, timeoutMs: cfg.getTimeoutMs })) {
+    const now = wallMs();
+    batches++;
+    let sentinel = false;
+    for (const e of batch) {
+      entries++;
+      if (e.tableName === cfg.table) {
+        for (const r of e.rows) {
+          rows++;
+          if (receivedMs) {
+            const tx = Math.floor((Number(r.after.id) - live!.firstId) / live!.rowsPerTx);
+            if (tx >= 0 && tx < receivedMs.length && Number.isNaN(receivedMs[tx]!)) receivedMs[tx] = now;
+          }
+        }
+      } else if (e.tableName === cfg.sentinelTable) sentinel = true;
+    }
+    if (sentinel) {
+      const sentinelWallMs = wallMs();
+      await c.ack(batch.id);
+      const out: ClientResult = { rows, entries, batches, sentinelWallMs, cpuSeconds: cpuSeconds() - cpu0 };
+      if (receivedMs) out.receivedMs = receivedMs;
+      return out;
+    }
+  }
+  throw new Error('the client stream ended before the sentinel');
+}
+
+async function viaWire(): Promise<ClientResult> {
+  const cpu0 = cpuSeconds();
+  const r = await consumeRaw({
+    port: cfg.port,
+    destination: cfg.destination,
+    user: cfg.user,
+    password: cfg.password,
+    clientId: String(cfg.clientId),
+    batchSize: cfg.batchSize,
+    sentinelTable: cfg.sentinelTable,
+    getTimeoutMs: cfg.getTimeoutMs,
+    deadlineMs,
+    onSubscribed: () => send({ kind: 'subscribed' }),
+  });
+  return { rows: 0, entries: r.entries, batches: r.batches, sentinelWallMs: r.sentinelWallMs, cpuSeconds: cpuSeconds() - cpu0 };
+}
+
+await runJob<ClientResult>(() => (cfg.mode === 'raw' ? viaWire() : viaClient()));
