@@ -1,0 +1,77 @@
+// Shared pieces of the instance and fault tests: an instance config for a sandbox, sluice
+// in-process (Instance + CanalServer), and a consumer that pulls with the real client.
+import type { InstanceConfig } from '../../../src/config/types.ts';
+import { Instance } from '../../../src/instance/instance.ts';
+import { CanalServer } from '../../../src/server/canal-server.ts';
+import { MapRegistry } from '../../../src/server/registry.ts';
+import { CanalClient } from '../../../src/client/canal-client.ts';
+import type { CanalBatch } from '../../../src/client/entry.ts';
+import type { Sandbox } from '../../support/sandbox.ts';
+
+export interface ConfigOverrides {
+  start?: InstanceConfig['start'];
+  store?: Partial<InstanceConfig['store']>;
+  heartbeatMs?: number;
+  source?: Partial<InstanceConfig['source']>;
+  slaveId?: number;
+}
+
+/** An instance of the sandbox's test database, with short heartbeats and retries for tests. */
+export function instanceConfig(sb: Sandbox, destination: string, o: ConfigOverrides = {}): InstanceConfig {
+  const source: InstanceConfig['source'] = { ...sb.replConfig, connectTimeoutMs: 5_000, ...o.source };
+  if (o.slaveId !== undefined) source.slaveId = o.slaveId;
+  return {
+    destination,
+    file: `instances/${destination}.json`,
+    source,
+    start: o.start ?? { kind: 'end' },
+    filter: { include: `${sb.database}\\..*`, exclude: '', includeFields: '', excludeFields: '' },
+    drop: { insert: false, update: false, delete: false, ddl: false },
+    store: { maxEntries: 4096, maxBytes: 16 * 1024 * 1024, batchMode: 'ITEMSIZE', memUnit: 1024, ddlIsolation: false, ...o.store },
+    heartbeatMs: o.heartbeatMs ?? 500,
+    retry: { initialMs: 100, maxMs: 1_000 },
+  };
+}
+
+export interface InProcessSluice {
+  instance: Instance;
+  server: CanalServer;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts one instance and a Canal server for it on a free loopback port. */
+export async function startInProcess(config: InstanceConfig, dataDir: string, flushIntervalMs = 100): Promise<InProcessSluice> {
+  const instance = new Instance({ config, dataDir, flushIntervalMs });
+  await instance.start();
+  const server = new CanalServer({ port: 0, destinations: new MapRegistry([instance]) });
+  const { port } = await server.start();
+  return {
+    instance,
+    server,
+    port,
+    async stop() {
+      await server.stop();
+      await instance.stop();
+    },
+  };
+}
+
+export function client(port: number, destination: string): CanalClient {
+  return new CanalClient({ host: '127.0.0.1', port, destination, clientId: '1001', reconnect: false, requestTimeoutMs: 120_000 });
+}
+
+/**
+ * Pulls batches (get, handle, ack) until `done()` holds or the deadline passes. `handle` sees
+ * every batch before it is acknowledged.
+ */
+export async function consumeUntil(c: CanalClient, handle: (b: CanalBatch) => void, done: () => boolean, what: string, timeoutMs = 30_000, batchSize = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms consuming until ${what}`);
+    const b = await c.getWithoutAck(batchSize, 200);
+    if (b.id === -1) continue;
+    handle(b);
+    await c.ack(b.id);
+  }
+}

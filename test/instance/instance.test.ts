@@ -1,0 +1,119 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Sandbox, waitFor } from '../support/sandbox.ts';
+import { readMetaFile } from '../../src/meta/meta-file.ts';
+import { Instance } from '../../src/instance/instance.ts';
+import { lockHolder } from '../../src/meta/instance-lock.ts';
+import { CanalServer } from '../../src/server/canal-server.ts';
+import { MapRegistry } from '../../src/server/registry.ts';
+import { instanceConfig, startInProcess, client, consumeUntil } from '../faults/support/harness.ts';
+
+let sb: Sandbox;
+let dataDir: string;
+
+before(async () => {
+  sb = await Sandbox.start();
+  dataDir = await mkdtemp(join(tmpdir(), 'sluice-instance-'));
+  await sb.sql('CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))');
+});
+
+after(async () => {
+  await sb?.cleanup();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+function ids(rows: { id: string | null }[]): number[] {
+  return rows.map((r) => Number(r.id));
+}
+
+test('ack moves the persisted cursor to the last boundary; a restart resumes after it', async () => {
+  const start = await sb.masterStatus();
+  const cfg = instanceConfig(sb, 'resume', { start: { kind: 'position', file: start.file, offset: start.position } });
+  let s = await startInProcess(cfg, dataDir, 50);
+  const seen: number[] = [];
+  try {
+    assert.equal(s.instance.status().state, 'running');
+    assert.equal(await lockHolder(dataDir, 'resume'), process.pid);
+    for (let i = 1; i <= 5; i++) await sb.sql('INSERT INTO t VALUES (?, ?)', [i, `v${i}`]);
+    const c = client(s.port, 'resume');
+    await c.connect();
+    await c.subscribe();
+    await consumeUntil(c, (b) => { for (const e of b) if (e.eventType === 'INSERT') seen.push(...ids(e.rows.map((r) => ({ id: r.after.id ?? null })))); }, () => seen.length >= 5, '5 inserts');
+    await c.disconnect();
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+    // The cursor on disk after stop is the 5th transaction's end.
+    await s.stop();
+    const meta = await readMetaFile(dataDir, 'resume');
+    const cursor = meta?.clients.find((x) => x.clientId === '1001')?.cursor;
+    assert.ok(cursor, 'a cursor for client 1001');
+    assert.equal(cursor.journalName, (await sb.masterStatus()).file);
+    assert.equal(cursor.nextPosition, (await sb.masterStatus()).position, 'the cursor is right after the last transaction');
+    assert.equal(await lockHolder(dataDir, 'resume'), undefined, 'stop releases the pid file');
+
+    for (let i = 6; i <= 8; i++) await sb.sql('INSERT INTO t VALUES (?, ?)', [i, `v${i}`]);
+    s = await startInProcess(cfg, dataDir, 50);
+    assert.equal(s.instance.startPosition()?.kind, 'cursor');
+    const c2 = client(s.port, 'resume');
+    await c2.connect();
+    // The subscription was persisted: no SUB needed before GET.
+    const again: number[] = [];
+    await consumeUntil(c2, (b) => { for (const e of b) if (e.eventType === 'INSERT') again.push(...e.rows.map((r) => Number(r.after.id))); }, () => again.length >= 3, '3 more inserts');
+    assert.deepEqual(again, [6, 7, 8]);
+    await c2.disconnect();
+  } finally {
+    await s.stop();
+  }
+});
+
+test('bad credentials put the instance in failed with the error in status() and in the client error; others keep serving', async () => {
+  const good = await startInProcess(instanceConfig(sb, 'good'), dataDir, 50);
+  const bad = new Instance({ config: instanceConfig(sb, 'bad', { source: { password: 'wrong-password' } }), dataDir, flushIntervalMs: 50 });
+  try {
+    await bad.start();
+    assert.equal(bad.status().state, 'failed');
+    assert.match(bad.status().error ?? '', /credentials|Access denied/i);
+    assert.equal(bad.stats().state, 'failed');
+    assert.equal(await lockHolder(dataDir, 'bad'), undefined, 'a failed instance releases its pid file so positions reset can run');
+    // A client of that destination gets an error packet naming it, its state and the reason.
+    const server = new CanalServer({ port: 0, destinations: new MapRegistry([bad]) });
+    const { port } = await server.start();
+    try {
+      const cb = client(port, 'bad');
+      await cb.connect();
+      await assert.rejects(cb.subscribe(), /destination:bad is failed \(.*(credentials|Access denied)/i);
+      await cb.disconnect();
+    } finally {
+      await server.stop();
+    }
+    // The other instance is untouched.
+    await sb.sql('INSERT INTO t VALUES (100, "x")');
+    const c = client(good.port, 'good');
+    await c.connect();
+    await c.subscribe();
+    let got = false;
+    await consumeUntil(c, (b) => { for (const e of b) if (e.eventType === 'INSERT' && e.rows[0]?.after.id === '100') got = true; }, () => got, 'row 100');
+    await c.disconnect();
+    assert.equal(good.instance.status().state, 'running');
+  } finally {
+    await bad.stop();
+    await good.stop();
+  }
+});
+
+test('a second instance on the same data folder fails naming the running one', async () => {
+  const one = new Instance({ config: instanceConfig(sb, 'twice'), dataDir, flushIntervalMs: 50 });
+  const two = new Instance({ config: instanceConfig(sb, 'twice', { slaveId: 4242 }), dataDir, flushIntervalMs: 50 });
+  try {
+    await one.start();
+    await two.start();
+    assert.equal(two.status().state, 'failed');
+    assert.match(two.status().error ?? '', /destination "twice" is already running in this process/);
+    await waitFor(() => one.status().state === 'running', 'the first instance to keep running');
+  } finally {
+    await two.stop();
+    await one.stop();
+  }
+});
