@@ -80,16 +80,18 @@ export interface FixtureOptions {
   name?: string;
   /** narrowing filter factory: table-name regex on the item's table */
   narrow?: boolean;
+  /** keep only warn and error lines (long runs) */
+  quiet?: boolean;
 }
 
 export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> {
   const store = new EventStore({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, batchMode: 'ITEMSIZE', ...opts.store });
   const logs: Fixture['logs'] = [];
   const logger: ServerLogger = {
-    info: (obj, msg = '') => logs.push({ level: 'info', msg, obj }),
-    warn: (obj, msg = '') => logs.push({ level: 'warn', msg, obj }),
+    info: (obj, msg = '') => void (opts.quiet !== true && logs.push({ level: 'info', msg, obj })),
+    warn: (obj, msg = '') => void (opts.quiet !== true && logs.push({ level: 'warn', msg, obj })),
     error: (obj, msg = '') => logs.push({ level: 'error', msg, obj }),
-    debug: (obj, msg = '') => logs.push({ level: 'debug', msg, obj }),
+    debug: (obj, msg = '') => void (opts.quiet !== true && logs.push({ level: 'debug', msg, obj })),
   };
   const fx = { state: { state: 'running' }, acks: [], subs: [], unsubs: [], logs, store } as unknown as Fixture;
   const dest = new StoreDestination<StoreItem>({
