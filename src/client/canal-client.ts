@@ -7,23 +7,25 @@
 import { EventEmitter } from 'node:events';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { scramblePassword } from '../protocol/auth.ts';
-import { CanalConnection, type Reply } from './connection.ts';
+import { ackError, CanalConnection, type Reply } from './connection.ts';
 import { CanalBatch } from './entry.ts';
 import { CanalAuthError, CanalConnectionError, CanalError, CanalProtocolError, CanalReconnectError, CanalServerError, isRetryable } from './errors.ts';
 import {
-  ackError,
+  clientAckPacket,
+  clientAuthPacket,
+  clientRollbackPacket,
   decodeAck,
   decodeHandshake,
   decodeMessages,
-  encodeAuth,
-  encodeClientAck,
-  encodeGet,
-  encodeRollback,
-  encodeSub,
-  encodeUnsub,
+  getPacket,
   packetTypeName,
   PacketType,
-} from './wire.ts';
+  subPacket,
+  unsubPacket,
+} from '../protocol/packets.ts';
+
+/** java.util.concurrent.TimeUnit.MILLISECONDS: the unit every GET of this client uses. */
+const UNIT_MS = 2;
 
 export interface ReconnectPolicy {
   /** attempts per outage before giving up (default: no limit) */
@@ -100,6 +102,10 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
   /** batches fetched by a GET that failed with an earlier ack's error; handed out next */
   private stash: CanalBatch[] = [];
   private failures = 0;
+  /** ids handed out on the last lost connection: acking them on a new one would be meaningless */
+  private lostIds = new Set<number>();
+  /** why the last connection ended, reported with the first reconnect attempt */
+  private lastLoss: Error | undefined;
 
   constructor(opts: CanalClientOptions) {
     super();
@@ -121,6 +127,14 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     return this.subscribed;
   }
 
+  /**
+   * A refused ack or rollback that has arrived and that the next call will throw; undefined
+   * when none is waiting. Lets a caller learn of it without making a call.
+   */
+  get pendingFailure(): CanalServerError | undefined {
+    return this.conn?.peekDeferredError();
+  }
+
   /** Batch ids handed out and not acknowledged, oldest first. */
   outstanding(): readonly number[] {
     return this.outstandingIds;
@@ -133,8 +147,9 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
   }
 
   async subscribe(filter = ''): Promise<void> {
-    const conn = await this.ready();
-    const r = await conn.request(encodeSub(this.destination, this.clientId, filter), this.what('subscription'));
+    const pending = this.ready();
+    const conn = pending instanceof CanalConnection ? pending : await pending;
+    const r = await conn.request(subPacket({ destination: this.destination, clientId: this.clientId, filter }), this.what('subscription'));
     this.expectOk(r, this.what('subscription'), () => {
       this.subscribed = true;
       this.filter = filter;
@@ -142,8 +157,9 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
   }
 
   async unsubscribe(): Promise<void> {
-    const conn = await this.ready();
-    const r = await conn.request(encodeUnsub(this.destination, this.clientId), this.what('unsubscription'));
+    const pending = this.ready();
+    const conn = pending instanceof CanalConnection ? pending : await pending;
+    const r = await conn.request(unsubPacket({ destination: this.destination, clientId: this.clientId }), this.what('unsubscription'));
     this.expectOk(r, this.what('unsubscription'), () => {
       this.subscribed = false;
     });
@@ -158,10 +174,11 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     if (!Number.isFinite(timeoutMs)) throw new RangeError(`getWithoutAck: timeoutMs must be a number of ms, got ${timeoutMs}`);
     const stashed = this.stash.shift();
     if (stashed !== undefined) return stashed;
-    const conn = await this.ready();
+    const pending = this.ready();
+    const conn = pending instanceof CanalConnection ? pending : await pending;
     const what = this.what('GET');
     const serverWait = timeoutMs === -1 ? 0 : timeoutMs > 0 ? timeoutMs : null;
-    const r = await conn.request(encodeGet(this.destination, this.clientId, batchSize, Math.trunc(timeoutMs)), what, serverWait);
+    const r = await conn.request(getPacket({ destination: this.destination, clientId: this.clientId, fetchSize: batchSize, timeout: Math.trunc(timeoutMs), unit: UNIT_MS, autoAck: false }), what, serverWait);
     if (r.packet.type === PacketType.ACK) {
       // Canal clients treat any ACK in reply to GET as a failure, even one without a code.
       const a = decodeAck(r.packet.body);
@@ -212,8 +229,9 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
   async ack(batchId: number): Promise<void> {
     if (!Number.isSafeInteger(batchId) || batchId === 0 || batchId < -1) throw new RangeError(`ack: batchId must be a batch id >= 1 (or -1, ignored), got ${batchId}`);
     if (batchId === -1) return;
-    const conn = await this.readyFor(batchId, 'acknowledged');
-    await conn.sendNoReply(encodeClientAck(this.destination, this.clientId, batchId), `ack of batch ${batchId} on ${this.destination}/${this.clientId}`);
+    const pending = this.readyFor(batchId, 'acknowledged');
+    const conn = pending instanceof CanalConnection ? pending : await pending;
+    await conn.sendNoReply(clientAckPacket({ destination: this.destination, clientId: this.clientId, batchId }), `ack of batch ${batchId} on ${this.destination}/${this.clientId}`);
     if (this.outstandingIds[0] === batchId) this.outstandingIds.shift();
   }
 
@@ -223,9 +241,10 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
    */
   async rollback(batchId = 0): Promise<void> {
     if (!Number.isSafeInteger(batchId) || batchId < 0) throw new RangeError(`rollback: batchId must be 0 (all) or a batch id, got ${batchId}`);
-    const conn = batchId === 0 ? await this.ready() : await this.readyFor(batchId, 'rolled back');
+    const pending = batchId === 0 ? this.ready() : this.readyFor(batchId, 'rolled back');
+    const conn = pending instanceof CanalConnection ? pending : await pending;
     const what = batchId === 0 ? `rollback of all batches on ${this.destination}/${this.clientId}` : `rollback of batch ${batchId} on ${this.destination}/${this.clientId}`;
-    await conn.sendNoReply(encodeRollback(this.destination, this.clientId, batchId), what);
+    await conn.sendNoReply(clientRollbackPacket({ destination: this.destination, clientId: this.clientId, batchId }), what);
     this.forgetFrom(batchId);
   }
 
@@ -233,6 +252,7 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
   async disconnect(): Promise<void> {
     this.wanted = false;
     this.subscribed = false;
+    this.lostIds.clear();
     const conn = this.conn;
     this.conn = undefined;
     this.forgetFrom(0);
@@ -281,31 +301,46 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
 
   // --- internals ---
 
-  /**
-   * ready(), for an ack or rollback of a batch: if the connection that handed the batch out was
-   * lost, the id means nothing on the new one (its entries are being delivered again), so the
-   * call fails instead of sending it.
-   */
-  private async readyFor(batchId: number, verb: string): Promise<CanalConnection> {
-    const known = this.outstandingIds.includes(batchId);
-    const before = this.conn;
-    const conn = await this.ready();
-    if (known && conn !== before) {
-      throw new CanalConnectionError(`batch ${batchId} cannot be ${verb}: the connection that delivered it was lost, and its entries will be delivered again`);
-    }
-    return conn;
+  private lostBatch(batchId: number, verb: string): CanalConnectionError {
+    return new CanalConnectionError(`batch ${batchId} cannot be ${verb}: the connection that delivered it was lost, and its entries will be delivered again`);
   }
 
   private what(request: string): string {
     return `${request} of ${this.destination}/${this.clientId}`;
   }
 
-  /** The open connection, re-established if it was lost, after reporting any deferred failure. */
-  private async ready(): Promise<CanalConnection> {
-    const conn = await this.session(true);
+  /**
+   * The open connection (re-established if it was lost), after reporting any deferred failure.
+   * Returned synchronously when the connection is up, so that requests go on the wire in the
+   * order the calls were made: an `await` here would let a later call overtake.
+   */
+  private ready(): CanalConnection | Promise<CanalConnection> {
+    const c = this.conn;
+    if (c !== undefined && !c.closed && this.opening === undefined) return this.reportDeferred(c);
+    return this.session(true).then((conn) => this.reportDeferred(conn));
+  }
+
+  private reportDeferred(conn: CanalConnection): CanalConnection {
     const deferred = conn.takeDeferredError();
     if (deferred !== undefined) throw deferred;
     return conn;
+  }
+
+  /**
+   * ready(), for an ack or rollback of a batch: if the connection that handed the batch out was
+   * lost, the id means nothing on the new one (its entries are being delivered again), so the
+   * call fails instead of sending it.
+   */
+  private readyFor(batchId: number, verb: string): CanalConnection | Promise<CanalConnection> {
+    if (this.lostIds.has(batchId)) throw this.lostBatch(batchId, verb);
+    const known = this.outstandingIds.includes(batchId);
+    const before = this.conn;
+    const check = (conn: CanalConnection): CanalConnection => {
+      if (known && conn !== before) throw this.lostBatch(batchId, verb);
+      return conn;
+    };
+    const r = this.ready();
+    return r instanceof CanalConnection ? check(r) : r.then(check);
   }
 
   private expectOk(r: Reply, what: string, onSuccess: () => void): void {
@@ -345,7 +380,7 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
   }
 
   private async reconnectWithBackoff(p: Required<ReconnectPolicy>): Promise<CanalConnection> {
-    let last: Error = new CanalConnectionError(`connection to ${this.peer()} was lost`);
+    let last: Error = this.lastLoss ?? new CanalConnectionError(`connection to ${this.peer()} was lost`);
     for (let attempt = 1; attempt <= p.maxAttempts; attempt++) {
       this.failures++;
       const delayMs = Math.min(p.maxDelayMs, p.initialDelayMs * p.factor ** Math.min(this.failures - 1, 30));
@@ -379,21 +414,21 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
       const idle = o.idleTimeoutMs ?? 3_600_000;
       const authWhat = `authentication of user "${user}" at ${conn.peer}`;
       const r = await conn.request(
-        encodeAuth({ username: user, passwordHex: o.password === undefined ? '' : scramblePassword(o.password, seeds), netReadTimeoutMs: idle, netWriteTimeoutMs: idle }),
+        clientAuthPacket({ username: user, password: o.password === undefined ? '' : scramblePassword(o.password, seeds), netReadTimeoutMs: idle, netWriteTimeoutMs: idle }),
         authWhat,
       );
       if (r.packet.type !== PacketType.ACK) throw new CanalProtocolError(`${conn.peer} answered ${authWhat} with ${packetTypeName(r.packet.type)}`);
       const err = ackError(r.packet);
       if (err !== undefined) throw new CanalAuthError(authWhat, err.errorCode, err.errorMessage);
       if (this.subscribed) {
-        const s = await conn.request(encodeSub(this.destination, this.clientId, this.filter), this.what('subscription'));
+        const s = await conn.request(subPacket({ destination: this.destination, clientId: this.clientId, filter: this.filter }), this.what('subscription'));
         const serr = ackError(s.packet);
         if (s.packet.type !== PacketType.ACK || serr !== undefined) {
           throw new CanalServerError(this.what('renewed subscription'), serr?.errorCode ?? 0, serr?.errorMessage ?? `answered with ${packetTypeName(s.packet.type)}`);
         }
       }
       this.forgetFrom(0);
-      if (o.rollbackOnConnect ?? true) await conn.sendNoReply(encodeRollback(this.destination, this.clientId, 0), `rollback on connect of ${this.destination}/${this.clientId}`);
+      if (o.rollbackOnConnect ?? true) await conn.sendNoReply(clientRollbackPacket({ destination: this.destination, clientId: this.clientId, batchId: 0 }), `rollback on connect of ${this.destination}/${this.clientId}`);
     } catch (e) {
       conn.destroy(e instanceof Error ? e : new Error(String(e)));
       if (e instanceof CanalConnectionError && e.message.includes('closed by the server')) {
@@ -405,6 +440,8 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     conn.onClose((err) => {
       if (this.conn === conn) {
         this.conn = undefined;
+        this.lastLoss = err;
+        this.lostIds = new Set(this.outstandingIds);
         this.forgetFrom(0);
         this.emit('disconnected', err);
       }

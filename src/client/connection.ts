@@ -11,8 +11,17 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'node:tls';
 import { CanalConnectionError, CanalProtocolError, CanalServerError, CanalTimeoutError } from './errors.ts';
-import { encodeFrame, FrameReader, FrameTooLargeError } from './frames.ts';
-import { ackError, decodePacket, packetTypeName, PacketType, type Packet } from './wire.ts';
+import { encodeFrame, FrameDecoder, FrameTooLargeError } from '../protocol/frame.ts';
+import { decodeAck, decodePacket, packetTypeName, PacketType, type Ack, type DecodedPacket as Packet } from '../protocol/packets.ts';
+
+export type { Packet };
+
+/** An ACK packet whose code says failure (clients test > 0, as Canal's do). */
+export function ackError(p: Packet): Ack | undefined {
+  if (p.type !== PacketType.ACK) return undefined;
+  const a = decodeAck(p.body);
+  return a.errorCode > 0 ? a : undefined;
+}
 
 export interface ConnectionOptions {
   host: string;
@@ -50,7 +59,7 @@ const BATCH_ERROR_TEXT = /batch ?id|\back\b|rollback/i;
 
 export class CanalConnection {
   private readonly socket: Socket;
-  private readonly reader: FrameReader;
+  private readonly reader: FrameDecoder;
   private readonly queue: (Waiter | Unsettled)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private deferred: CanalServerError | undefined;
@@ -65,7 +74,7 @@ export class CanalConnection {
   ) {
     this.socket = socket;
     this.peer = `${opts.host}:${opts.port}`;
-    this.reader = new FrameReader(opts.maxFrameBytes);
+    this.reader = new FrameDecoder(opts.maxFrameBytes);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 15_000);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -124,6 +133,11 @@ export class CanalConnection {
   onClose(listener: (err: Error) => void): void {
     if (this.closeError !== undefined) listener(this.closeError);
     else this.closeListeners.push(listener);
+  }
+
+  /** The failure the next call will report, if one is waiting (not cleared by looking). */
+  peekDeferredError(): CanalServerError | undefined {
+    return this.deferred;
   }
 
   /** The failure of an ack/rollback that no request has reported yet; cleared by reading it. */
