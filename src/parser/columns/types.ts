@@ -22,11 +22,13 @@ export interface ColumnFormatOptions {
  * inside zongji's 'binlog' handler.
  *
  * GEOMETRY bytes: zongji rebuilds `tableMap[tableId]` on every TableMap event and would parse
- * GEOMETRY values into {x,y} objects. buildTableCodec retypes those columns so that the bytes
- * survive, but a parser that reuses a cached codec for a later TableMap event of the same table
- * must call `keepGeometryBytes(event.tableMap[event.tableId])` (table-codec.ts) itself, on every
- * TableMap event, before the rows event after it is decoded. Otherwise the codec throws an error
- * naming the column.
+ * GEOMETRY values into {x,y} objects, losing SRID, type and bytes. `keepGeometryBytes(entry)`
+ * (table-codec.ts) retypes those columns so zongji hands over the stored bytes. zongji decodes
+ * the rows event right after emitting the TableMap event, so the parser must call
+ * `keepGeometryBytes(event.tableMap[event.tableId])` synchronously inside its zongji 'binlog'
+ * listener for every 'tablemap' event, before queueing anything or awaiting table metadata
+ * (buildTableCodec also calls it, which covers only table maps it is called for). A geometry
+ * that still arrives parsed makes the codec throw an error naming the column.
  */
 export interface TableMapInput {
   tableId: number;
