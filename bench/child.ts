@@ -1,8 +1,9 @@
-// Runs one measured process: a bench/workers/ script in its own Node process (TypeScript via
-// tsx), so that each figure has its own heap, GC state and RSS, and so that the server measured
+// Runs one measured process: a bench/workers/ script in its own Node process (compiled by
+// build-workers.ts, or through tsx), so that each figure has its own heap, GC state and RSS, and so that the server measured
 // end to end is a separate process as in production. Messages go over the IPC channel; every
 // worker is bounded by a deadline after which it is killed (it also bounds itself).
 import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface WorkerHandle<Msg> {
@@ -15,11 +16,22 @@ export interface WorkerHandle<Msg> {
   kill(): void;
 }
 
-const workersDir = fileURLToPath(new URL('./workers/', import.meta.url));
+let compiledDir: string | undefined;
+
+/** Runs workers from compiled JavaScript in `dir` (see build-workers.ts) instead of through tsx. */
+export function useCompiledWorkers(dir: string | undefined): void {
+  compiledDir = dir;
+}
+
+function workerEntry(name: string): { file: string; execArgv: string[] } {
+  if (compiledDir !== undefined) return { file: join(compiledDir, `${name}.js`), execArgv: [] };
+  return { file: fileURLToPath(new URL(`./workers/${name}.ts`, import.meta.url)), execArgv: ['--import', 'tsx'] };
+}
 
 export function startWorker<Msg>(name: string, config: unknown, opts: { deadlineMs: number; nodeFlags?: string[] }): WorkerHandle<Msg> {
-  const proc = fork(workersDir + name + '.ts', [JSON.stringify(config)], {
-    execArgv: ['--import', 'tsx', ...(opts.nodeFlags ?? [])],
+  const entry = workerEntry(name);
+  const proc = fork(entry.file, [JSON.stringify(config)], {
+    execArgv: [...entry.execArgv, ...(opts.nodeFlags ?? [])],
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     env: { ...process.env, BENCH_WORKER_DEADLINE_MS: String(opts.deadlineMs) },
   });

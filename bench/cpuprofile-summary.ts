@@ -57,6 +57,9 @@ export function shortUrl(url: string): string {
     return `pkg:${rest.slice(0, pkgLen).join('/')}/${rest.slice(pkgLen).join('/')}`;
   }
   if (p.startsWith(repoRoot)) p = p.slice(repoRoot.length);
+  // Workers compiled by build-workers.ts: name the file by its place in the repository.
+  const built = /\/sluice-bench-build-[^/]+\/(.*)$/.exec(p);
+  if (built) p = built[1]!;
   return p;
 }
 

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { Sandbox } from '../test/support/sandbox.ts';
 import { createSchema, loadBatched, loadSingleRowTx, loadLive, countRows, rotate, writeSentinel, TABLE, SENTINEL_TABLE, type BinlogSpan, type LiveLoadResult } from './dataset.ts';
 import { parsePlan, FIRST_ID, type BenchPlan } from './plan.ts';
-import { runWorker, startWorker } from './child.ts';
+import { runWorker, startWorker, useCompiledWorkers } from './child.ts';
+import { buildWorkers, type BuiltWorkers } from './build-workers.ts';
 import { decodeWithMariadbBinlog, countDecodedRows } from './mariadb-binlog.ts';
 import { formatTable, mib, rate, targetLines, targetsJson, type Row, type Target } from './report.ts';
 import { median, medianRun, percentile, repeat } from './stats.ts';
@@ -286,7 +287,16 @@ async function main(): Promise<void> {
   const plan = parsePlan(process.argv.slice(2));
   const started = new Date();
   progress(`plan: A ${plan.rowsA} rows, B ${plan.rowsB} transactions, C ${plan.liveRate} rows/s for ${plan.liveSeconds} s, ${plan.runs} run(s)`);
-  const sb = await Sandbox.start({ database: 'bench', extraArgs: ['--innodb-buffer-pool-size=256M', '--binlog-annotate-row-events=OFF'] });
+  progress('compiling the measured workers to JavaScript');
+  const built: BuiltWorkers = await buildWorkers();
+  useCompiledWorkers(built.workersDir);
+  let sb: Sandbox;
+  try {
+    sb = await Sandbox.start({ database: 'bench', extraArgs: ['--innodb-buffer-pool-size=256M', '--binlog-annotate-row-events=OFF'] });
+  } catch (err) {
+    await built.cleanup();
+    throw err;
+  }
   let serverId = 5000 + (process.pid % 1000) * 10;
   const ctx: Ctx = { plan, sb, conn: sb.replConfig, nextServerId: () => serverId++, rows: [] };
   const figures: Record<string, unknown> = {};
@@ -343,6 +353,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await sb.cleanup();
+    await built.cleanup();
   }
 
   process.stdout.write(formatTable(ctx.rows) + '\n\n');
