@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerCheck } from './check.ts';
 import { registerPasswd } from './passwd.ts';
+import { registerStart } from './start.ts';
 import { registerPositions } from './positions.ts';
 
 const program = new Command();
@@ -14,6 +15,7 @@ program
 
 registerCheck(program);
 registerPasswd(program);
+registerStart(program);
 registerPositions(program);
 
 await program.parseAsync(process.argv);

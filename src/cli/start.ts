@@ -1,0 +1,155 @@
+// `sluice start`: loads the whole configuration first (nothing starts on a bad file), then the
+// admin HTTP port, the Canal server and every instance. SIGTERM/SIGINT stop accepting, close
+// sessions, stop parsers and flush cursors, then exit 0.
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { SluiceConfig } from '../config/index.ts';
+import { Instance } from '../instance/instance.ts';
+import { BinlogEndProbe } from '../observe/binlog-probe.ts';
+import { LagReporter } from '../observe/lag-line.ts';
+import { createLogger, instanceLogger, type Logger } from '../observe/logger.ts';
+import { SluiceMetrics } from '../observe/metrics.ts';
+import { AdminHttpServer } from '../server/admin-http.ts';
+import { CanalServer } from '../server/canal-server.ts';
+import { MapRegistry } from '../server/registry.ts';
+import { addConfigOption, loadConfigOrExit } from './config-option.ts';
+
+export interface RunningSluice {
+  canalPort: number;
+  tlsPort?: number;
+  adminPort?: number;
+  instances: Instance[];
+  /** stops everything in order; resolves when cursors are written */
+  stop(): Promise<void>;
+}
+
+/** Starts everything a config describes. Instance failures are states, not exceptions. */
+export async function startSluice(cfg: SluiceConfig, log: Logger): Promise<RunningSluice> {
+  const s = cfg.server;
+  const instances = cfg.instances.map(
+    (ic) => new Instance({ config: ic, dataDir: s.dataDir, flushIntervalMs: s.flushIntervalMs, logger: instanceLogger(log, ic.destination) }),
+  );
+  const lag = new LagReporter({ intervalMs: s.lagIntervalMs });
+  const metrics = new SluiceMetrics({ bytesBehind: (d) => lag.lastBytesBehind(d) });
+  const probes: BinlogEndProbe[] = [];
+  for (const [i, inst] of instances.entries()) {
+    metrics.add(inst);
+    const src = cfg.instances[i]!.source;
+    const probe = new BinlogEndProbe({ host: src.host, port: src.port, user: src.user, password: src.password, connectTimeoutMs: src.connectTimeoutMs });
+    probes.push(probe);
+    lag.add(inst, instanceLogger(log, inst.destination), () => probe.list());
+  }
+
+  let admin: AdminHttpServer | undefined;
+  let adminPort: number | undefined;
+  if (s.admin.enabled) {
+    admin = new AdminHttpServer({
+      host: s.admin.host,
+      port: s.admin.port,
+      metrics,
+      health: () => instances.map((i) => ({ destination: i.destination, ...i.status() })),
+      logger: log,
+    });
+    adminPort = (await admin.listen()).port;
+  }
+
+  let tls: { port: number; key: Buffer; cert: Buffer; host?: string } | undefined;
+  if (s.tls) {
+    tls = { port: s.tls.port, key: await readFile(s.tls.keyFile), cert: await readFile(s.tls.certFile) };
+    if (s.tls.host !== undefined) tls.host = s.tls.host;
+  }
+  const server = new CanalServer({
+    host: s.listen.host,
+    port: s.listen.port,
+    ...(s.auth ? { user: s.auth.user, passwordHash: s.auth.passwordHash } : {}),
+    maxFrameBytes: s.maxFrameBytes,
+    ...(tls ? { tls } : {}),
+    destinations: new MapRegistry(instances),
+    logger: log.child({ component: 'server' }),
+  });
+  let ports;
+  try {
+    ports = await server.start();
+  } catch (err) {
+    await admin?.close();
+    throw err;
+  }
+  // Clients that connect before their instance runs get an error naming its state, so the port
+  // opens first and a slow source delays nobody else.
+  await Promise.all(instances.map((i) => i.start()));
+  lag.start();
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    stopping ??= (async () => {
+      await server.stop();
+      await lag.stop();
+      await Promise.all(instances.map((i) => i.stop()));
+      await Promise.all(probes.map((p) => p.close()));
+      await admin?.close();
+    })();
+    await stopping;
+  };
+  const out: RunningSluice = { canalPort: ports.port, instances, stop };
+  if (ports.tlsPort !== undefined) out.tlsPort = ports.tlsPort;
+  if (adminPort !== undefined) out.adminPort = adminPort;
+  return out;
+}
+
+/** Gives shutdown this long before giving up with exit 1 (a source that will not close its socket). */
+const SHUTDOWN_LIMIT_MS = 30_000;
+
+export function registerStart(program: Command): void {
+  addConfigOption(
+    program
+      .command('start')
+      .description('start the Canal-compatible server, every configured instance and the admin HTTP port (/metrics, /health)')
+      .option('--pretty', 'human-readable logs (default when stdout is a terminal)')
+      .option('--json', 'JSON logs even on a terminal'),
+  ).action(async (opts: { config: string; pretty?: boolean; json?: boolean }) => {
+    const cfg = await loadConfigOrExit(opts.config);
+    const pretty = opts.json ? false : opts.pretty ? true : cfg.server.log.pretty;
+    const log = createLogger({ level: cfg.server.log.level, ...(pretty !== undefined ? { pretty } : {}) });
+    log.info({ configDir: cfg.dir, format: cfg.format, destinations: cfg.instances.map((i) => i.destination), dataDir: cfg.server.dataDir }, 'configuration loaded');
+    if (cfg.ignoredKeys.length > 0) log.info({ keys: cfg.ignoredKeys }, 'Canal keys sluice does not use (ignored)');
+
+    let running: RunningSluice;
+    try {
+      running = await startSluice(cfg, log);
+    } catch (err) {
+      log.fatal({ err }, 'sluice could not start');
+      process.exit(1);
+    }
+    log.info(
+      { canalPort: running.canalPort, tlsPort: running.tlsPort, adminPort: running.adminPort, states: Object.fromEntries(running.instances.map((i) => [i.destination, i.status().state])) },
+      'sluice started',
+    );
+
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        log.warn({ signal }, 'second signal: exiting without waiting for shutdown');
+        process.exit(1);
+      }
+      signalled = true;
+      log.info({ signal }, 'shutting down: closing sessions, stopping parsers, writing cursors');
+      const limit = setTimeout(() => {
+        log.error({ limitMs: SHUTDOWN_LIMIT_MS }, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, SHUTDOWN_LIMIT_MS);
+      limit.unref();
+      running.stop().then(
+        () => {
+          log.info({}, 'stopped cleanly');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
