@@ -123,3 +123,17 @@ export class LedgerConsumer {
     return s;
   }
 }
+
+/** Transfers from..to (inclusive) all in ONE transaction: a long multi-row transaction. */
+export async function runBulkTransfer(sb: Sandbox, from: number, to: number): Promise<void> {
+  const statements: string[] = [];
+  for (let id = from; id <= to; id++) {
+    const t = transferOf(id);
+    statements.push(
+      `INSERT INTO transfers VALUES (${id}, ${t.src}, ${t.dst}, ${t.amount})`,
+      `UPDATE accounts SET balance = balance - ${t.amount} WHERE id = ${t.src}`,
+      `UPDATE accounts SET balance = balance + ${t.amount} WHERE id = ${t.dst}`,
+    );
+  }
+  await sb.transaction(statements);
+}
