@@ -5,6 +5,7 @@ import { registerCheck } from './check.ts';
 import { registerPasswd } from './passwd.ts';
 import { registerStart } from './start.ts';
 import { registerPositions } from './positions.ts';
+import { registerTail } from './tail.ts';
 
 const program = new Command();
 program
@@ -17,5 +18,6 @@ registerCheck(program);
 registerPasswd(program);
 registerStart(program);
 registerPositions(program);
+registerTail(program);
 
 await program.parseAsync(process.argv);

@@ -248,6 +248,16 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     this.forgetFrom(batchId);
   }
 
+  /**
+   * Waits until the server has handled every request sent so far, so that a refused ack or
+   * rollback is reported here rather than lost with the connection. It renews the subscription
+   * (same filter), the only request with a reply that changes nothing.
+   */
+  async sync(): Promise<void> {
+    if (!this.subscribed) throw new CanalError(`sync() of ${this.destination}/${this.clientId} needs a subscription: call subscribe() first`);
+    await this.subscribe(this.filter);
+  }
+
   /** Closes the connection. Unacknowledged batches are returned to the server's store. */
   async disconnect(): Promise<void> {
     this.wanted = false;
