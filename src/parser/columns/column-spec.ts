@@ -260,7 +260,10 @@ function derive(column: ColumnInfo, schema: ColumnSchema | undefined, unsigned: 
     case BinlogType.TIMESTAMP2: {
       const name =
         type === BinlogType.DATETIME || type === BinlogType.DATETIME2 ? 'datetime' : type === BinlogType.TIME || type === BinlogType.TIME2 ? 'time' : 'timestamp';
-      const fsp = num(md, 'decimals');
+      // MariaDB 5.3 "hires" columns use the classic codes with no fsp in the binlog metadata;
+      // zongji then reads the table's COLUMN_TYPE, which carries it
+      const legacy = type === BinlogType.DATETIME || type === BinlogType.TIME || type === BinlogType.TIMESTAMP;
+      const fsp = legacy ? Number(/\((\d)\)/.exec(schema?.COLUMN_TYPE ?? '')?.[1] ?? 0) : num(md, 'decimals');
       const sqlType = name === 'time' ? SqlType.TIME : SqlType.TIMESTAMP;
       return {
         kind: name === 'timestamp' ? Kind.TIMESTAMP : Kind.TEMPORAL_TEXT,

@@ -35,21 +35,26 @@ function stripZeros(d: Decimal): Decimal {
   return end === d.digits.length ? d : { digits: d.digits.slice(0, end), exp: d.exp };
 }
 
+/** Whether decimal value x reads back as abs: as a float32 (FLOAT) or as a double (DOUBLE). */
+function readsBack(x: number, abs: number, float: boolean): boolean {
+  return float ? Math.fround(x) === abs : x === abs;
+}
+
 /**
- * The p-digit decimal closest to abs that `readsBack`, if any. toExponential gives the nearest
+ * The p-digit decimal closest to abs that reads back, if any. toExponential gives the nearest
  * p-digit decimal; next to a power of two the rounding interval is lopsided, so the nearest can
  * fall outside while its neighbour on the wide side is inside.
  */
-function nearestWithDigits(abs: number, p: number, readsBack: (x: number) => boolean): Decimal | undefined {
+function nearestWithDigits(abs: number, p: number, float: boolean): Decimal | undefined {
   const nearest = fromExponential(abs.toExponential(p - 1));
-  if (readsBack(valueOf(nearest))) return nearest;
+  if (readsBack(valueOf(nearest), abs, float)) return nearest;
   let best: Decimal | undefined;
   let bestDistance = Infinity;
-  for (const delta of [1n, -1n]) {
+  for (let delta = 1n; delta >= -1n; delta -= 2n) {
     const candidate = step(nearest, delta);
     if (candidate.digits === '0') continue;
     const v = valueOf(candidate);
-    if (readsBack(v) && Math.abs(v - abs) < bestDistance) {
+    if (readsBack(v, abs, float) && Math.abs(v - abs) < bestDistance) {
       best = candidate;
       bestDistance = Math.abs(v - abs);
     }
@@ -57,18 +62,18 @@ function nearestWithDigits(abs: number, p: number, readsBack: (x: number) => boo
   return best;
 }
 
-function shortest(abs: number, maxDigits: number, readsBack: (x: number) => boolean): Decimal {
-  for (let p = 1; p <= maxDigits; p++) {
-    const found = nearestWithDigits(abs, p, readsBack);
+function shortestFloat(abs: number): Decimal {
+  for (let p = 1; p <= 9; p++) {
+    const found = nearestWithDigits(abs, p, true);
     if (found === undefined) continue;
     if (p === 1) {
-      const two = nearestWithDigits(abs, 2, readsBack);
+      const two = nearestWithDigits(abs, 2, true);
       if (two !== undefined) return stripZeros(two);
     }
     return stripZeros(found);
   }
-  // maxDigits always suffice (9 for float32, 17 for double); reaching here means a non-finite input
-  throw new Error(`no decimal reads back as ${abs}`);
+  // nine digits always identify a float32; reaching here means the input was not finite
+  throw new Error(`no decimal reads back as the float ${abs}`);
 }
 
 function layout(negative: boolean, abs: number, d: Decimal): string {
@@ -100,7 +105,7 @@ export function javaDoubleToString(v: number): string {
   const abs = Math.abs(v);
   let d = fromExponential(abs.toExponential());
   if (d.digits.length === 1) {
-    const two = nearestWithDigits(abs, 2, (x) => x === abs);
+    const two = nearestWithDigits(abs, 2, false);
     if (two !== undefined) d = stripZeros(two);
   }
   return layout(v < 0, abs, d);
@@ -116,5 +121,5 @@ export function javaFloatToString(v: number): string {
   if (s !== undefined) return s;
   const f = Math.fround(v);
   const abs = Math.abs(f);
-  return layout(f < 0, abs, shortest(abs, 9, (x) => Math.fround(x) === abs));
+  return layout(f < 0, abs, shortestFloat(abs));
 }
