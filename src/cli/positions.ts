@@ -2,12 +2,14 @@
 // destinations without starting them. Reset drops every client cursor of the destination
 // (subscriptions stay) and records where the next start begins; it refuses while an instance
 // of that destination runs, because the running one would overwrite the file at its next flush.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readMetaFile, writeMetaFile, metaPath, type MetaContent, type StartRequest } from '../meta/meta-file.ts';
 import { lockHolder } from '../meta/instance-lock.ts';
 import { describeCursor } from '../meta/cursor-order.ts';
+import { loadConfig } from '../config/index.ts';
+import { DEFAULT_CONFIG_DIR } from './config-option.ts';
 
 // MySQL GTID sets (uuid:interval[,...]) and MariaDB GTID positions (domain-server-seq[,...]).
 const MYSQL_GTID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(:\d+(-\d+)?)+(,\s*[0-9a-f-]{36}(:\d+(-\d+)?)+)*$/i;
@@ -65,8 +67,8 @@ export interface PositionsIo {
   out: (line: string) => void;
 }
 
-export async function showPositions(dataDir: string, only: string | undefined, io: PositionsIo): Promise<void> {
-  const names = only !== undefined ? [only] : await destinationsIn(dataDir);
+export async function showPositions(dataDir: string, only: string | string[] | undefined, io: PositionsIo): Promise<void> {
+  const names = typeof only === 'string' ? [only] : (only ?? (await destinationsIn(dataDir)));
   if (names.length === 0) io.out(`no destinations under ${dataDir}`);
   for (const d of names) {
     const meta = await readMetaFile(dataDir, d);
@@ -107,31 +109,17 @@ interface CommonOpts {
   dataDir?: string;
 }
 
-/** The data dir from --data-dir, or from the server config in --config (its dataDir, default DIR/data). */
-async function resolveDataDir(opts: CommonOpts): Promise<string> {
-  if (opts.dataDir !== undefined) return resolve(opts.dataDir);
-  const configDir = resolve(opts.config ?? process.env.SLUICE_CONFIG ?? 'config');
-  return await dataDirFromConfig(configDir);
+interface Target {
+  dataDir: string;
+  /** the configured destinations, when read from a config */
+  destinations?: string[];
 }
 
-async function dataDirFromConfig(configDir: string): Promise<string> {
-  const file = join(configDir, 'sluice.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read ${file} (${(err as Error).message}); pass --config DIR or --data-dir DIR`, { cause: err });
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON (${(err as Error).message})`, { cause: err });
-  }
-  const dataDir = (doc as { dataDir?: unknown }).dataDir;
-  if (dataDir === undefined) return join(configDir, 'data');
-  if (typeof dataDir !== 'string') throw new Error(`${file}: dataDir must be a path`);
-  return resolve(configDir, dataDir);
+/** The data dir from --data-dir, or from the config in --config (sluice JSON or a Canal conf dir). */
+async function resolveTarget(opts: CommonOpts): Promise<Target> {
+  if (opts.dataDir !== undefined) return { dataDir: resolve(opts.dataDir) };
+  const cfg = await loadConfig(opts.config ?? DEFAULT_CONFIG_DIR);
+  return { dataDir: cfg.server.dataDir, destinations: cfg.instances.map((i) => i.destination) };
 }
 
 // Errors become one line on stderr and exit code 1, not a stack trace.
@@ -151,12 +139,14 @@ export function registerPositions(program: Command): void {
   positions
     .command('show')
     .description('print each destination\'s client cursors and whether it is running')
-    .option('--config <dir>', 'config folder (holds sluice.json)')
+    .option('-c, --config <dir>', 'config directory (sluice.json + instances/, or a Canal conf dir); its dataDir is used ($SLUICE_CONFIG, default ./config)')
     .option('--data-dir <dir>', 'data folder holding <destination>/meta.dat (instead of --config)')
     .option('--destination <name>', 'only this destination')
     .action(
       failing(async (opts: CommonOpts & { destination?: string }) => {
-        await showPositions(await resolveDataDir(opts), opts.destination, { out: (l) => process.stdout.write(l + '\n') });
+        const t = await resolveTarget(opts);
+        const only = opts.destination ?? (t.destinations !== undefined && t.destinations.length > 0 ? t.destinations : undefined);
+        await showPositions(t.dataDir, only, { out: (l) => process.stdout.write(l + '\n') });
       }),
     );
   positions
@@ -164,12 +154,16 @@ export function registerPositions(program: Command): void {
     .description('drop the cursors of a stopped destination and set where it starts next')
     .requiredOption('--destination <name>', 'the destination to reset')
     .requiredOption('--to <where>', 'latest | FILE:OFFSET | GTID | TIMESTAMP (epoch ms or ISO 8601)')
-    .option('--config <dir>', 'config folder (holds sluice.json)')
+    .option('-c, --config <dir>', 'config directory (sluice.json + instances/, or a Canal conf dir); its dataDir is used ($SLUICE_CONFIG, default ./config)')
     .option('--data-dir <dir>', 'data folder holding <destination>/meta.dat (instead of --config)')
     .action(
       failing(async (opts: CommonOpts & { destination: string; to: string }) => {
         const target = parseResetTarget(opts.to);
-        await resetPositions(await resolveDataDir(opts), opts.destination, target, { out: (l) => process.stdout.write(l + '\n') });
+        const t = await resolveTarget(opts);
+        if (t.destinations !== undefined && !t.destinations.includes(opts.destination)) {
+          throw new Error(`destination "${opts.destination}" is not in the config (configured: ${t.destinations.join(', ') || 'none'})`);
+        }
+        await resetPositions(t.dataDir, opts.destination, target, { out: (l) => process.stdout.write(l + '\n') });
       }),
     );
 }

@@ -101,3 +101,26 @@ test('a pid file left by a dead process does not block reset; bad --to names the
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('--config reads the data dir from sluice.json and knows the configured destinations', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-positions-'));
+  try {
+    const dataDir = join(dir, 'state');
+    await mkdir(join(dir, 'instances'), { recursive: true });
+    await writeFile(join(dir, 'sluice.json'), JSON.stringify({ dataDir: 'state' }));
+    await writeFile(join(dir, 'instances', 'orders.json'), JSON.stringify({ source: { host: '127.0.0.1', user: 'repl', password: 'x' } }));
+    await writeMetaFile(dataDir, { destination: 'orders', clients: [{ clientId: '1001', filter: '', cursor }] }, { address: '127.0.0.1', port: 3306 });
+    const shown = await sluice(['positions', 'show', '--config', dir]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /orders: not running/);
+    assert.match(shown.stdout, /client 1001: binlog\.000007:1231/);
+    const unknown = await sluice(['positions', 'reset', '--config', dir, '--destination', 'nope', '--to', 'latest']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /destination "nope" is not in the config \(configured: orders\)/);
+    const ok = await sluice(['positions', 'reset', '--config', dir, '--destination', 'orders', '--to', 'latest']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual((await readMetaFile(dataDir, 'orders'))?.start, { kind: 'end' });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
