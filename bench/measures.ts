@@ -53,14 +53,13 @@ export interface ServerJob {
 }
 
 export type ServerMsg =
-  | { kind: 'ready'; port: number }
-  | { kind: 'started'; wallMs: number }
+  | { kind: 'loaded' }
+  | { kind: 'started'; wallMs: number; port: number }
   | { kind: 'rss'; peakRssBytes: number; cpuSeconds: number }
   | { kind: 'error'; message: string };
 
 /** The consuming client of the end-to-end runs. */
 export interface ClientJob {
-  port: number;
   destination: string;
   user: string;
   password: string;

@@ -113,9 +113,9 @@ interface EndToEnd {
 }
 
 /**
- * One run of the server process with one consumer process: the server listens, the consumer
- * subscribes, then the server's parser starts at `start` and the consumer reads until the
- * sentinel. `during` runs after the parser has started (the live load of C). With `profileDir`
+ * One run of the server process with one consumer process: both load, then sluice starts
+ * (server, instance reading from `start`), the consumer connects, subscribes and reads until the
+ * sentinel. `during` runs once the consumer is subscribed (the live load of C). With `profileDir`
  * the server runs under --cpu-prof and writes its profile there when it stops.
  */
 async function serverRun(
@@ -139,14 +139,13 @@ async function serverRun(
       serverCpu = m.cpuSeconds;
     } else if (m.kind === 'error') serverError?.(new Error(`server process: ${m.message}`));
   });
-  type ConsumerMsg = { kind: 'subscribed' } | { kind: 'result'; result: ClientResult } | { kind: 'error'; message: string };
+  type ConsumerMsg = { kind: 'loaded' } | { kind: 'subscribed' } | { kind: 'result'; result: ClientResult } | { kind: 'error'; message: string };
   let consumer: ReturnType<typeof startWorker<ConsumerMsg>> | undefined;
   try {
-    const ready = await Promise.race([server.next((m) => m.kind === 'ready', 'ready', 60_000), serverFailed]);
-    if (ready.kind !== 'ready') throw new Error('server process did not get ready');
+    const loaded = await Promise.race([server.next((m) => m.kind === 'loaded', 'configuration loaded', 60_000), serverFailed]);
+    if (loaded.kind !== 'loaded') throw new Error('server process did not load its configuration');
     const cjob: ClientJob & { mode: 'raw' | 'client' } = {
       mode,
-      port: ready.port,
       destination: DESTINATION,
       user: CANAL_USER,
       password: CANAL_PASSWORD,
@@ -159,11 +158,15 @@ async function serverRun(
     };
     const c = startWorker<ConsumerMsg>('consumer', cjob, { deadlineMs });
     consumer = c;
-    const sub = await Promise.race([c.next((m) => m.kind !== 'result', 'subscription', 60_000), serverFailed]);
-    if (sub.kind === 'error') throw new Error(`consumer process: ${sub.message}`);
+    const cl = await c.next((m) => m.kind === 'loaded' || m.kind === 'error', 'loaded', 60_000);
+    if (cl.kind === 'error') throw new Error(`consumer process: ${cl.message}`);
+    // Both processes are loaded: start the clock with sluice itself.
     server.send({ kind: 'go' });
-    const started = await Promise.race([server.next((m) => m.kind === 'started', 'parser start', 60_000), serverFailed]);
-    if (started.kind !== 'started') throw new Error('server process did not start its parser');
+    const started = await Promise.race([server.next((m) => m.kind === 'started', 'start', 60_000), serverFailed]);
+    if (started.kind !== 'started') throw new Error('server process did not start');
+    c.send({ kind: 'connect', port: started.port });
+    const sub = await Promise.race([c.next((m) => m.kind === 'subscribed' || m.kind === 'error', 'subscription', 60_000), serverFailed]);
+    if (sub.kind === 'error') throw new Error(`consumer process: ${sub.message}`);
     await opts.during?.();
     const res = await Promise.race([c.next((m) => m.kind === 'result' || m.kind === 'error', 'result', deadlineMs), serverFailed]);
     if (res.kind === 'error') throw new Error(`consumer process: ${res.message}`);

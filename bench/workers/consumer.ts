@@ -1,8 +1,9 @@
 // The consuming side of the end-to-end runs, in its own process: either the raw wire consumer
 // (packets only: the "wire" stage) or sluice's TypeScript client decoding every entry into rows
-// and acknowledging every batch (the "client" stage, i.e. end to end). It connects and
-// subscribes, says so, then consumes until the sentinel and reports when it saw it (wall clock,
-// comparable with the server's start time and the live loader's commit times).
+// and acknowledging every batch (the "client" stage, i.e. end to end). Once loaded it waits for
+// the server's port ('connect'), connects and subscribes, says so, then consumes until the
+// sentinel and reports when it saw it (wall clock, comparable with the server's start time and
+// the live loader's commit times).
 import { CanalClient } from '../../src/client/canal-client.ts';
 import { consumeRaw } from '../wire-consumer.ts';
 import { wallMs } from '../dataset.ts';
@@ -14,10 +15,10 @@ let client: CanalClient | undefined;
 boundWorker(() => client?.disconnect());
 const deadlineMs = Number(process.env.BENCH_WORKER_DEADLINE_MS ?? '120000');
 
-async function viaClient(): Promise<ClientResult> {
+async function viaClient(port: number): Promise<ClientResult> {
   const c = new CanalClient({
     host: '127.0.0.1',
-    port: cfg.port,
+    port,
     destination: cfg.destination,
     clientId: String(cfg.clientId),
     user: cfg.user,
@@ -61,10 +62,10 @@ async function viaClient(): Promise<ClientResult> {
   throw new Error('the client stream ended before the sentinel');
 }
 
-async function viaWire(): Promise<ClientResult> {
+async function viaWire(port: number): Promise<ClientResult> {
   const cpu0 = cpuSeconds();
   const r = await consumeRaw({
-    port: cfg.port,
+    port,
     destination: cfg.destination,
     user: cfg.user,
     password: cfg.password,
@@ -78,4 +79,10 @@ async function viaWire(): Promise<ClientResult> {
   return { rows: 0, entries: r.entries, batches: r.batches, sentinelWallMs: r.sentinelWallMs, cpuSeconds: cpuSeconds() - cpu0 };
 }
 
-await runJob<ClientResult>(() => (cfg.mode === 'raw' ? viaWire() : viaClient()));
+process.on('message', (m) => {
+  const msg = m as { kind?: string; port?: number };
+  if (msg.kind !== 'connect' || msg.port === undefined) return;
+  const port = msg.port;
+  void runJob<ClientResult>(() => (cfg.mode === 'raw' ? viaWire(port) : viaClient(port)));
+});
+send({ kind: 'loaded' });
