@@ -45,6 +45,8 @@ export interface MetaLookup {
 export interface ConverterOptions {
   /** binlog file the stream starts in (a rotate event at dump start confirms it) */
   file: string;
+  /** offset the stream starts at */
+  offset?: number;
   /** executed GTID position before the first event ('' if unknown or the source has none) */
   gtidSeed: string;
   flavor: 'mariadb' | 'mysql';
@@ -85,6 +87,7 @@ export class EventConverter {
   constructor(opts: ConverterOptions) {
     this.opts = opts;
     this.file = opts.file;
+    this.offset = opts.offset ?? 0;
     this.headerLength = BINLOG_HEADER_LENGTH + (opts.checksum ? CHECKSUM_LENGTH : 0);
     this.gtidSetText = opts.gtidSeed;
     if (opts.flavor === 'mariadb') this.mariaPos = MariadbGtidPosition.parse(opts.gtidSeed);

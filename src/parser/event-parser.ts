@@ -262,6 +262,7 @@ export class EventParser extends EventEmitter {
         this.headerLength = 19 + (zj.useChecksum ? 4 : 0);
         this.converter = new EventConverter({
           file: rp.file ?? '',
+          offset: rp.offset ?? 0,
           gtidSeed: rp.gtidSet,
           flavor: zj.isMariaDb ? 'mariadb' : 'mysql',
           sourceServerId: this.sourceServerId,
@@ -271,10 +272,6 @@ export class EventParser extends EventEmitter {
           format: { timezone: this.o.timezone ?? 'SYSTEM' },
         });
         this.lastActivity = Date.now();
-        this.setState('running');
-        const fr = this.firstReady;
-        this.firstReady = undefined;
-        fr?.resolve();
       });
       zj.on('binlog', (ev) => {
         if (epoch === this.epoch) this.onBinlog(ev as unknown as BinlogEventLike);
@@ -327,7 +324,14 @@ export class EventParser extends EventEmitter {
 
   private onBinlog(ev: BinlogEventLike): void {
     this.lastActivity = Date.now();
-    this.attempt = 0;
+    if (this.stateValue !== 'running') {
+      // The first event (the dump's own rotate) proves the source accepted the dump request.
+      this.attempt = 0;
+      this.setState('running');
+      const fr = this.firstReady;
+      this.firstReady = undefined;
+      fr?.resolve();
+    }
     if (this.metaLoading || this.rawQueue.length > 0) {
       this.rawQueue.push(ev);
       return;
