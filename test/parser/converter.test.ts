@@ -105,7 +105,7 @@ test('row values, rowsCount and transaction ids', () => {
 });
 
 test('headers are filled as Canal fills them', async () => {
-  const [{ g }] = await sb.sql<{ g: string }[]>('SELECT @@GLOBAL.gtid_binlog_pos AS g');
+  const g = (await sb.sql<{ g: string }[]>('SELECT @@GLOBAL.gtid_binlog_pos AS g'))[0]!.g;
   for (const e of rec.entries) {
     const h = e.header;
     assert.equal(h.version, 1);
