@@ -97,7 +97,10 @@ export async function runTail(o: TailOptions, io: TailIO): Promise<number> {
   try {
     await client.connect();
     await client.subscribe(o.filter ?? '');
-    for await (const batch of client.stream({ batchSize: o.batchSize, timeoutMs: waitMs, yieldEmpty: true })) {
+    // Near the limit, ask for no more entries than rows still wanted, so that a batch rarely
+    // holds rows past the limit (which would have to be given back, see below).
+    const batchSize = (): number => (o.limit === undefined ? o.batchSize : Math.max(1, Math.min(o.batchSize, o.limit - printed)));
+    for await (const batch of client.stream({ batchSize, timeoutMs: waitMs, yieldEmpty: true })) {
       if (batch.id === -1) {
         if (stopRequested || (o.idleExit !== undefined && Date.now() - lastData >= o.idleExit)) break;
         continue;

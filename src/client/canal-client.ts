@@ -64,8 +64,8 @@ export interface CanalClientOptions {
 }
 
 export interface StreamOptions {
-  /** entries (or KiB, depending on the server's batch mode) per GET (default 1000) */
-  batchSize?: number;
+  /** entries (or KiB, depending on the server's batch mode) per GET (default 1000); a function is asked before each GET */
+  batchSize?: number | (() => number);
   /** how long each GET waits for a full batch, ms; 0 blocks until one is full (default 1000) */
   timeoutMs?: number;
   /** narrowing filter, used when the client is not subscribed yet */
@@ -277,7 +277,8 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
    * at-least-once.
    */
   async *stream(opts: StreamOptions = {}): AsyncGenerator<CanalBatch, void, undefined> {
-    const batchSize = opts.batchSize ?? 1000;
+    const size = opts.batchSize ?? 1000;
+    const batchSize = typeof size === 'function' ? size : () => size;
     const timeoutMs = opts.timeoutMs ?? 1000;
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RangeError(`stream: timeoutMs must be >= 0 (0 blocks until a batch is full), got ${timeoutMs}`);
     this.wanted = true;
@@ -289,7 +290,7 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
       try {
         if (pending !== undefined && this.outstandingIds[0] === pending) await this.ack(pending);
         pending = undefined;
-        const batch = await this.getWithoutAck(batchSize, timeoutMs);
+        const batch = await this.getWithoutAck(batchSize(), timeoutMs);
         if (batch.id > 0) {
           pending = batch.id;
           yield batch;
