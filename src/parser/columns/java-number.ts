@@ -40,14 +40,36 @@ function readsBack(x: number, abs: number, float: boolean): boolean {
   return float ? Math.fround(x) === abs : x === abs;
 }
 
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+const f64 = new Float64Array(1);
+const f64Words = new Uint32Array(f64.buffer);
+
+/**
+ * Only at a power of two (all mantissa bits zero) is the rounding interval lopsided: the gap
+ * below is half the gap above. Elsewhere, if the nearest p-digit decimal does not read back,
+ * no p-digit decimal does.
+ */
+function lopsided(abs: number, float: boolean): boolean {
+  if (float) {
+    f32[0] = abs;
+    return (f32Bits[0]! & 0x7fffff) === 0;
+  }
+  f64[0] = abs;
+  // little-endian words: [low 32 bits, high 32 bits]
+  return f64Words[0] === 0 && (f64Words[1]! & 0xfffff) === 0;
+}
+
 /**
  * The p-digit decimal closest to abs that reads back, if any. toExponential gives the nearest
- * p-digit decimal; next to a power of two the rounding interval is lopsided, so the nearest can
- * fall outside while its neighbour on the wide side is inside.
+ * p-digit decimal; next to a power of two its neighbour on the wide side may read back when
+ * the nearest does not.
  */
 function nearestWithDigits(abs: number, p: number, float: boolean): Decimal | undefined {
-  const nearest = fromExponential(abs.toExponential(p - 1));
-  if (readsBack(valueOf(nearest), abs, float)) return nearest;
+  const text = abs.toExponential(p - 1);
+  if (readsBack(Number(text), abs, float)) return fromExponential(text);
+  if (!lopsided(abs, float)) return undefined;
+  const nearest = fromExponential(text);
   let best: Decimal | undefined;
   let bestDistance = Infinity;
   for (let delta = 1n; delta >= -1n; delta -= 2n) {

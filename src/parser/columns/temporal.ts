@@ -17,6 +17,17 @@ function civilFromDays(days: number): { y: number; m: number; d: number } {
   return { y: era * 400 + yoe + (m <= 2 ? 1 : 0), m, d };
 }
 
+/** The decimal number in text[start, start+count), or -1 if any of those is not a digit. */
+function digits(text: string, start: number, count: number): number {
+  let n = 0;
+  for (let i = start; i < start + count; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (!(c >= 0 && c <= 9)) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
 function pad2(n: number): string {
   return n < 10 ? '0' + n : String(n);
 }
@@ -81,6 +92,9 @@ export class TimestampRenderer {
   readonly zone: string;
   private readonly offsetAt: OffsetAt;
   private readonly hourOffsets = new Map<number, number>();
+  // bulk changes often repeat one instant (NOW() of a statement) row after row
+  private lastIn = '';
+  private lastOut = '';
 
   constructor(zone: string) {
     this.zone = zone;
@@ -104,19 +118,33 @@ export class TimestampRenderer {
    * zone with the fraction unchanged. The zero TIMESTAMP stays "0000-00-00 00:00:00[.000]".
    */
   render(utcText: string): string {
+    if (utcText === this.lastIn) return this.lastOut;
     if (utcText.startsWith(ZERO_DATETIME)) return utcText;
-    const m = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(\.\d+)?$/.exec(utcText);
-    if (!m) throw new Error(`TIMESTAMP value '${utcText}' is not in the form YYYY-MM-DD HH:MM:SS[.fraction]`);
-    const epochSec = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) / 1000;
+    const year = digits(utcText, 0, 4);
+    const month = digits(utcText, 5, 2);
+    const day = digits(utcText, 8, 2);
+    const hour = digits(utcText, 11, 2);
+    const minute = digits(utcText, 14, 2);
+    const second = digits(utcText, 17, 2);
+    const fraction = utcText.slice(19);
+    const numbersOk = year >= 0 && month >= 0 && day >= 0 && hour >= 0 && minute >= 0 && second >= 0;
+    const separatorsOk = utcText[4] === '-' && utcText[7] === '-' && utcText[10] === ' ' && utcText[13] === ':' && utcText[16] === ':';
+    if (!numbersOk || !separatorsOk || (fraction !== '' && !/^\.\d+$/.test(fraction))) {
+      throw new Error(`TIMESTAMP value '${utcText}' is not in the form YYYY-MM-DD HH:MM:SS[.fraction]`);
+    }
+    const epochSec = Date.UTC(year, month - 1, day, hour, minute, second) / 1000;
     const local = epochSec + this.offset(epochSec);
     const days = Math.floor(local / 86400);
     let secs = local - days * 86400;
-    const { y, m: month, d } = civilFromDays(days);
+    const civil = civilFromDays(days);
     const hh = Math.floor(secs / 3600);
     secs -= hh * 3600;
     const mm = Math.floor(secs / 60);
     const ss = secs - mm * 60;
-    return `${pad4(y)}-${pad2(month)}-${pad2(d)} ${pad2(hh)}:${pad2(mm)}:${pad2(ss)}${m[7] ?? ''}`;
+    const out = `${pad4(civil.y)}-${pad2(civil.m)}-${pad2(civil.d)} ${pad2(hh)}:${pad2(mm)}:${pad2(ss)}${fraction}`;
+    this.lastIn = utcText;
+    this.lastOut = out;
+    return out;
   }
 }
 
