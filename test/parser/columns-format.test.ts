@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
+import fc from 'fast-check';
 import type { TableMapEntry } from '@vlasky/zongji';
 import { SqlType } from '../../src/protocol/entry-model.ts';
 import { bitValue, latin1, wellFormed } from '../../src/parser/columns/bytes.ts';
@@ -56,6 +57,47 @@ test('FLOAT: Java Float.toString of the float32 that zongji widened', () => {
     const v = new Float32Array(new Uint32Array([bits]).buffer)[0]!;
     assert.equal(Math.fround(Number(javaFloatToString(v))), v, `float bits ${bits.toString(16)}`);
   }
+});
+
+/** The significant digits of a Java float/double text ("1.25E-7" -> "125"). */
+function significand(text: string): string {
+  const mantissa = text.replace('-', '').split(/[eE]/)[0]!;
+  return mantissa.replace('.', '').replace(/^0+/, '').replace(/0+$/, '') || '0';
+}
+
+test('FLOAT and DOUBLE texts read back exactly and are no longer than needed (property)', () => {
+  fc.assert(
+    fc.property(fc.float({ noNaN: true, noDefaultInfinity: true }), (v) => {
+      const text = javaFloatToString(v);
+      assert.equal(Math.fround(Number(text)), Math.fround(v), text);
+      const n = significand(text).length;
+      // Java prints two digits where one would do; otherwise no shorter decimal reads back
+      if (n > 2 && v !== 0) {
+        const shorter = Math.abs(Math.fround(v)).toExponential(n - 2);
+        assert.notEqual(Math.fround(Number(shorter)), Math.abs(Math.fround(v)), `${text} vs ${shorter}`);
+      }
+      assert.match(text, /^-?(\d+\.\d+|\d\.\d+E-?\d+)$/);
+    }),
+    { numRuns: 3000 },
+  );
+  fc.assert(
+    fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (v) => {
+      const text = javaDoubleToString(v);
+      assert.equal(Number(text), v, text);
+      const js = significand(Math.abs(v).toExponential().replace('e', 'E'));
+      assert.equal(significand(text).length, Math.max(js.length, v === 0 ? 1 : Math.min(2, significand(Math.abs(v).toExponential(1)).length)), text);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('FLOAT at powers of two, where the rounding interval is lopsided', () => {
+  for (let e = -149; e <= 127; e++) {
+    const v = Math.fround(2 ** e);
+    assert.equal(Math.fround(Number(javaFloatToString(v))), v, `2^${e}`);
+  }
+  assert.equal(javaFloatToString(Math.fround(2 ** -10)), '9.765625E-4');
+  assert.equal(javaFloatToString(Math.fround(2 ** 30)), '1.0737418E9');
 });
 
 test('DOUBLE: Java Double.toString', () => {
