@@ -231,7 +231,7 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     if (batchId === -1) return;
     const pending = this.readyFor(batchId, 'acknowledged');
     const conn = pending instanceof CanalConnection ? pending : await pending;
-    await conn.sendNoReply(clientAckPacket({ destination: this.destination, clientId: this.clientId, batchId }), `ack of batch ${batchId} on ${this.destination}/${this.clientId}`);
+    await conn.sendNoReply(clientAckPacket({ destination: this.destination, clientId: this.clientId, batchId }), `ack of batch ${batchId} on ${this.destination}/${this.clientId}`, batchId);
     if (this.outstandingIds[0] === batchId) this.outstandingIds.shift();
   }
 
@@ -244,7 +244,7 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     const pending = batchId === 0 ? this.ready() : this.readyFor(batchId, 'rolled back');
     const conn = pending instanceof CanalConnection ? pending : await pending;
     const what = batchId === 0 ? `rollback of all batches on ${this.destination}/${this.clientId}` : `rollback of batch ${batchId} on ${this.destination}/${this.clientId}`;
-    await conn.sendNoReply(clientRollbackPacket({ destination: this.destination, clientId: this.clientId, batchId }), what);
+    await conn.sendNoReply(clientRollbackPacket({ destination: this.destination, clientId: this.clientId, batchId }), what, batchId);
     this.forgetFrom(batchId);
   }
 
@@ -439,7 +439,7 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
         }
       }
       this.forgetFrom(0);
-      if (o.rollbackOnConnect ?? true) await conn.sendNoReply(clientRollbackPacket({ destination: this.destination, clientId: this.clientId, batchId: 0 }), `rollback on connect of ${this.destination}/${this.clientId}`);
+      if (o.rollbackOnConnect ?? true) await conn.sendNoReply(clientRollbackPacket({ destination: this.destination, clientId: this.clientId, batchId: 0 }), `rollback on connect of ${this.destination}/${this.clientId}`, 0);
     } catch (e) {
       conn.destroy(e instanceof Error ? e : new Error(String(e)));
       if (e instanceof CanalConnectionError && e.message.includes('closed by the server')) {

@@ -2,10 +2,12 @@
 //
 // Requests are pipelined; the server answers them strictly in order. AUTH, SUB, UNSUB and GET
 // get exactly one reply each. ACK and ROLLBACK get none on success and an error ACK on failure,
-// so when an error ACK arrives while an ack/rollback is the oldest unsettled request it may
-// belong to that ack/rollback or to the next request. It is given to the ack/rollback when no
-// other request follows it or when its text or code is about a batch id (as every ack and
-// rollback error of Canal and sluice is); otherwise the ack/rollback is taken to have succeeded.
+// so when an error ACK arrives while acks/rollbacks are the oldest unsettled requests it may
+// belong to one of them or to the next request. It is given to them when no other request
+// follows or when its text or code is about a batch id (as every ack and rollback error of Canal
+// and sluice is), and among them to the one whose batch id the message names (Canal's
+// "batchId:N ..."), else the oldest; the ones before that one succeeded, as replies come in
+// order. Otherwise they all succeeded and the error belongs to the next request.
 // An ack/rollback failure is never dropped: it is carried to the next request still waiting
 // (which then fails with it), or kept for the next call on the connection.
 import { connect as netConnect, isIP, type Socket } from 'node:net';
@@ -53,7 +55,12 @@ interface Waiter {
 interface Unsettled {
   kind: 'no-reply';
   what: string;
+  batchId: number;
 }
+
+/** Unsettled acks/rollbacks remembered at most; a client that only acks must not grow memory. */
+const MAX_UNSETTLED = 1024;
+const BATCH_ID_IN_TEXT = /batch ?id\s*[:=]?\s*(-?\d+)/gi;
 
 const BATCH_ERROR_TEXT = /batch ?id|\back\b|rollback/i;
 
@@ -163,10 +170,11 @@ export class CanalConnection {
     return p;
   }
 
-  /** Sends an ack or rollback, which has no reply on success. Resolves once written. */
-  sendNoReply(packet: Uint8Array, what: string): Promise<void> {
+  /** Sends an ack or rollback of `batchId`, which has no reply on success. Resolves once written. */
+  sendNoReply(packet: Uint8Array, what: string, batchId: number): Promise<void> {
     if (this.closeError !== undefined) return Promise.reject(this.closeError);
-    this.queue.push({ kind: 'no-reply', what });
+    if (this.queue.length >= MAX_UNSETTLED && this.queue.every((q) => q.kind === 'no-reply')) this.queue.shift();
+    this.queue.push({ kind: 'no-reply', what, batchId });
     return new Promise((resolve, reject) => {
       this.socket.write(encodeFrame(packet), (err) => (err ? reject(this.closeError ?? new CanalConnectionError(`writing ${what} to ${this.peer} failed: ${err.message}`)) : resolve()));
     });
@@ -261,14 +269,18 @@ export class CanalConnection {
       }
       if (head.kind === 'no-reply') {
         const err = ackError(packet);
-        const followed = this.queue.some((q) => q.kind === 'reply');
-        if (err !== undefined && (!followed || err.errorCode === 402 || BATCH_ERROR_TEXT.test(err.errorMessage))) {
-          this.queue.shift();
-          this.carry(new CanalServerError(head.what, err.errorCode, err.errorMessage));
+        const run = this.queue.findIndex((q) => q.kind === 'reply');
+        const unsettled = (run < 0 ? this.queue : this.queue.slice(0, run)) as Unsettled[];
+        if (err !== undefined && (run < 0 || err.errorCode === 402 || BATCH_ERROR_TEXT.test(err.errorMessage))) {
+          const named = new Set([...err.errorMessage.matchAll(BATCH_ID_IN_TEXT)].map((m) => Number(m[1])));
+          const i = Math.max(0, unsettled.findIndex((u) => named.has(u.batchId)));
+          const failed = unsettled[i]!;
+          this.queue.splice(0, i + 1);
+          this.carry(new CanalServerError(failed.what, err.errorCode, err.errorMessage));
           return;
         }
-        // Anything else belongs to a later request, so this ack/rollback succeeded.
-        this.queue.shift();
+        // Anything else belongs to a later request, so these acks/rollbacks succeeded.
+        this.queue.splice(0, unsettled.length);
         continue;
       }
       this.queue.shift();
