@@ -93,6 +93,15 @@ function unhonourable(key: string, value: string): string | undefined {
   return undefined;
 }
 
+/** Keys unhonourable() judges: with a value sluice behaves the same under, they count as used, not ignored. */
+function judged(key: string): boolean {
+  return (
+    ['canal.serverMode', 'canal.instance.global.mode', 'canal.instance.global.spring.xml', 'canal.instance.tsdb.enable', 'canal.instance.connectionCharset', 'canal.instance.multi.stream.on', 'canal.instance.filter.transaction.entry', 'canal.instance.filter.query.dcl'].includes(key) ||
+    key.startsWith('canal.instance.standby.') ||
+    /^canal\.instance\.master\.ssl/i.test(key)
+  );
+}
+
 function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
   let o = obj;
@@ -163,7 +172,7 @@ export async function importCanalDir(dir: string, env: Env, issues: IssueList): 
       const v = value(global, key, serverFile);
       if (v !== undefined) setPath(rawServer, path, key === 'canal.passwd' || key === 'canal.ip' || key === 'canal.user' || key === 'canal.file.data.dir' ? v : typed(v));
       serverLocate.set(path, key);
-    } else if (!CONSUMED.has(key)) {
+    } else if (!CONSUMED.has(key) && !judged(key)) {
       ignored.add(key);
     }
   }
@@ -210,12 +219,12 @@ export async function importCanalDir(dir: string, env: Env, issues: IssueList): 
       }
       const path = INSTANCE_KEYS[key];
       if (path === undefined) {
-        if (!CONSUMED.has(key)) ignored.add(key);
+        if (!CONSUMED.has(key) && !judged(key)) ignored.add(key);
         continue;
       }
       where.set(path, { file, key });
       if (path === 'start.gtid' && !gtidOn) {
-        ignored.add(key);
+        if (merged.get(key)!.value !== '') ignored.add(key + ' (canal.instance.gtidon is false)');
         continue;
       }
       const v = value(merged, key, file);
