@@ -68,7 +68,14 @@ const SKIPPED_EVENTS = ['tablemap', 'writerows', 'updaterows', 'deleterows', 'an
  * transaction-starting event until it returns true or the file ends. Returns the event that
  * stopped the scan, if any.
  */
-async function scanFile(pool: CallbackPool, slaveId: number, file: BinlogFile, from: number, visit: (e: ScanEvent) => boolean): Promise<ScanEvent | undefined> {
+async function scanFile(
+  pool: CallbackPool,
+  slaveId: number,
+  file: BinlogFile,
+  from: number,
+  visit: (e: ScanEvent) => boolean,
+  onProgress: () => void,
+): Promise<ScanEvent | undefined> {
   if (from >= file.size) return undefined;
   return await new Promise<ScanEvent | undefined>((resolve, reject) => {
     const zj = new ZongJi(pool);
@@ -83,6 +90,7 @@ async function scanFile(pool: CallbackPool, slaveId: number, file: BinlogFile, f
     zj.on('error', (err: Error) => finish(err));
     zj.on('binlog', (ev) => {
       if (done) return;
+      onProgress();
       const name = ev.getEventName();
       const headerLength = 19 + (zj.useChecksum ? 4 : 0);
       if (name === 'rotate') {
@@ -111,7 +119,7 @@ async function scanFile(pool: CallbackPool, slaveId: number, file: BinlogFile, f
  * binlogs: binary search over the files by the time of their first transaction, then a scan
  * forward. With no such transaction, the current end of the binlog.
  */
-export async function findPositionForTime(pool: CallbackPool, slaveId: number, ms: number): Promise<FilePosition> {
+export async function findPositionForTime(pool: CallbackPool, slaveId: number, ms: number, onProgress: () => void = () => undefined): Promise<FilePosition> {
   const db = pool.promise();
   const files = await listBinlogs(db);
   if (files.length === 0) throw new Error('the source has no binary logs (SHOW BINARY LOGS is empty)');
@@ -121,7 +129,7 @@ export async function findPositionForTime(pool: CallbackPool, slaveId: number, m
   const timeOfFirst = async (i: number): Promise<number> => {
     const known = firstTime.get(i);
     if (known !== undefined) return known;
-    const e = await scanFile(pool, slaveId, files[i]!, 4, () => true);
+    const e = await scanFile(pool, slaveId, files[i]!, 4, () => true, onProgress);
     const t = e ? e.timestamp : Number.POSITIVE_INFINITY;
     firstTime.set(i, t);
     return t;
@@ -140,7 +148,7 @@ export async function findPositionForTime(pool: CallbackPool, slaveId: number, m
     }
   }
   for (let i = start; i < files.length; i++) {
-    const found = await scanFile(pool, slaveId, files[i]!, 4, (e) => e.timestamp >= wanted);
+    const found = await scanFile(pool, slaveId, files[i]!, 4, (e) => e.timestamp >= wanted, onProgress);
     if (found) return { file: files[i]!.name, offset: found.offset };
   }
   return await readBinlogEnd(db);

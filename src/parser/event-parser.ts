@@ -157,6 +157,7 @@ export class EventParser extends EventEmitter {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.watchdog = undefined;
     this.retryTimer = undefined;
+    this.restartPending = false;
     const closing = this.teardown();
     this.setState('stopped');
     this.firstReady?.reject(new ParserError('parser stopped before the stream started', { fatal: false }));
@@ -181,8 +182,10 @@ export class EventParser extends EventEmitter {
     this.lastActivity = Date.now();
     if (this.restartPending) {
       this.restartPending = false;
-      void this.connect();
-      return;
+      if (this.stateValue === 'retrying') {
+        void this.connect();
+        return;
+      }
     }
     this.applySocketPause();
   }
@@ -307,7 +310,10 @@ export class EventParser extends EventEmitter {
         return { file: end.file, offset: end.offset, gtidSet: await seedAt(end) };
       }
       case 'timestamp': {
-        const p = await findPositionForTime(pool, this.o.slaveId, s.ms);
+        // A long search is progress, not silence: keep the watchdog from restarting it.
+        const p = await findPositionForTime(pool, this.o.slaveId, s.ms, () => {
+          this.lastActivity = Date.now();
+        });
         return { file: p.file, offset: p.offset, gtidSet: await seedAt(p) };
       }
       case 'cursor': {
@@ -391,7 +397,12 @@ export class EventParser extends EventEmitter {
     try {
       entries = conv.convert(ev);
     } catch (err) {
-      this.onFailure(err);
+      // Decoding the same bytes again would fail the same way: whatever went wrong here is final.
+      this.fail(
+        err instanceof ParserError
+          ? err
+          : new ParserError(`could not convert the '${ev.getEventName()}' event ending at ${conv.file}:${ev.nextPosition}: ${(err as Error).message}`, { fatal: true, cause: err }),
+      );
       return false;
     }
     this.counters.events++;
