@@ -85,6 +85,8 @@ export interface ColumnSpec {
   scale: number;
   /** ENUM/SET value list */
   values: string[];
+  /** a spatial column, whose bytes zongji keeps only after keepGeometryBytes */
+  geometry: boolean;
 }
 
 const SPATIAL_TYPES = new Set([
@@ -188,6 +190,7 @@ interface Derived {
   int?: IntType;
   scale?: number;
   values?: string[];
+  geometry?: boolean;
 }
 
 function isSpatial(schema: ColumnSchema | undefined): boolean {
@@ -359,7 +362,7 @@ function derive(column: ColumnInfo, schema: ColumnSchema | undefined, unsigned: 
 function geometry(schema: ColumnSchema | undefined): Derived {
   const sub = schema ? splitTypeText(schema.COLUMN_TYPE).base : 'geometry';
   const name = SPATIAL_TYPES.has(sub) ? sub : 'geometry';
-  return { kind: Kind.BYTES, sqlType: SqlType.BLOB, nullSqlType: SqlType.BLOB, synthesized: name, agrees: (m) => SPATIAL_TYPES.has(m.base) };
+  return { kind: Kind.BYTES, sqlType: SqlType.BLOB, nullSqlType: SqlType.BLOB, synthesized: name, agrees: (m) => SPATIAL_TYPES.has(m.base), geometry: true };
 }
 
 function mariadbBinaryType(dataType: string | undefined, byteLength: number): { name: string; kind: Kind } | undefined {
@@ -399,5 +402,6 @@ export function buildColumnSpec(index: number, column: ColumnInfo, schema: Colum
     promotedSqlType: d.int?.promoted ?? d.sqlType,
     scale: d.scale ?? 0,
     values: d.values ?? [],
+    geometry: d.geometry === true,
   };
 }

@@ -13,14 +13,14 @@ import { canalYear, TimestampRenderer } from './temporal.ts';
 import type { ColumnFormatOptions, TableCodec, TableMapInput, TableMeta } from './types.ts';
 
 const BIGINT_SIGNED_MAX = '9223372036854775807';
-const GEOMETRY_TYPES = new Set(['geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection', 'geomcollection']);
 
 /**
  * zongji parses GEOMETRY values into {x,y} objects and loses SRID, type and bytes; Canal sends
  * the stored bytes (SRID + WKB). Retyping the cached column as a BLOB with the same length
- * prefix makes zongji hand over those bytes as a Buffer. It must run on every TableMap event
- * (zongji rebuilds the entry each time) before the rows event after it is decoded, i.e.
- * synchronously in the 'binlog' handler; buildTableCodec does it.
+ * prefix makes zongji hand over those bytes as a Buffer. zongji rebuilds the entry on every
+ * TableMap event and decodes the next rows event right after emitting it, so this must run
+ * synchronously in zongji's 'binlog' listener for every 'tablemap' event. buildTableCodec calls
+ * it too, which covers only the table maps it is called for. Idempotent.
  */
 export function keepGeometryBytes(entry: TableMapEntry): void {
   const columns = entry.columns ?? [];
@@ -34,10 +34,11 @@ function bigintAboveSigned(v: unknown): boolean {
   return v.length > BIGINT_SIGNED_MAX.length || (v.length === BIGINT_SIGNED_MAX.length && v > BIGINT_SIGNED_MAX);
 }
 
+/** A short description of an unexpected value for an error message. */
 function describe(value: unknown): string {
   if (Buffer.isBuffer(value)) return `a Buffer of ${value.length} bytes`;
-  if (value === null || typeof value !== 'object') return `${typeof value} ${String(value)}`;
-  return `an object ${JSON.stringify(value)}`;
+  const text = value === null || typeof value !== 'object' ? `${typeof value} ${String(value)}` : `an object ${JSON.stringify(value)}`;
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
 }
 
 /** Converts one column's values; everything value-independent is decided in the constructor. */
@@ -62,10 +63,10 @@ class ColumnCodec {
 
   private bytes(value: unknown): Buffer {
     if (Buffer.isBuffer(value)) return value;
-    if (this.spec.kind === Kind.BYTES && GEOMETRY_TYPES.has(this.spec.mysqlType.split(' ')[0]!)) {
+    if (this.spec.geometry) {
       throw new Error(
         `column ${this.where} (${this.spec.mysqlType}): zongji decoded the geometry without its bytes; ` +
-          'call buildTableCodec (or keepGeometryBytes) on every TableMap event before its rows are decoded',
+          "call keepGeometryBytes(event.tableMap[event.tableId]) in zongji's 'binlog' listener for every TableMap event",
       );
     }
     throw this.unexpected(value);
