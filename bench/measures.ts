@@ -80,6 +80,8 @@ export interface ClientResult {
   batches: number;
   /** wall clock (performance.timeOrigin + now) when the sentinel arrived */
   sentinelWallMs: number;
+  /** wall clock when the first non-empty batch arrived: start-up cost is what precedes it */
+  firstDataWallMs: number;
   cpuSeconds: number;
   /** live mode: wall-clock receive ms per transaction index, NaN where never seen */
   receivedMs?: number[];

@@ -107,6 +107,8 @@ const DESTINATION = 'bench';
 
 interface EndToEnd {
   seconds: number;
+  /** from sluice's start to the consumer's first batch: connect, preflight, meta, first decode */
+  startupSeconds: number;
   consumer: ClientResult;
   serverPeakRssBytes: number;
   serverCpuSeconds: number;
@@ -173,7 +175,13 @@ async function serverRun(
     if (res.kind !== 'result') throw new Error('consumer process sent no result');
     server.send({ kind: 'stop' });
     await server.exited;
-    return { seconds: (res.result.sentinelWallMs - started.wallMs) / 1000, consumer: res.result, serverPeakRssBytes: peakRss, serverCpuSeconds: serverCpu };
+    return {
+      seconds: (res.result.sentinelWallMs - started.wallMs) / 1000,
+      startupSeconds: (res.result.firstDataWallMs - started.wallMs) / 1000,
+      consumer: res.result,
+      serverPeakRssBytes: peakRss,
+      serverCpuSeconds: serverCpu,
+    };
   } finally {
     consumer?.send({ kind: 'stop' });
     server.send({ kind: 'stop' });
@@ -204,7 +212,7 @@ async function overTcp(ctx: Ctx, label: string, span: BinlogSpan, baseline: Deco
       rows: span.rows,
       seconds: m.seconds,
       note:
-        `${ratio(baseline.seconds, m.seconds)}x zongji, ${m.consumer.entries} entries in ${m.consumer.batches} batches, ` +
+        `${ratio(baseline.seconds, m.seconds)}x zongji, first batch after ${m.startupSeconds.toFixed(2)} s, ${m.consumer.entries} entries in ${m.consumer.batches} batches, ` +
         `server rss ${mib(m.serverPeakRssBytes)} cpu ${m.serverCpuSeconds.toFixed(2)} s, client cpu ${m.consumer.cpuSeconds.toFixed(2)} s, ` +
         `runs ${runs.map((r) => r.seconds.toFixed(2)).join('/')}`,
     });
@@ -214,6 +222,7 @@ async function overTcp(ctx: Ctx, label: string, span: BinlogSpan, baseline: Deco
     } else {
       out.e2eRowsPerSec = rate(span.rows, m.seconds);
       out.e2eVsZongji = ratio(baseline.seconds, m.seconds);
+      out.e2eStartupSeconds = Math.round(m.startupSeconds * 1000) / 1000;
       out.e2eClientCpuSeconds = Math.round(m.consumer.cpuSeconds * 100) / 100;
       out.e2eServerCpuSeconds = Math.round(m.serverCpuSeconds * 100) / 100;
     }
@@ -289,6 +298,13 @@ async function profileServer(ctx: Ctx, span: BinlogSpan): Promise<{ file: string
 async function main(): Promise<void> {
   const plan = parsePlan(process.argv.slice(2));
   const started = new Date();
+  // The whole run is bounded too: on expiry, exiting kills the sandbox (its exit hook) and the
+  // workers (they exit when their IPC channel closes).
+  const limitMs = (plan.quick ? 5 : 30) * 60_000;
+  setTimeout(() => {
+    progress(`the run exceeded its ${limitMs / 60_000} min limit; stopping`);
+    process.exit(2);
+  }, limitMs).unref();
   progress(`plan: A ${plan.rowsA} rows, B ${plan.rowsB} transactions, C ${plan.liveRate} rows/s for ${plan.liveSeconds} s, ${plan.runs} run(s)`);
   progress('compiling the measured workers to JavaScript');
   const built: BuiltWorkers = await buildWorkers();

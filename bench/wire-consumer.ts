@@ -40,6 +40,8 @@ export interface WireConsumerResult {
   bytes: number;
   /** wall clock (performance.timeOrigin + now) when the sentinel arrived */
   sentinelWallMs: number;
+  /** wall clock when the first non-empty batch arrived */
+  firstDataWallMs: number;
 }
 
 /** A socket read as a queue of frames. */
@@ -117,6 +119,7 @@ export async function consumeRaw(o: WireConsumerOptions): Promise<WireConsumerRe
     const bytes0 = reader.bytes;
     let entries = 0;
     let batches = 0;
+    let firstDataWallMs = 0;
     sock.write(get);
     for (;;) {
       const p = decodePacket(await reader.next());
@@ -130,7 +133,7 @@ export async function consumeRaw(o: WireConsumerOptions): Promise<WireConsumerRe
         sock.write(get);
         continue;
       }
-      batches++;
+      if (batches++ === 0) firstDataWallMs = performance.timeOrigin + performance.now();
       entries += m.entries.length;
       // The sentinel's transaction is the last of its workload, so its row entry is one of the
       // last entries of its batch (only its TRANSACTIONEND can follow): checking the tail keeps
@@ -143,7 +146,7 @@ export async function consumeRaw(o: WireConsumerOptions): Promise<WireConsumerRe
       if (done) {
         const sentinelWallMs = performance.timeOrigin + performance.now();
         sock.write(ack);
-        return { entries, batches, bytes: reader.bytes - bytes0, sentinelWallMs };
+        return { entries, batches, bytes: reader.bytes - bytes0, sentinelWallMs, firstDataWallMs };
       }
       sock.write(Buffer.concat([ack, get]));
     }

@@ -34,10 +34,11 @@ async function viaClient(port: number): Promise<ClientResult> {
   let rows = 0;
   let entries = 0;
   let batches = 0;
+  let firstDataWallMs = 0;
   const cpu0 = cpuSeconds();
   for await (const batch of c.stream({ batchSize: cfg.batchSize, timeoutMs: cfg.getTimeoutMs })) {
     const now = wallMs();
-    batches++;
+    if (batches++ === 0) firstDataWallMs = now;
     let sentinel = false;
     for (const e of batch) {
       entries++;
@@ -54,7 +55,7 @@ async function viaClient(port: number): Promise<ClientResult> {
     if (sentinel) {
       const sentinelWallMs = wallMs();
       await c.ack(batch.id);
-      const out: ClientResult = { rows, entries, batches, sentinelWallMs, cpuSeconds: cpuSeconds() - cpu0 };
+      const out: ClientResult = { rows, entries, batches, sentinelWallMs, firstDataWallMs, cpuSeconds: cpuSeconds() - cpu0 };
       if (receivedMs) out.receivedMs = receivedMs;
       return out;
     }
@@ -76,7 +77,7 @@ async function viaWire(port: number): Promise<ClientResult> {
     deadlineMs,
     onSubscribed: () => send({ kind: 'subscribed' }),
   });
-  return { rows: 0, entries: r.entries, batches: r.batches, sentinelWallMs: r.sentinelWallMs, cpuSeconds: cpuSeconds() - cpu0 };
+  return { rows: 0, entries: r.entries, batches: r.batches, sentinelWallMs: r.sentinelWallMs, firstDataWallMs: r.firstDataWallMs, cpuSeconds: cpuSeconds() - cpu0 };
 }
 
 process.on('message', (m) => {
