@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
 import { EntryType, type ParsedEntry } from '../../src/protocol/entry-model.ts';
 import type { StartFrom } from '../../src/parser/event-parser.ts';
+import { ParserError } from '../../src/parser/errors.ts';
 import { parserOn, Recorder } from './helpers.ts';
 
 let sb: Sandbox;
@@ -108,4 +109,17 @@ test('from a Canal cursor without nextPosition: the acknowledged boundary is not
   assert.equal(firstId(es), '4');
   const withNext = await firstTransaction({ kind: 'cursor', cursor: { ...cursor, nextPosition: endOf3.position.nextOffset, gtid: endOf3.position.gtidSet } });
   assert.equal(firstId(withNext), '4');
+});
+
+test('a GTID position the source does not have is fatal and says so', async () => {
+  const p = parserOn(sb, { kind: 'gtid', gtid: '0-4242-999999' }, { destination: 'orders' });
+  await assert.rejects(p.start(), (err: unknown) => {
+    assert.ok(err instanceof ParserError);
+    assert.equal(err.fatal, true);
+    assert.match(err.message, /GTID position 0-4242-999999/);
+    assert.match(err.message, /sluice positions reset --destination orders/);
+    return true;
+  });
+  assert.equal(p.state, 'failed');
+  await p.stop();
 });
