@@ -1,6 +1,7 @@
 // Entries as a consumer wants them: enum names instead of numbers, the header flattened, and
 // each row as `before`/`after` maps of column name to the exact Column string (null for NULL).
-import { decodeEntry } from '../protocol/entry-codec.ts';
+import type { DecodedEntry } from '../protocol/entry-codec.ts';
+import { decodeEntryFast } from './entry-decoder.ts';
 import { EntryType, EntryTypeName as entryTypeNames, EventTypeName as eventTypeNames, type Column, type Header } from '../protocol/entry-model.ts';
 
 export type EntryTypeName = 'TRANSACTIONBEGIN' | 'ROWDATA' | 'TRANSACTIONEND' | 'HEARTBEAT' | 'GTIDLOG' | `UNKNOWN_${number}`;
@@ -58,7 +59,11 @@ function values(cols: Column[]): RowValues {
 
 /** Decodes one serialized Canal Entry. Throws (from protobufjs) on bytes that are not one. */
 export function toCanalEntry(bytes: Uint8Array): CanalEntry {
-  const d = decodeEntry(bytes);
+  return canalEntryOf(decodeEntryFast(bytes));
+}
+
+/** The consumer's view of an entry decoded by either decoder. */
+export function canalEntryOf(d: DecodedEntry): CanalEntry {
   const h = d.header;
   const props: Record<string, string> = {};
   for (const p of h.props ?? []) props[p.key ?? ''] = p.value ?? '';

@@ -1,0 +1,129 @@
+// Decoding entries for consumers: the fast decoder agrees with entry-codec's decodeEntry on any
+// entry, the typed view maps rows to before/after values exactly, and batches decode lazily.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { decodeEntry, encodeEntry } from '../../src/protocol/entry-codec.ts';
+import { EntryType, EventType, type Column, type ParsedEntry } from '../../src/protocol/entry-model.ts';
+import { decodeEntryFast } from '../../src/client/entry-decoder.ts';
+import { CanalBatch, toCanalEntry } from '../../src/client/entry.ts';
+
+const position = { file: 'binlog.000001', offset: 4, nextOffset: 10, serverId: 1, timestamp: 0, gtid: '', gtidSet: '' };
+const text = fc.string({ unit: 'grapheme', maxLength: 12 });
+const pairs = fc.array(fc.record({ key: text, value: text }), { maxLength: 2 });
+const int64 = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+
+const columnArb: fc.Arbitrary<Column> = fc.record(
+  {
+    index: fc.integer({ min: 0, max: 4000 }),
+    sqlType: fc.constantFrom(-7, -6, -5, 1, 3, 4, 12, 91, 93, 1111, 2004, 2005),
+    name: text,
+    isKey: fc.boolean(),
+    updated: fc.boolean(),
+    isNull: fc.boolean(),
+    value: text,
+    mysqlType: text,
+    props: pairs,
+  },
+  { requiredKeys: ['index', 'sqlType', 'name', 'isNull'] },
+);
+
+const headerArb = fc.record(
+  {
+    version: fc.constant(1),
+    logfileName: text,
+    logfileOffset: int64,
+    serverId: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    serverenCode: fc.constant('UTF-8'),
+    executeTime: int64,
+    sourceType: fc.constant(2),
+    schemaName: text,
+    tableName: text,
+    eventLength: fc.integer({ min: 0, max: 2 ** 31 }),
+    eventType: fc.integer({ min: 1, max: 15 }) as fc.Arbitrary<ParsedEntry['header']['eventType'] & number>,
+    props: pairs,
+    gtid: text,
+  },
+  { requiredKeys: [] },
+);
+
+const entryArb: fc.Arbitrary<ParsedEntry> = fc.oneof(
+  fc.record({
+    entryType: fc.constant(EntryType.ROWDATA),
+    header: headerArb,
+    rowChange: fc.record(
+      {
+        tableId: int64,
+        eventType: fc.integer({ min: 1, max: 15 }) as fc.Arbitrary<(typeof EventType)[keyof typeof EventType]>,
+        isDdl: fc.boolean(),
+        sql: text,
+        rowDatas: fc.array(fc.record({ beforeColumns: fc.array(columnArb, { maxLength: 3 }), afterColumns: fc.array(columnArb, { maxLength: 3 }), props: pairs }, { requiredKeys: ['beforeColumns', 'afterColumns'] }), { maxLength: 3 }),
+        props: pairs,
+        ddlSchemaName: text,
+      },
+      { requiredKeys: ['eventType', 'isDdl', 'rowDatas'] },
+    ),
+    position: fc.constant(position),
+  }),
+  fc.record({ entryType: fc.constant(EntryType.TRANSACTIONBEGIN), header: headerArb, begin: fc.record({ threadId: int64, transactionId: text, props: pairs }, { requiredKeys: [] }), position: fc.constant(position) }),
+  fc.record({ entryType: fc.constant(EntryType.TRANSACTIONEND), header: headerArb, end: fc.record({ transactionId: text, props: pairs }, { requiredKeys: [] }), position: fc.constant(position) }),
+) as fc.Arbitrary<ParsedEntry>;
+
+test('the fast decoder returns exactly what decodeEntry returns', () => {
+  fc.assert(
+    fc.property(entryArb, (e) => {
+      const bytes = encodeEntry(e);
+      assert.deepEqual(decodeEntryFast(bytes), decodeEntry(bytes));
+      assert.deepEqual(decodeEntryFast(Buffer.from(bytes)), decodeEntry(bytes));
+    }),
+    { numRuns: 500 },
+  );
+});
+
+function col(index: number, name: string, value: string | null, extra: Partial<Column> = {}): Column {
+  return { index, sqlType: 12, name, isNull: value === null, ...(value === null ? {} : { value }), mysqlType: 'varchar(10)', ...extra };
+}
+
+test('typed entries: enum names, before/after values exactly as the Column strings, null for NULL', () => {
+  const update = toCanalEntry(
+    encodeEntry({
+      entryType: EntryType.ROWDATA,
+      header: { version: 1, logfileName: 'b.000002', logfileOffset: 777, serverId: 3, executeTime: 1_700_000_001_000, schemaName: 's', tableName: 't', eventType: EventType.UPDATE, eventLength: 90, gtid: '0-3-9' },
+      rowChange: {
+        eventType: EventType.UPDATE,
+        isDdl: false,
+        rowDatas: [{ beforeColumns: [col(0, 'id', '1'), col(1, 'v', ''), col(2, 'w', null)], afterColumns: [col(0, 'id', '1'), col(1, 'v', '00.10'), col(2, 'w', 'x', { updated: true })] }],
+      },
+      position,
+    }),
+  );
+  assert.equal(update.entryType, 'ROWDATA');
+  assert.equal(update.eventType, 'UPDATE');
+  assert.deepEqual(update.rows[0]!.before, { id: '1', v: '', w: null });
+  assert.deepEqual(update.rows[0]!.after, { id: '1', v: '00.10', w: 'x' });
+  assert.equal(update.rows[0]!.afterColumns[2]!.updated, true);
+  assert.deepEqual([update.logfileName, update.logfileOffset, update.serverId, update.executeTime, update.eventLength, update.gtid], ['b.000002', 777, 3, 1_700_000_001_000, 90, '0-3-9']);
+
+  const ddl = toCanalEntry(
+    encodeEntry({ entryType: EntryType.ROWDATA, header: { schemaName: 's', tableName: 't', eventType: EventType.ALTER }, rowChange: { eventType: EventType.ALTER, isDdl: true, sql: 'ALTER TABLE t ADD c INT', rowDatas: [] }, position }),
+  );
+  assert.deepEqual([ddl.eventType, ddl.isDdl, ddl.sql, ddl.rows], ['ALTER', true, 'ALTER TABLE t ADD c INT', []]);
+
+  const begin = toCanalEntry(encodeEntry({ entryType: EntryType.TRANSACTIONBEGIN, header: {}, begin: { threadId: 5 }, position }));
+  assert.deepEqual([begin.entryType, begin.eventType, begin.transactionId], ['TRANSACTIONBEGIN', null, '']);
+  const end = toCanalEntry(encodeEntry({ entryType: EntryType.TRANSACTIONEND, header: {}, end: { transactionId: '42' }, position }));
+  assert.deepEqual([end.entryType, end.eventType, end.transactionId], ['TRANSACTIONEND', null, '42']);
+});
+
+test('a batch decodes each entry on first access only, and keeps the raw bytes', () => {
+  const good = encodeEntry({ entryType: EntryType.TRANSACTIONEND, header: {}, end: { transactionId: '7' }, position });
+  const junk = Uint8Array.from([0xff, 0xff, 0xff]);
+  const batch = new CanalBatch(4, [good, junk]);
+  assert.equal(batch.size, 2);
+  assert.equal(batch.raw[1], junk);
+  const first = batch.entry(0);
+  assert.equal(first.transactionId, '7');
+  assert.equal(batch.entry(0), first, 'decoded once, then cached');
+  assert.throws(() => batch.entry(1));
+  assert.throws(() => batch.entry(2), /batch 4 has 2 entries; there is no entry 2/);
+});
