@@ -112,5 +112,15 @@ export function classifyError(err: unknown, start: StartDescription): ParserErro
   if (/TRANSACTION_PAYLOAD_EVENT|PARTIAL_UPDATE_ROWS_EVENT/.test(msg)) {
     return new ParserError(msg, { fatal: true, cause: err });
   }
+  // zongji's information_schema fallback (tables with pre-5.6 temporal columns, or a source without
+  // FULL row metadata) cannot describe a table that changed or vanished since the event was written;
+  // reading the same events again would fail the same way.
+  if (/Insufficient permissions to access|schema changed between binlog event and metadata fetch/.test(msg)) {
+    return new ParserError(
+      `column metadata for a table in the binlog cannot be had from information_schema: ${msg}. ` +
+        'Tables with pre-MySQL-5.6 temporal columns need ALTER TABLE ... FORCE on the source to be decoded from binlog metadata.',
+      { fatal: true, cause: err },
+    );
+  }
   return new ParserError(`replica connection failed: ${msg}`, { fatal: false, errno, cause: err });
 }

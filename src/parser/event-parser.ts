@@ -173,7 +173,7 @@ export class EventParser extends EventEmitter {
 
   resume(): void {
     this.consumerPaused = false;
-    while (this.entryQueue.length > 0 && !this.consumerPaused) {
+    while (this.entryQueue.length > 0 && !this.consumerPaused && this.stateValue !== 'failed' && this.stateValue !== 'stopped') {
       const batch = this.entryQueue.shift()!;
       this.bufferedCount -= batch.length;
       this.emitEntries(batch);
