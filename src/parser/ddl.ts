@@ -184,8 +184,10 @@ export function classifyStatement(sql: string, defaultSchema: string): Statement
       if (c.accept('RENAME')) {
         if (c.peek()?.upper === 'TO' || c.peek()?.upper === 'AS') c.pos++;
         if (c.peek()?.upper !== 'COLUMN' && c.peek()?.upper !== 'INDEX' && c.peek()?.upper !== 'KEY') {
+          // An unqualified new name stays in the renamed table's schema.
           const to = c.name(n?.schema ?? defaultSchema);
-          return ddl(EventType.RENAME, n, defaultSchema, to ? [`${to.schema}.${to.table}`] : []);
+          if (!to) return ddl(EventType.RENAME, n, defaultSchema);
+          return ddl(EventType.RENAME, to, defaultSchema, n ? [`${n.schema}.${n.table}`] : []);
         }
         return ddl(EventType.ALTER, n, defaultSchema);
       }
@@ -224,17 +226,22 @@ export function classifyStatement(sql: string, defaultSchema: string): Statement
   if (c.accept('RENAME')) {
     if (c.accept('TABLE') || c.accept('TABLES')) {
       c.accept('IF', 'EXISTS');
-      const from = c.name(defaultSchema);
+      // Canal's header names the first pair's new table; every other name involved goes to alsoNames,
+      // so a filter matching any of them sees the rename.
+      const names: string[] = [];
+      let header: { schema: string; table: string } | undefined;
+      let from = c.name(defaultSchema);
       c.skipAny('WAIT', 'NOWAIT');
-      const also: string[] = [];
-      // RENAME TABLE a TO b, c TO d: every target name, so a filter on any of them sees the rename.
-      while (c.accept('TO')) {
+      while (from && c.accept('TO')) {
+        names.push(`${from.schema}.${from.table}`);
         const to = c.name(defaultSchema);
-        if (to) also.push(`${to.schema}.${to.table}`);
+        if (!to) break;
+        if (header) names.push(`${to.schema}.${to.table}`);
+        else header = to;
         if (!c.accept(',')) break;
-        c.name(defaultSchema);
+        from = c.name(defaultSchema);
       }
-      return ddl(EventType.RENAME, from, defaultSchema, also);
+      return ddl(EventType.RENAME, header ?? from, defaultSchema, names);
     }
     return ddl(EventType.QUERY, undefined, defaultSchema);
   }

@@ -60,7 +60,7 @@ test('transactions, DDL and other statements arrive as Canal entries in binlog o
     'ROWDATA CINDEX sluice_test.t2 ddl',
     'ROWDATA DINDEX sluice_test.t2 ddl',
     'ROWDATA TRUNCATE sluice_test.t2 ddl',
-    'ROWDATA RENAME sluice_test.t2 ddl',
+    'ROWDATA RENAME sluice_test.t3 ddl',
     'ROWDATA CREATE other.q ddl',
     'ROWDATA ERASE other.q ddl',
     'ROWDATA ERASE sluice_test.t3 ddl',
@@ -71,7 +71,7 @@ test('transactions, DDL and other statements arrive as Canal entries in binlog o
   ]);
 });
 
-test('DDL entries carry the SQL, the session schema and, for RENAME, the new name', () => {
+test('DDL entries carry the SQL, the session schema and, for RENAME, the old name', () => {
   const ddl = rec.entries.filter((e) => e.rowChange?.isDdl);
   for (const e of ddl) {
     assert.ok(e.rowChange!.sql && e.rowChange!.sql.length > 0);
@@ -80,7 +80,7 @@ test('DDL entries carry the SQL, the session schema and, for RENAME, the new nam
     assert.equal(e.header.props, undefined, 'no rowsCount on DDL');
   }
   const rename = ddl.find((e) => e.rowChange!.eventType === EventType.RENAME)!;
-  assert.deepEqual(rename.alsoNames, ['sluice_test.t3']);
+  assert.deepEqual(rename.alsoNames, ['sluice_test.t2']);
   const q = ddl.find((e) => e.header.tableName === 'q')!;
   assert.equal(q.rowChange!.ddlSchemaName, 'sluice_test', 'session schema, not the qualified one');
 });

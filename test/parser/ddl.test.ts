@@ -33,14 +33,15 @@ test('every DDL kind gets its Canal event type and table, qualified or not', () 
   }
 });
 
-test('RENAME lists the new names, qualified with the session schema when unqualified', () => {
+test("RENAME: the header names the new table, as Canal's; every other name is in alsoNames", () => {
   const k = ddl('RENAME TABLE a TO b, s.c TO s.d');
   assert.equal(k.eventType, EventType.RENAME);
-  assert.deepEqual([k.schema, k.table], ['db', 'a']);
-  assert.deepEqual(k.alsoNames, ['db.b', 's.d']);
-  const alter = ddl('ALTER TABLE s.x RENAME TO s.y');
+  assert.deepEqual([k.schema, k.table], ['db', 'b']);
+  assert.deepEqual(k.alsoNames, ['db.a', 's.c', 's.d']);
+  const alter = ddl('ALTER TABLE s.x RENAME TO y');
   assert.equal(alter.eventType, EventType.RENAME);
-  assert.deepEqual(alter.alsoNames, ['s.y']);
+  assert.deepEqual([alter.schema, alter.table], ['s', 'y']);
+  assert.deepEqual(alter.alsoNames, ['s.x']);
   const col = ddl('ALTER TABLE s.x RENAME COLUMN a TO b');
   assert.equal(col.eventType, EventType.ALTER);
 });
