@@ -2,9 +2,13 @@
 // transactions: the protocol semantics a consumer relies on, without MySQL in the way.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CanalClient, type CanalClientOptions } from '../../src/client/canal-client.ts';
-import { CanalAuthError, CanalProtocolError, CanalServerError, CanalTimeoutError } from '../../src/client/errors.ts';
+import { CanalAuthError, CanalConnectionError, CanalProtocolError, CanalServerError, CanalTimeoutError } from '../../src/client/errors.ts';
 import type { CanalBatch } from '../../src/client/entry.ts';
 import { storedPasswordHash } from '../../src/protocol/auth.ts';
 import { encodeFrame } from '../../src/protocol/frame.ts';
@@ -282,6 +286,49 @@ test('the stream reconnects after the server drops the connection and unacknowle
     assert.ok(reconnects.length >= 1, 'a reconnect was reported');
     assert.match(reconnects[0]!, /closed by the server/);
     await waitFor(() => s.store.stats().entries === 0, 'everything acknowledged in the end');
+    await c.disconnect();
+  });
+});
+
+test('over TLS: the server certificate is verified and the stream works', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-client-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+    const key = readFileSync(join(dir, 'key.pem'));
+    const cert = readFileSync(join(dir, 'cert.pem'));
+    await withServer(
+      async (s, opts) => {
+        s.put(transactions(0, 2));
+        const tlsOpts = { ...opts, port: s.tlsPort! };
+        const untrusted = new CanalClient({ ...tlsOpts, tls: {} });
+        await assert.rejects(untrusted.connect(), (e: unknown) => e instanceof CanalConnectionError && /self-signed certificate/.test(e.message));
+        const c = new CanalClient({ ...tlsOpts, tls: { ca: cert } });
+        await c.connect();
+        await c.subscribe();
+        const b = await c.get(100, 2000);
+        assert.deepEqual(shape(b), ['B', 'I:0', 'E', 'B', 'I:1000', 'E']);
+        await c.disconnect();
+      },
+      { server: { tls: { port: 0, key, cert } } },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the idle timeout is sent to the server, and a call after the idle close reconnects', async () => {
+  await withServer(async (s, opts) => {
+    const c = new CanalClient({ ...opts, idleTimeoutMs: 300, reconnect: { initialDelayMs: 20 } });
+    const lost: Error[] = [];
+    c.on('disconnected', (e) => lost.push(e));
+    await c.connect();
+    await c.subscribe();
+    await waitFor(() => lost.length === 1, 'the server to close the idle connection', 10_000);
+    assert.match(lost[0]!.message, /closed by the server/);
+    s.put(transaction(1));
+    // A GET waiting longer than the idle timeout would itself be cut off, as in Canal.
+    const b = await c.get(10, -1);
+    assert.deepEqual(shape(b), ['B', 'I:1000', 'E'], 'reconnected and subscribed again');
     await c.disconnect();
   });
 });

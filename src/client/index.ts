@@ -1,0 +1,4 @@
+// The client's public surface: what `import ... from 'sluice/client'` users need.
+export { CanalClient, type CanalClientOptions, type CanalClientEvents, type ReconnectInfo, type ReconnectPolicy, type StreamOptions } from './canal-client.ts';
+export { CanalBatch, toCanalEntry, type CanalEntry, type CanalRow, type EntryTypeName, type EventTypeName, type RowValues } from './entry.ts';
+export { CanalAuthError, CanalConnectionError, CanalError, CanalProtocolError, CanalReconnectError, CanalServerError, CanalTimeoutError, isRetryable } from './errors.ts';
