@@ -42,6 +42,8 @@ export interface ProfileSummary {
   gcMs: number;
   functions: Cost[];
   files: Cost[];
+  /** sluice's own functions (src/) by time in them and everything they called */
+  inclusive: Cost[];
 }
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -104,6 +106,9 @@ export function summarize(profile: CpuProfile, top = 20): ProfileSummary {
     fileCost.set(fileKey, (fileCost.get(fileKey) ?? 0) + us);
   }
   const pct = (us: number): number => (busyUs > 0 ? Math.round((us / busyUs) * 1000) / 10 : 0);
+  const inclusive = inclusiveCosts(profile, byId, selfUs)
+    .slice(0, top)
+    .map((c) => ({ name: c.name, where: c.where, selfMs: Math.round(c.us / 100) / 10, percent: pct(c.us) }));
   const functions = [...fnCost.values()]
     .sort((a, b) => b.us - a.us)
     .slice(0, top)
@@ -112,7 +117,70 @@ export function summarize(profile: CpuProfile, top = 20): ProfileSummary {
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .map(([f, us]) => ({ name: f, where: f, selfMs: Math.round(us / 100) / 10, percent: pct(us) }));
-  return { busyMs: Math.round(busyUs / 1000), idleMs: Math.round(idleUs / 1000), gcMs: Math.round(gcUs / 1000), functions, files };
+  return { busyMs: Math.round(busyUs / 1000), idleMs: Math.round(idleUs / 1000), gcMs: Math.round(gcUs / 1000), functions, files, inclusive };
+}
+
+function costKey(cf: CallFrame): { key: string; name: string; where: string } {
+  const file = shortUrl(cf.url);
+  const where = cf.url === '' ? file : `${file}:${cf.lineNumber + 1}`;
+  const name = cf.functionName || '(anonymous)';
+  return { key: `${name}@${where}`, name, where };
+}
+
+// Anonymous wrappers (module bodies, callbacks) would rank first with their whole subtree.
+const NOT_A_FUNCTION = new Set(['(anonymous)']);
+
+/**
+ * Inclusive time of sluice's own functions (src/), ranked: what each of our calls costs with the
+ * library code under it. A function recursing into itself is counted once per stack.
+ */
+function inclusiveCosts(profile: CpuProfile, byId: Map<number, ProfileNode>, selfUs: Map<number, number>): { name: string; where: string; us: number }[] {
+  const total = new Map<number, number>();
+  const totalOf = (id: number): number => {
+    const known = total.get(id);
+    if (known !== undefined) return known;
+    // Iterative post-order: profiles of deep stacks would overflow a recursive walk.
+    const stack: { id: number; done: boolean }[] = [{ id, done: false }];
+    while (stack.length > 0) {
+      const top = stack.pop()!;
+      const node = byId.get(top.id);
+      if (!node) continue;
+      if (top.done) {
+        let t = selfUs.get(top.id) ?? 0;
+        for (const c of node.children ?? []) t += total.get(c) ?? 0;
+        total.set(top.id, t);
+      } else if (!total.has(top.id)) {
+        stack.push({ id: top.id, done: true });
+        for (const c of node.children ?? []) stack.push({ id: c, done: false });
+      }
+    }
+    return total.get(id) ?? 0;
+  };
+  const root = profile.nodes[0];
+  if (!root) return [];
+  totalOf(root.id);
+  const acc = new Map<string, { name: string; where: string; us: number }>();
+  const onStack = new Map<string, number>();
+  const walk: { id: number; leave: boolean }[] = [{ id: root.id, leave: false }];
+  while (walk.length > 0) {
+    const step = walk.pop()!;
+    const node = byId.get(step.id);
+    if (!node) continue;
+    const k = costKey(node.callFrame);
+    if (step.leave) {
+      onStack.set(k.key, (onStack.get(k.key) ?? 1) - 1);
+      continue;
+    }
+    if ((onStack.get(k.key) ?? 0) === 0 && !NOT_A_FUNCTION.has(k.name) && k.where.startsWith('src/')) {
+      const c = acc.get(k.key) ?? { name: k.name, where: k.where, us: 0 };
+      c.us += total.get(step.id) ?? 0;
+      acc.set(k.key, c);
+    }
+    onStack.set(k.key, (onStack.get(k.key) ?? 0) + 1);
+    walk.push({ id: step.id, leave: true });
+    for (const ch of node.children ?? []) walk.push({ id: ch, leave: false });
+  }
+  return [...acc.values()].sort((a, b) => b.us - a.us);
 }
 
 export function formatSummary(s: ProfileSummary): string {
@@ -120,6 +188,8 @@ export function formatSummary(s: ProfileSummary): string {
   for (const f of s.functions) lines.push(`  ${f.percent.toFixed(1).padStart(5)} %  ${String(f.selfMs).padStart(8)} ms  ${f.name}  ${f.where}`);
   lines.push('', 'self time by file / package:');
   for (const f of s.files) lines.push(`  ${f.percent.toFixed(1).padStart(5)} %  ${String(f.selfMs).padStart(8)} ms  ${f.name}`);
+  lines.push('', "inclusive time of sluice's functions (with everything they call):");
+  for (const f of s.inclusive) lines.push(`  ${f.percent.toFixed(1).padStart(5)} %  ${String(f.selfMs).padStart(8)} ms  ${f.name}  ${f.where}`);
   return lines.join('\n');
 }
 

@@ -34,6 +34,8 @@ export interface StageJob extends DecodeJob {
   /** for the store stage's consumer: GET size (KiB in the default MEMSIZE mode) and wait */
   batchSize: number;
   getTimeoutMs: number;
+  /** store.maxBytes instead of the config default */
+  storeMaxBytes?: number;
 }
 
 export interface StageResult extends DecodeResult {
@@ -50,6 +52,8 @@ export interface ServerJob {
   destination: string;
   canalUser: string;
   canalPassword: string;
+  /** store.maxBytes instead of the config default */
+  storeMaxBytes?: number;
 }
 
 export type ServerMsg =

@@ -21,6 +21,8 @@ export interface BenchPlan {
   profile: boolean;
   /** where .cpuprofile files go */
   profileDir: string;
+  /** store.maxBytes for every sluice run instead of the config default (a what-if for owners) */
+  storeMaxBytes?: number;
 }
 
 /** First id of each workload, far enough apart that they never collide. */
@@ -30,7 +32,8 @@ const usage = `usage: npm run bench -- [--quick] [--runs N] [--profile] [--profi
   --quick         reduced sizes (50k batched rows, 10k single-row transactions, 5 s live), one run each
   --runs N        repeats of each catch-up figure (median reported); default 3, 1 with --quick
   --profile       also run the server process on A under --cpu-prof and print its top costs
-  --profile-dir   where to keep the .cpuprofile (default: a temporary folder)`;
+  --profile-dir   where to keep the .cpuprofile files (default: a temporary folder)
+  --store-max-mib N  run sluice with store.maxBytes = N MiB instead of the config default`;
 
 export function parsePlan(argv: string[]): BenchPlan {
   let values;
@@ -42,6 +45,7 @@ export function parsePlan(argv: string[]): BenchPlan {
         runs: { type: 'string' },
         profile: { type: 'boolean', default: false },
         'profile-dir': { type: 'string', default: '' },
+        'store-max-mib': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -56,6 +60,10 @@ export function parsePlan(argv: string[]): BenchPlan {
   const quick = values.quick === true;
   const runs = values.runs === undefined ? (quick ? 1 : 3) : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 15) throw new Error(`--runs must be an integer from 1 to 15, got ${values.runs}`);
+  const storeMib = values['store-max-mib'] === undefined ? undefined : Number(values['store-max-mib']);
+  if (storeMib !== undefined && (!Number.isInteger(storeMib) || storeMib < 1 || storeMib > 4096)) {
+    throw new Error(`--store-max-mib must be an integer from 1 to 4096, got ${values['store-max-mib']}`);
+  }
   return {
     quick,
     rowsA: quick ? 50_000 : 500_000,
@@ -68,5 +76,6 @@ export function parsePlan(argv: string[]): BenchPlan {
     getTimeoutMs: 10,
     profile: values.profile === true,
     profileDir: values['profile-dir'] ?? '',
+    ...(storeMib !== undefined ? { storeMaxBytes: storeMib * 1024 * 1024 } : {}),
   };
 }

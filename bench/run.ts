@@ -11,6 +11,7 @@ import { createSchema, loadBatched, loadSingleRowTx, loadLive, countRows, rotate
 import { parsePlan, FIRST_ID, type BenchPlan } from './plan.ts';
 import { runWorker, startWorker, useCompiledWorkers } from './child.ts';
 import { buildWorkers, type BuiltWorkers } from './build-workers.ts';
+import { STORE_DEFAULTS } from './pipeline-defaults.ts';
 import { decodeWithMariadbBinlog, countDecodedRows } from './mariadb-binlog.ts';
 import { formatTable, mib, rate, targetLines, targetsJson, type Row, type Target } from './report.ts';
 import { median, medianRun, percentile, repeat } from './stats.ts';
@@ -71,7 +72,13 @@ function ratio(x: number, base: number): number {
 
 /** One in-process stage of the funnel (parser, sink or store) on one workload. */
 async function stageRun(ctx: Ctx, label: string, span: BinlogSpan, stage: Stage, baseline: DecodeResult): Promise<StageResult> {
-  const job: StageJob = { ...decodeJob(ctx, span), stage, batchSize: ctx.plan.batchSize, getTimeoutMs: ctx.plan.getTimeoutMs };
+  const job: StageJob = {
+    ...decodeJob(ctx, span),
+    stage,
+    batchSize: ctx.plan.batchSize,
+    getTimeoutMs: ctx.plan.getTimeoutMs,
+    ...(ctx.plan.storeMaxBytes !== undefined ? { storeMaxBytes: ctx.plan.storeMaxBytes } : {}),
+  };
   const runs = await repeat(ctx.plan.runs, async () => {
     const r = await runWorker<StageResult>('stage', { ...job, serverId: ctx.nextServerId() }, { deadlineMs: 180_000 });
     checkRows(`sluice ${stage} stage on ${label}`, r.rows, span.rows);
@@ -118,7 +125,7 @@ interface EndToEnd {
  * One run of the server process with one consumer process: both load, then sluice starts
  * (server, instance reading from `start`), the consumer connects, subscribes and reads until the
  * sentinel. `during` runs once the consumer is subscribed (the live load of C). With `profileDir`
- * the server runs under --cpu-prof and writes its profile there when it stops.
+ * both processes run under --cpu-prof and write their profiles to its server/ and client/ folders.
  */
 async function serverRun(
   ctx: Ctx,
@@ -127,9 +134,17 @@ async function serverRun(
   opts: { profileDir?: string; live?: ClientJob['live']; during?: () => Promise<void>; deadlineMs?: number } = {},
 ): Promise<EndToEnd> {
   const deadlineMs = opts.deadlineMs ?? 180_000;
-  const job: ServerJob = { conn: ctx.conn, serverId: ctx.nextServerId(), start, destination: DESTINATION, canalUser: CANAL_USER, canalPassword: CANAL_PASSWORD };
-  const nodeFlags = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
-  const server = startWorker<ServerMsg>('server', job, { deadlineMs, nodeFlags });
+  const job: ServerJob = {
+    conn: ctx.conn,
+    serverId: ctx.nextServerId(),
+    start,
+    destination: DESTINATION,
+    canalUser: CANAL_USER,
+    canalPassword: CANAL_PASSWORD,
+    ...(ctx.plan.storeMaxBytes !== undefined ? { storeMaxBytes: ctx.plan.storeMaxBytes } : {}),
+  };
+  const profFlags = (who: string): string[] => (opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(opts.profileDir, who)}`] : []);
+  const server = startWorker<ServerMsg>('server', job, { deadlineMs, nodeFlags: profFlags('server') });
   let peakRss = 0;
   let serverCpu = 0;
   let serverError: ((e: Error) => void) | undefined;
@@ -158,7 +173,7 @@ async function serverRun(
       sentinelTable: SENTINEL_TABLE,
       ...(opts.live ? { live: opts.live } : {}),
     };
-    const c = startWorker<ConsumerMsg>('consumer', cjob, { deadlineMs });
+    const c = startWorker<ConsumerMsg>('consumer', cjob, { deadlineMs, nodeFlags: profFlags('client') });
     consumer = c;
     const cl = await c.next((m) => m.kind === 'loaded' || m.kind === 'error', 'loaded', 60_000);
     if (cl.kind === 'error') throw new Error(`consumer process: ${cl.message}`);
@@ -281,18 +296,29 @@ async function liveLatency(ctx: Ctx): Promise<Record<string, number>> {
   };
 }
 
-/** One server run on A under --cpu-prof; returns the summary of its profile. */
-async function profileServer(ctx: Ctx, span: BinlogSpan): Promise<{ file: string; summary: ProfileSummary }> {
-  const dir = ctx.plan.profileDir !== '' ? ctx.plan.profileDir : await mkdtemp(join(tmpdir(), 'sluice-bench-prof-'));
-  await mkdir(dir, { recursive: true });
-  const before = new Set(await readdir(dir));
-  progress(`A: server process under --cpu-prof (profile in ${dir})`);
+interface Profiles {
+  dir: string;
+  server: ProfileSummary;
+  client: ProfileSummary;
+}
+
+/** The busiest new .cpuprofile in `dir` (tsx's loader thread, when present, writes one of its own). */
+async function newestProfile(dir: string): Promise<ProfileSummary> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) throw new Error(`no .cpuprofile was written in ${dir}`);
+  const all = files.map((f) => summarize(readProfile(join(dir, f)), 15));
+  return all.sort((x, y) => y.busyMs - x.busyMs)[0]!;
+}
+
+/** One end-to-end run on A with the server and the client under --cpu-prof. */
+async function profileRun(ctx: Ctx, span: BinlogSpan): Promise<Profiles> {
+  const base = ctx.plan.profileDir !== '' ? ctx.plan.profileDir : await mkdtemp(join(tmpdir(), 'sluice-bench-prof-'));
+  const dir = join(base, `run-${Date.now()}`);
+  await mkdir(join(dir, 'server'), { recursive: true });
+  await mkdir(join(dir, 'client'), { recursive: true });
+  progress(`A: server and client under --cpu-prof (profiles in ${dir})`);
   await serverRun(ctx, { file: span.file, offset: 4 }, 'client', { profileDir: dir });
-  const fresh = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
-  if (fresh.length === 0) throw new Error(`the server process wrote no .cpuprofile in ${dir}`);
-  // tsx's module-loader thread writes a profile of its own: the busiest one is the main thread's.
-  const profiles = fresh.map((f) => ({ file: join(dir, f), summary: summarize(readProfile(join(dir, f)), 15) }));
-  return profiles.sort((x, y) => y.summary.busyMs - x.summary.busyMs)[0]!;
+  return { dir, server: await newestProfile(join(dir, 'server')), client: await newestProfile(join(dir, 'client')) };
 }
 
 async function main(): Promise<void> {
@@ -320,7 +346,7 @@ async function main(): Promise<void> {
   const ctx: Ctx = { plan, sb, conn: sb.replConfig, nextServerId: () => serverId++, rows: [] };
   const figures: Record<string, unknown> = {};
   const targets: Target[] = [];
-  let profile: { file: string; summary: ProfileSummary } | undefined;
+  let profile: Profiles | undefined;
   try {
     await createSchema(sb);
 
@@ -340,7 +366,7 @@ async function main(): Promise<void> {
       ...(await funnel(ctx, 'A', a, zA)),
       ...(await overTcp(ctx, 'A', a, zA)),
     };
-    if (plan.profile) profile = await profileServer(ctx, a);
+    if (plan.profile) profile = await profileRun(ctx, a);
 
     progress(`loading B: ${plan.rowsB} single-row transactions`);
     const b = await loadSingleRowTx(sb, FIRST_ID.B, plan.rowsB, 'B');
@@ -376,16 +402,28 @@ async function main(): Promise<void> {
   }
 
   process.stdout.write(formatTable(ctx.rows) + '\n\n');
-  if (profile) process.stdout.write(`server CPU profile on A (${profile.file}):\n${formatSummary(profile.summary)}\n\n`);
+  if (profile) {
+    process.stdout.write(`server process CPU profile on A (${profile.dir}/server):\n${formatSummary(profile.server)}\n\n`);
+    process.stdout.write(`client process CPU profile on A (${profile.dir}/client):\n${formatSummary(profile.client)}\n\n`);
+  }
   for (const l of targetLines(targets)) process.stdout.write(l + '\n');
   const json = {
     bench: 'sluice',
     date: started.toISOString(),
     quick: plan.quick,
     runs: plan.runs,
+    storeMaxBytes: plan.storeMaxBytes ?? STORE_DEFAULTS.maxBytes,
     machine: { cpus: cpus().length, loadavg1mAtEnd: Math.round(loadavg()[0]! * 100) / 100, node: process.version },
     ...figures,
-    ...(profile ? { profile: { file: profile.file, busyMs: profile.summary.busyMs, gcMs: profile.summary.gcMs, top: profile.summary.functions.slice(0, 10) } } : {}),
+    ...(profile
+      ? {
+          profile: {
+            dir: profile.dir,
+            server: { busyMs: profile.server.busyMs, gcMs: profile.server.gcMs, topSelf: profile.server.functions.slice(0, 10), topInclusive: profile.server.inclusive.slice(0, 10) },
+            client: { busyMs: profile.client.busyMs, gcMs: profile.client.gcMs, topSelf: profile.client.functions.slice(0, 10), topInclusive: profile.client.inclusive.slice(0, 10) },
+          },
+        }
+      : {}),
     targets: targetsJson(targets),
   };
   process.stdout.write(JSON.stringify(json) + '\n');

@@ -55,6 +55,7 @@ try {
     JSON.stringify({
       source: { host: cfg.conn.host, port: cfg.conn.port, user: cfg.conn.user, password: cfg.conn.password, slaveId: cfg.serverId },
       start: { file: cfg.start.file, position: cfg.start.offset },
+      ...(cfg.storeMaxBytes !== undefined ? { store: { maxBytes: cfg.storeMaxBytes } } : {}),
     }),
   );
   const config = await loadConfig(dir);
