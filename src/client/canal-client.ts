@@ -203,10 +203,8 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
       conn.destroy(err);
       throw err;
     }
-    if (batch.id > 0) {
-      this.outstandingIds.push(batch.id);
-      this.failures = 0;
-    }
+    this.failures = 0;
+    if (batch.id > 0) this.outstandingIds.push(batch.id);
     if (r.carried) {
       // The caller hears about the failed ack now; the batch is not lost, the next get returns it.
       if (batch.id > 0) this.stash.push(batch);
@@ -281,7 +279,7 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     const batchSize = typeof size === 'function' ? size : () => size;
     const timeoutMs = opts.timeoutMs ?? 1000;
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RangeError(`stream: timeoutMs must be >= 0 (0 blocks until a batch is full), got ${timeoutMs}`);
-    this.wanted = true;
+    if (!this.wanted) await this.connect();
     if (!this.subscribed) await this.subscribe(opts.filter ?? '');
     // Batches handed out before this stream began would make its acks fail: give them back.
     if (this.outstandingIds.length > 0 || this.stash.length > 0) await this.rollback(0);
