@@ -97,6 +97,8 @@ export class Sandbox {
       `--server-id=${this.serverId}`,
       `--log-error=${join(dir, 'mariadbd.err')}`,
       `--pid-file=${join(dir, 'mariadbd.pid')}`,
+      // Each server clears stale #sql* files from its tmpdir at start: a shared /tmp races with other sandboxes.
+      `--tmpdir=${dir}`,
       '--innodb-buffer-pool-size=32M',
       '--innodb-log-file-size=16M',
       '--innodb-flush-log-at-trx-commit=2',
@@ -127,6 +129,7 @@ export class Sandbox {
         `--datadir=${join(dir, 'data')}`,
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
+        `--tmpdir=${dir}`,
         '--innodb-log-file-size=16M',
         '--innodb-buffer-pool-size=32M',
       ]);
