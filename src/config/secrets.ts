@@ -32,7 +32,8 @@ export function resolveJsonTree(value: unknown, env: Env, issues: IssueList, fil
     const v = env[value.env];
     if (v === undefined) {
       issues.add(file, key, `environment variable ${value.env} is not set (referenced as {"env": "${value.env}"})`);
-      return undefined;
+      // An empty stand-in keeps the schema from reporting the same key a second time as missing.
+      return '';
     }
     return v;
   }

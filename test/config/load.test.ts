@@ -140,3 +140,9 @@ test('TLS files that cannot be read are named at load time', async () => {
   assert.match(err.message, /sluice\.json: tls\.certFile: cannot be read \(ENOENT\) \(got ".*no-cert\.pem"\)/);
   assert.match(err.message, /sluice\.json: tls\.keyFile: cannot be read \(ENOENT\)/);
 });
+
+test('an unset {"env": NAME} secret is reported once, as unset', async () => {
+  const err = await loadError({ 'instances/shop.json': { source: { ...SOURCE, password: { env: 'ALSO_NOT_SET_42' } } } }, {});
+  assert.equal(err.issues.length, 1, err.message);
+  assert.match(err.message, /instances\/shop\.json: source\.password: environment variable ALSO_NOT_SET_42 is not set \(referenced as \{"env": "ALSO_NOT_SET_42"\}\)/);
+});
