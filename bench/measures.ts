@@ -86,6 +86,8 @@ export interface ClientResult {
   sentinelWallMs: number;
   /** wall clock when the first non-empty batch arrived: start-up cost is what precedes it */
   firstDataWallMs: number;
+  /** wall clock when the subscription was acknowledged */
+  subscribedWallMs: number;
   cpuSeconds: number;
   /** live mode: wall-clock receive ms per transaction index, NaN where never seen */
   receivedMs?: number[];

@@ -116,6 +116,8 @@ interface EndToEnd {
   seconds: number;
   /** from sluice's start to the consumer's first batch: connect, preflight, meta, first decode */
   startupSeconds: number;
+  /** from sluice's start to the consumer's acknowledged subscription */
+  subscribedSeconds: number;
   consumer: ClientResult;
   serverPeakRssBytes: number;
   serverCpuSeconds: number;
@@ -193,6 +195,7 @@ async function serverRun(
     return {
       seconds: (res.result.sentinelWallMs - started.wallMs) / 1000,
       startupSeconds: (res.result.firstDataWallMs - started.wallMs) / 1000,
+      subscribedSeconds: (res.result.subscribedWallMs - started.wallMs) / 1000,
       consumer: res.result,
       serverPeakRssBytes: peakRss,
       serverCpuSeconds: serverCpu,
@@ -227,7 +230,7 @@ async function overTcp(ctx: Ctx, label: string, span: BinlogSpan, baseline: Deco
       rows: span.rows,
       seconds: m.seconds,
       note:
-        `${ratio(baseline.seconds, m.seconds)}x zongji, first batch after ${m.startupSeconds.toFixed(2)} s, ${m.consumer.entries} entries in ${m.consumer.batches} batches, ` +
+        `${ratio(baseline.seconds, m.seconds)}x zongji, subscribed after ${m.subscribedSeconds.toFixed(2)} s, first batch after ${m.startupSeconds.toFixed(2)} s, ${m.consumer.entries} entries in ${m.consumer.batches} batches, ` +
         `server rss ${mib(m.serverPeakRssBytes)} cpu ${m.serverCpuSeconds.toFixed(2)} s, client cpu ${m.consumer.cpuSeconds.toFixed(2)} s, ` +
         `runs ${runs.map((r) => r.seconds.toFixed(2)).join('/')}`,
     });

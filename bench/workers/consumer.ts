@@ -28,6 +28,7 @@ async function viaClient(port: number): Promise<ClientResult> {
   client = c;
   await c.connect();
   await c.subscribe();
+  const subscribedWallMs = wallMs();
   send({ kind: 'subscribed' });
   const live = cfg.live;
   const receivedMs = live ? new Array<number>(live.transactions).fill(NaN) : undefined;
@@ -55,7 +56,7 @@ async function viaClient(port: number): Promise<ClientResult> {
     if (sentinel) {
       const sentinelWallMs = wallMs();
       await c.ack(batch.id);
-      const out: ClientResult = { rows, entries, batches, sentinelWallMs, firstDataWallMs, cpuSeconds: cpuSeconds() - cpu0 };
+      const out: ClientResult = { rows, entries, batches, sentinelWallMs, firstDataWallMs, subscribedWallMs, cpuSeconds: cpuSeconds() - cpu0 };
       if (receivedMs) out.receivedMs = receivedMs;
       return out;
     }
@@ -65,6 +66,7 @@ async function viaClient(port: number): Promise<ClientResult> {
 
 async function viaWire(port: number): Promise<ClientResult> {
   const cpu0 = cpuSeconds();
+  let subscribedWallMs = 0;
   const r = await consumeRaw({
     port,
     destination: cfg.destination,
@@ -75,9 +77,15 @@ async function viaWire(port: number): Promise<ClientResult> {
     sentinelTable: cfg.sentinelTable,
     getTimeoutMs: cfg.getTimeoutMs,
     deadlineMs,
-    onSubscribed: () => send({ kind: 'subscribed' }),
+    onSubscribed: () => {
+      subscribedWallMs = wallMs();
+      send({ kind: 'subscribed' });
+    },
   });
-  return { rows: 0, entries: r.entries, batches: r.batches, sentinelWallMs: r.sentinelWallMs, firstDataWallMs: r.firstDataWallMs, cpuSeconds: cpuSeconds() - cpu0 };
+  return { rows: 0, entries: r.entries, batches: r.batches, sentinelWallMs: r.sentinelWallMs, firstDataWallMs: r.firstDataWallMs,
+    subscribedWallMs,
+    cpuSeconds: cpuSeconds() - cpu0,
+  };
 }
 
 process.on('message', (m) => {
