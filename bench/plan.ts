@@ -21,6 +21,8 @@ export interface BenchPlan {
   profile: boolean;
   /** where .cpuprofile files go */
   profileDir: string;
+  /** which workloads run (all three by default; the targets of the others are then not judged) */
+  workloads: Set<'A' | 'B' | 'C'>;
   /** store.maxBytes for every sluice run instead of the config default (a what-if for owners) */
   storeMaxBytes?: number;
 }
@@ -33,7 +35,8 @@ const usage = `usage: npm run bench -- [--quick] [--runs N] [--profile] [--profi
   --runs N        repeats of each catch-up figure (median reported); default 3, 1 with --quick
   --profile       also run the server process on A under --cpu-prof and print its top costs
   --profile-dir   where to keep the .cpuprofile files (default: a temporary folder)
-  --store-max-mib N  run sluice with store.maxBytes = N MiB instead of the config default`;
+  --store-max-mib N  run sluice with store.maxBytes = N MiB instead of the config default
+  --workloads LIST   which of A,B,C to run (default A,B,C)`;
 
 export function parsePlan(argv: string[]): BenchPlan {
   let values;
@@ -46,6 +49,7 @@ export function parsePlan(argv: string[]): BenchPlan {
         profile: { type: 'boolean', default: false },
         'profile-dir': { type: 'string', default: '' },
         'store-max-mib': { type: 'string' },
+        workloads: { type: 'string', default: 'A,B,C' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -64,8 +68,14 @@ export function parsePlan(argv: string[]): BenchPlan {
   if (storeMib !== undefined && (!Number.isInteger(storeMib) || storeMib < 1 || storeMib > 4096)) {
     throw new Error(`--store-max-mib must be an integer from 1 to 4096, got ${values['store-max-mib']}`);
   }
+  const workloads = new Set<'A' | 'B' | 'C'>();
+  for (const w of (values.workloads ?? 'A,B,C').split(',').map((x) => x.trim().toUpperCase())) {
+    if (w !== 'A' && w !== 'B' && w !== 'C') throw new Error(`--workloads takes a list of A, B and C, got ${JSON.stringify(values.workloads)}`);
+    workloads.add(w);
+  }
   return {
     quick,
+    workloads,
     rowsA: quick ? 50_000 : 500_000,
     rowsB: quick ? 10_000 : 100_000,
     liveRate: 5_000,
