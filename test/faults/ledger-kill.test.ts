@@ -12,7 +12,7 @@ import { readMetaFile } from '../../src/meta/meta-file.ts';
 import type { LogPosition } from '../../src/protocol/entry-model.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
 import type { CanalBatch } from '../../src/client/entry.ts';
-import { instanceConfig, client } from './support/harness.ts';
+import { instanceConfig, client, startSandbox } from './support/harness.ts';
 import { startChild, type ChildSluice } from './support/child-sluice.ts';
 import { createLedger, runTransfers, runBulkTransfer, tableBalances, LedgerConsumer, comparePositions, ACCOUNTS, OPENING_BALANCE, type Position } from './support/ledger.ts';
 
@@ -50,7 +50,9 @@ function lastBoundary(b: CanalBatch): Position | undefined {
 async function pullUntil(c: CanalClient, consumer: LedgerConsumer, done: () => boolean, what: string, batchSize: number, timeoutMs = 45_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out consuming until ${what}; seen ${consumer.transfersSeen.length} transfers`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out consuming until ${what}; seen ${consumer.transfersSeen.length} transfers; sluice stderr:\n${child?.stderr().slice(-3000) ?? ''}`);
+    }
     const b = await c.getWithoutAck(batchSize, 200);
     if (b.id === -1) continue;
     applyBatch(consumer, b);
@@ -59,7 +61,7 @@ async function pullUntil(c: CanalClient, consumer: LedgerConsumer, done: () => b
 }
 
 test('ledger: SIGKILL mid-batch, mid-transaction and between ack and flush loses nothing and never replays before the persisted cursor', async () => {
-  sb = await Sandbox.start();
+  sb = await startSandbox();
   dataDir = await mkdtemp(join(tmpdir(), 'sluice-ledger-'));
   const dir = dataDir;
   const start = await sb.masterStatus();

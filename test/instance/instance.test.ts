@@ -9,13 +9,13 @@ import { Instance } from '../../src/instance/instance.ts';
 import { lockHolder } from '../../src/meta/instance-lock.ts';
 import { CanalServer } from '../../src/server/canal-server.ts';
 import { MapRegistry } from '../../src/server/registry.ts';
-import { instanceConfig, startInProcess, client, consumeUntil } from '../faults/support/harness.ts';
+import { instanceConfig, startInProcess, client, consumeUntil, startSandbox } from '../faults/support/harness.ts';
 
 let sb: Sandbox;
 let dataDir: string;
 
 before(async () => {
-  sb = await Sandbox.start();
+  sb = await startSandbox();
   dataDir = await mkdtemp(join(tmpdir(), 'sluice-instance-'));
   await sb.sql('CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))');
 });

@@ -6,7 +6,7 @@ import { CanalServer } from '../../../src/server/canal-server.ts';
 import { MapRegistry } from '../../../src/server/registry.ts';
 import { CanalClient } from '../../../src/client/canal-client.ts';
 import type { CanalBatch } from '../../../src/client/entry.ts';
-import type { Sandbox } from '../../support/sandbox.ts';
+import { Sandbox, type SandboxOptions } from '../../support/sandbox.ts';
 
 export interface ConfigOverrides {
   start?: InstanceConfig['start'];
@@ -28,7 +28,9 @@ export function instanceConfig(sb: Sandbox, destination: string, o: ConfigOverri
     filter: { include: `${sb.database}\\..*`, exclude: '', includeFields: '', excludeFields: '' },
     drop: { insert: false, update: false, delete: false, ddl: false },
     store: { maxEntries: 4096, maxBytes: 16 * 1024 * 1024, batchMode: 'ITEMSIZE', memUnit: 1024, ddlIsolation: false, ...o.store },
-    heartbeatMs: o.heartbeatMs ?? 500,
+    // The parser's watchdog also times the connect itself (3 periods): on this loaded machine a
+    // 500 ms period can make every reconnect attempt time out, so keep it at 2 s here.
+    heartbeatMs: o.heartbeatMs ?? 2_000,
     retry: { initialMs: 100, maxMs: 1_000 },
   };
 }
@@ -73,5 +75,20 @@ export async function consumeUntil(c: CanalClient, handle: (b: CanalBatch) => vo
     if (b.id === -1) continue;
     handle(b);
     await c.ack(b.id);
+  }
+}
+
+/**
+ * Sandbox.start(), tried again when mariadb-install-db fails: concurrent bootstraps on this
+ * shared machine sometimes lose their temporary tables in /tmp ("Unknown table
+ * 'mysql.tmp_user_sys'"), which has nothing to do with what these tests check.
+ */
+export async function startSandbox(opts?: SandboxOptions): Promise<Sandbox> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await Sandbox.start(opts);
+    } catch (err) {
+      if (attempt >= 3 || !/mariadb-install-db failed/.test((err as Error).message)) throw err;
+    }
   }
 }
