@@ -150,7 +150,7 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     const pending = this.ready();
     const conn = pending instanceof CanalConnection ? pending : await pending;
     const r = await conn.request(subPacket({ destination: this.destination, clientId: this.clientId, filter }), this.what('subscription'));
-    this.expectOk(r, this.what('subscription'), () => {
+    this.expectOk(conn, r, this.what('subscription'), () => {
       this.subscribed = true;
       this.filter = filter;
     });
@@ -160,7 +160,7 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     const pending = this.ready();
     const conn = pending instanceof CanalConnection ? pending : await pending;
     const r = await conn.request(unsubPacket({ destination: this.destination, clientId: this.clientId }), this.what('unsubscription'));
-    this.expectOk(r, this.what('unsubscription'), () => {
+    this.expectOk(conn, r, this.what('unsubscription'), () => {
       this.subscribed = false;
     });
   }
@@ -352,12 +352,17 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     return r instanceof CanalConnection ? check(r) : r.then(check);
   }
 
-  private expectOk(r: Reply, what: string, onSuccess: () => void): void {
+  private expectOk(conn: CanalConnection, r: Reply, what: string, onSuccess: () => void): void {
+    if (r.packet.type !== PacketType.ACK) {
+      // Replies are out of step with requests: nothing on this connection can be trusted.
+      const bad = new CanalProtocolError(`${conn.peer} answered ${what} with ${packetTypeName(r.packet.type)}`);
+      conn.destroy(bad);
+      throw bad;
+    }
     const err = ackError(r.packet);
-    if (r.packet.type !== PacketType.ACK) throw new CanalProtocolError(`the server answered ${what} with ${packetTypeName(r.packet.type)}`);
     if (err === undefined) onSuccess();
     if (r.carried) {
-      if (err !== undefined) this.conn?.defer(new CanalServerError(what, err.errorCode, err.errorMessage));
+      if (err !== undefined) conn.defer(new CanalServerError(what, err.errorCode, err.errorMessage));
       throw r.carried;
     }
     if (err !== undefined) throw new CanalServerError(what, err.errorCode, err.errorMessage);
