@@ -6,11 +6,11 @@ import ZongJi from '@vlasky/zongji';
 import mysql from 'mysql2';
 import type { Pool as CallbackPool } from 'mysql2';
 import { isBoundary, type LogPosition, type ParsedEntry } from '../protocol/entry-model.ts';
-import { buildTableCodec } from './columns/table-codec.ts';
+import { buildTableCodec, keepGeometryBytes } from './columns/table-codec.ts';
 import { ZONGJI_VALUE_OPTIONS } from './columns/zongji-options.ts';
 import { comparePositions, findPositionForTime, gtidPositionAt, readBinlogEnd, type FilePosition } from './binlog-files.ts';
 import { classifyError, ParserError, type StartDescription } from './errors.ts';
-import { EventConverter, type BinlogEventLike, type CodecFactory } from './event-converter.ts';
+import { EventConverter, type BinlogEventLike, type CodecFactory, type TableMapEventLike } from './event-converter.ts';
 import { assertSourceReady } from './preflight.ts';
 import { TableMetaCache } from './table-meta.ts';
 
@@ -330,6 +330,13 @@ export class EventParser extends EventEmitter {
 
   private onBinlog(ev: BinlogEventLike): void {
     this.lastActivity = Date.now();
+    if (ev.getEventName() === 'tablemap') {
+      // zongji decodes the next rows event as soon as this handler returns, even while the event
+      // waits in rawQueue, so GEOMETRY columns must be retyped now for their bytes to survive.
+      const t = ev as TableMapEventLike;
+      const entry = t.tableMap[t.tableId];
+      if (entry) keepGeometryBytes(entry);
+    }
     if (this.stateValue !== 'running') {
       // The first event (the dump's own rotate) proves the source accepted the dump request.
       this.attempt = 0;
