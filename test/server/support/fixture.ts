@@ -80,7 +80,7 @@ export interface FixtureOptions {
   name?: string;
   /** narrowing filter factory: table-name regex on the item's table */
   narrow?: boolean;
-  /** keep only warn and error lines (long runs) */
+  /** keep only error lines (long runs that would log thousands of warnings) */
   quiet?: boolean;
 }
 
