@@ -19,6 +19,8 @@ export interface RunningSluice {
   tlsPort?: number;
   adminPort?: number;
   instances: Instance[];
+  /** settles when every instance has reached running or failed (a source that is down keeps it pending) */
+  ready: Promise<void>;
   /** stops everything in order; resolves when cursors are written */
   stop(): Promise<void>;
 }
@@ -74,9 +76,16 @@ export async function startSluice(cfg: SluiceConfig, log: Logger): Promise<Runni
     await admin?.close();
     throw err;
   }
-  // Clients that connect before their instance runs get an error naming its state, so the port
-  // opens first and a slow source delays nobody else.
-  await Promise.all(instances.map((i) => i.start()));
+  // Ports open first and instances start in the background: a source that is down keeps its
+  // instance retrying (visible in /health and the lag line) without holding up the others, and
+  // clients of a destination that is not running get an error naming its state.
+  const ready = Promise.all(
+    instances.map((i) =>
+      i.start().catch((err: unknown) => {
+        log.error({ err, destination: i.destination }, 'instance could not be started');
+      }),
+    ),
+  ).then(() => undefined);
   lag.start();
 
   let stopping: Promise<void> | undefined;
@@ -90,7 +99,7 @@ export async function startSluice(cfg: SluiceConfig, log: Logger): Promise<Runni
     })();
     await stopping;
   };
-  const out: RunningSluice = { canalPort: ports.port, instances, stop };
+  const out: RunningSluice = { canalPort: ports.port, instances, ready, stop };
   if (ports.tlsPort !== undefined) out.tlsPort = ports.tlsPort;
   if (adminPort !== undefined) out.adminPort = adminPort;
   return out;
@@ -113,18 +122,7 @@ export function registerStart(program: Command): void {
     log.info({ configDir: cfg.dir, format: cfg.format, destinations: cfg.instances.map((i) => i.destination), dataDir: cfg.server.dataDir }, 'configuration loaded');
     if (cfg.ignoredKeys.length > 0) log.info({ keys: cfg.ignoredKeys }, 'Canal keys sluice does not use (ignored)');
 
-    let running: RunningSluice;
-    try {
-      running = await startSluice(cfg, log);
-    } catch (err) {
-      log.fatal({ err }, 'sluice could not start');
-      process.exit(1);
-    }
-    log.info(
-      { canalPort: running.canalPort, tlsPort: running.tlsPort, adminPort: running.adminPort, states: Object.fromEntries(running.instances.map((i) => [i.destination, i.status().state])) },
-      'sluice started',
-    );
-
+    let running: RunningSluice | undefined;
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (signalled) {
@@ -132,6 +130,10 @@ export function registerStart(program: Command): void {
         process.exit(1);
       }
       signalled = true;
+      if (running === undefined) {
+        log.info({ signal }, 'stopped before any instance was started');
+        process.exit(0);
+      }
       log.info({ signal }, 'shutting down: closing sessions, stopping parsers, writing cursors');
       const limit = setTimeout(() => {
         log.error({ limitMs: SHUTDOWN_LIMIT_MS }, 'shutdown did not finish in time; exiting');
@@ -151,5 +153,18 @@ export function registerStart(program: Command): void {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+
+    try {
+      running = await startSluice(cfg, log);
+    } catch (err) {
+      log.fatal({ err }, 'sluice could not start');
+      process.exit(1);
+    }
+    const states = (r: RunningSluice) => Object.fromEntries(r.instances.map((i) => [i.destination, i.status().state]));
+    log.info({ canalPort: running.canalPort, tlsPort: running.tlsPort, adminPort: running.adminPort, states: states(running) }, 'sluice started');
+    const r = running;
+    void r.ready.then(() => {
+      if (!signalled) log.info({ states: states(r) }, 'every instance has started or failed');
+    });
   });
 }

@@ -49,6 +49,7 @@ test('the search indexer keeps PostgreSQL in step, and a lost ack re-delivers wi
     await writeFile(join(dir, 'sluice.json'), JSON.stringify({ listen: { port: 0 }, admin: { enabled: false }, dataDir: join(dir, 'data') }));
     await writeFile(join(dir, 'instances', 'shop.json'), JSON.stringify({ source: { ...sb.replConfig, slaveId: 8123 } }));
     sluice = await startSluice(await loadConfig(dir), createLogger({ level: 'silent', pretty: false }));
+    await sluice.ready;
     const c2 = new CanalClient({ host: '127.0.0.1', port: sluice.canalPort, destination: 'shop' });
     client = c2;
     await c2.connect();

@@ -43,6 +43,7 @@ test('a Canal conf directory runs as it is: canal.user/passwd guard the port, th
     );
     const cfg = await loadConfig(dir, { env: { CANAL_TEST_DB_PW: sb.replConfig.password } });
     sluice = await startSluice(cfg, createLogger({ level: 'silent', pretty: false }));
+    await sluice.ready;
     assert.equal(sluice.instances[0]!.status().state, 'running');
     const port = sluice.canalPort;
 

@@ -144,3 +144,31 @@ test('sluice start refuses a bad config before starting anything (exit 2, file a
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a source that is down at start-up does not hold sluice up: ports open, /health says 503, SIGTERM exits 0', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-start-'));
+  try {
+    await mkdir(join(dir, 'instances'));
+    await writeFile(join(dir, 'sluice.json'), JSON.stringify({ listen: { port: 0 }, admin: { port: 0 }, dataDir: join(dir, 'data') }));
+    // Port 1 on loopback: nothing listens there, so every connect is refused and the instance retries.
+    await writeFile(join(dir, 'instances', 'down.json'), JSON.stringify({ source: { host: '127.0.0.1', port: 1, user: 'u', password: 'p', slaveId: 5 }, retry: { initialMs: 200, maxMs: 1000 } }));
+    const child = spawnCli(['start', '--config', dir, '--json']);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    try {
+      await waitFor(() => /"msg":"sluice started"/.test(out), 'the "sluice started" line', 45_000);
+      const started = JSON.parse(out.split('\n').find((l) => l.includes('"sluice started"'))!) as { adminPort: number };
+      const h = await fetch(`http://127.0.0.1:${started.adminPort}/health`);
+      assert.equal(h.status, 503);
+      const body = (await h.json()) as { instances: { down: { state: string } } };
+      assert.notEqual(body.instances.down.state, 'running');
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
