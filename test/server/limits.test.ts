@@ -6,6 +6,10 @@ import { waitFor } from '../support/sandbox.ts';
 import { RawClient } from './support/raw-client.ts';
 import { items, startFixture, summarize } from './support/fixture.ts';
 import { clientAckPacket } from '../../src/protocol/packets.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
 
 const D = 'example';
 
@@ -115,4 +119,26 @@ test('stop(): stops accepting and closes every session, aborting blocked GETs', 
   assert.equal(fx.store.stats().waitingGets, 0);
   await assert.rejects(RawClient.connect(fx.port));
   fx.store.close();
+});
+
+test('TCP keepalive is armed on server sockets with the configured initial delay (seen through ss)', async (t) => {
+  try {
+    await execFileP('ss', ['-V']);
+  } catch {
+    t.skip('ss (iproute2) is not installed');
+    return;
+  }
+  const fx = await startFixture({ server: { keepAliveDelayMs: 15_000 } });
+  try {
+    const c = await RawClient.connect(fx.port);
+    const { stdout } = await execFileP('ss', ['-tnoH', 'state', 'established', `( sport = :${fx.port} and dport = :${c.socket.localPort} )`]);
+    // e.g. "timer:(keepalive,14sec,0)": the first probe goes out after 15 s of silence
+    const m = /timer:\(keepalive,(\d+)(ms|sec),/.exec(stdout);
+    assert.ok(m !== null, `no keepalive timer on the server socket: ${stdout}`);
+    const seconds = m[2] === 'ms' ? Number(m[1]) / 1000 : Number(m[1]);
+    assert.ok(seconds > 0 && seconds <= 15, `keepalive timer ${m[0]}`);
+    c.close();
+  } finally {
+    await fx.stop();
+  }
 });
