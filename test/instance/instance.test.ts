@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
@@ -115,5 +115,71 @@ test('a second instance on the same data folder fails naming the running one', a
   } finally {
     await two.stop();
     await one.stop();
+  }
+});
+
+test('a Canal-written meta.dat (no nextPosition) resumes right after the boundary it names', async () => {
+  const start = await sb.masterStatus();
+  await sb.sql('CREATE TABLE canal_t (id INT PRIMARY KEY)');
+  for (let i = 1; i <= 4; i++) await sb.sql('INSERT INTO canal_t VALUES (?)', [i]);
+  // Find where transaction 2 ends, as Canal would have recorded it after acking it.
+  const probe = await startInProcess(instanceConfig(sb, 'probe', { start: { kind: 'position', file: start.file, offset: start.position } }), dataDir, 50);
+  const ends: { file: string; offset: number; ts: number }[] = [];
+  try {
+    const c = client(probe.port, 'probe');
+    await c.connect();
+    await c.subscribe();
+    let rows = 0;
+    await consumeUntil(c, (b) => {
+      for (const e of b) {
+        if (e.tableName === 'canal_t' && e.eventType === 'INSERT') rows++;
+        if (e.entryType === 'TRANSACTIONEND' && rows > 0) ends.push({ file: e.logfileName, offset: e.logfileOffset, ts: e.executeTime });
+      }
+    }, () => ends.length >= 4, '4 transaction ends');
+    await c.disconnect();
+  } finally {
+    await probe.stop();
+  }
+  const end2 = ends[1]!;
+  await mkdir(join(dataDir, 'canal'), { recursive: true });
+  await writeFile(
+    join(dataDir, 'canal', 'meta.dat'),
+    JSON.stringify({
+      clientDatas: [
+        {
+          clientIdentity: { clientId: 1001, destination: 'canal', filter: '' },
+          cursor: { identity: { slaveId: -1, sourceAddress: { address: '127.0.0.1', port: sb.port } }, postion: { gtid: '', included: false, journalName: end2.file, position: end2.offset, serverId: sb.serverId, timestamp: end2.ts } },
+        },
+      ],
+      destination: 'canal',
+    }),
+  );
+  const s = await startInProcess(instanceConfig(sb, 'canal'), dataDir, 50);
+  try {
+    assert.equal(s.instance.startPosition()?.kind, 'cursor');
+    const c = client(s.port, 'canal');
+    await c.connect();
+    const got: number[] = [];
+    await consumeUntil(c, (b) => { for (const e of b) if (e.tableName === 'canal_t' && e.eventType === 'INSERT') got.push(...e.rows.map((r) => Number(r.after.id))); }, () => got.length >= 2, 'rows 3 and 4');
+    await c.disconnect();
+    assert.deepEqual(got, [3, 4]);
+  } finally {
+    await s.stop();
+  }
+  // Our next write keeps Canal's shape and adds nextPosition.
+  const written = await readMetaFile(dataDir, 'canal');
+  assert.equal(typeof written?.clients[0]?.cursor?.nextPosition, 'number');
+});
+
+test('a failed preflight puts the instance in failed with the setting and its fix', async () => {
+  const bad = await startSandbox({ binlogRowMetadata: 'NO_LOG' });
+  const inst = new Instance({ config: instanceConfig(bad, 'preflight'), dataDir, flushIntervalMs: 50 });
+  try {
+    await inst.start();
+    assert.equal(inst.status().state, 'failed');
+    assert.match(inst.status().error ?? '', /binlog_row_metadata/);
+  } finally {
+    await inst.stop();
+    await bad.cleanup();
   }
 });
