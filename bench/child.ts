@@ -14,6 +14,8 @@ export interface WorkerHandle<Msg> {
   /** Resolves when the process has exited (with its code and any stderr tail). */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(): void;
+  /** the last few KiB the process wrote to stderr */
+  stderrTail(): string;
 }
 
 let compiledDir: string | undefined;
@@ -58,6 +60,7 @@ export function startWorker<Msg>(name: string, config: unknown, opts: { deadline
   });
   return {
     proc,
+    stderrTail: () => stderr,
     send: (m) => {
       if (proc.connected) proc.send(m as never);
     },

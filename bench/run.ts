@@ -200,6 +200,9 @@ async function serverRun(
       serverPeakRssBytes: peakRss,
       serverCpuSeconds: serverCpu,
     };
+  } catch (err) {
+    const tail = server.stderrTail().trim();
+    throw tail === '' ? err : new Error(`${(err as Error).message}\nserver process stderr:\n${tail}`, { cause: err });
   } finally {
     consumer?.send({ kind: 'stop' });
     server.send({ kind: 'stop' });

@@ -66,12 +66,21 @@ try {
     if ((m as { kind?: string }).kind !== 'go') return;
     const at = wallMs();
     startSluice(config, log).then(
-      (r) => {
+      async (r) => {
         running = r;
         const inst = r.instances[0]!;
-        const st = inst.status();
-        if (st.state === 'failed') fail(`instance ${inst.destination}`, st.error ?? 'failed');
-        else send({ kind: 'started', wallMs: at, port: r.canalPort });
+        // A client is refused until its instance runs: report the start once it does.
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const st = inst.status();
+          if (st.state === 'running') break;
+          if (st.state === 'failed' || Date.now() > deadline) {
+            fail(`instance ${inst.destination}`, `${st.state}${st.error ? `: ${st.error}` : ''}`);
+            return;
+          }
+          await new Promise((res) => setTimeout(res, 5));
+        }
+        send({ kind: 'started', wallMs: at, port: r.canalPort });
       },
       (err: unknown) => fail('sluice start', err),
     );
