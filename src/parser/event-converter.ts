@@ -21,6 +21,8 @@ export interface BinlogEventLike {
   nextPosition: number;
   size: number;
   gtid?: string;
+  /** zongji's table map entry for the event's table id as it was when the event arrived */
+  mapEntry?: TableMapEntry;
   [field: string]: unknown;
 }
 
@@ -259,7 +261,7 @@ export class EventConverter {
   }
 
   private onTableMap(e: TableMapEventLike): void {
-    const entry = e.tableMap[e.tableId];
+    const entry = e.mapEntry ?? e.tableMap[e.tableId];
     if (!entry || entry.parentSchema !== e.schemaName || entry.tableName !== e.tableName) {
       throw new ParserError(
         `table map for ${e.schemaName}.${e.tableName} (table id ${e.tableId}) at ${this.file}:${this.startOffset(e)} was not decoded by zongji`,
@@ -271,7 +273,10 @@ export class EventConverter {
     const known = this.tables.get(e.tableId);
     if (!known || known.signature !== signature) {
       const meta = this.opts.meta.get(e.schemaName, e.tableName);
-      const codec = this.opts.buildCodec(e, meta, this.opts.format);
+      // If zongji has since replaced its entry for this id, show the codec the entry of this event.
+      const input: TableMapInput =
+        e.tableMap[e.tableId] === entry ? e : (Object.create(e, { tableMap: { value: { [e.tableId]: entry } } }) as TableMapEventLike);
+      const codec = this.opts.buildCodec(input, meta, this.opts.format);
       this.tables.set(e.tableId, { schema: e.schemaName, table: e.tableName, codec, signature });
     }
     this.mappedInGroup.add(e.tableId);
@@ -280,7 +285,7 @@ export class EventConverter {
   private onRows(kind: 'writerows' | 'updaterows' | 'deleterows', event: BinlogEventLike): ParsedEntry[] {
     const tableId = Number(event.tableId);
     const mapped = this.tables.get(tableId);
-    const zjMap = (event.tableMap as Record<number, TableMapEntry> | undefined)?.[tableId];
+    const zjMap = event.mapEntry ?? (event.tableMap as Record<number, TableMapEntry> | undefined)?.[tableId];
     // Decoding rows with another table's map would silently mislabel data: refuse instead.
     if (!mapped || !this.mappedInGroup.has(tableId) || !zjMap || zjMap.parentSchema !== mapped.schema || zjMap.tableName !== mapped.table) {
       throw new ParserError(

@@ -330,12 +330,16 @@ export class EventParser extends EventEmitter {
 
   private onBinlog(ev: BinlogEventLike): void {
     this.lastActivity = Date.now();
-    if (ev.getEventName() === 'tablemap') {
-      // zongji decodes the next rows event as soon as this handler returns, even while the event
-      // waits in rawQueue, so GEOMETRY columns must be retyped now for their bytes to survive.
+    const name = ev.getEventName();
+    if (name === 'tablemap' || name === 'writerows' || name === 'updaterows' || name === 'deleterows') {
+      // zongji replaces its table map entry on every TableMap event: take the one valid now, since
+      // the event may wait in rawQueue while later table maps arrive.
       const t = ev as TableMapEventLike;
-      const entry = t.tableMap[t.tableId];
-      if (entry) keepGeometryBytes(entry);
+      const entry = t.tableMap?.[t.tableId];
+      ev.mapEntry = entry;
+      // zongji decodes the next rows event as soon as this handler returns, so GEOMETRY columns
+      // must be retyped now for their bytes to survive.
+      if (entry && name === 'tablemap') keepGeometryBytes(entry);
     }
     if (this.stateValue !== 'running') {
       // The first event (the dump's own rotate) proves the source accepted the dump request.

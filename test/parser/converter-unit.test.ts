@@ -88,3 +88,26 @@ test('errors are told apart by errno: fatal ones name the file and the way out',
   assert.equal(classifyError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), {}).fatal, false);
   assert.equal(classifyError(Object.assign(new Error('Connection lost'), { code: 'PROTOCOL_CONNECTION_LOST' }), {}).fatal, false);
 });
+
+test('a table map waiting in the queue is decoded with the entry zongji had when it arrived', () => {
+  let seen: unknown;
+  const c = new EventConverter({
+    file: 'binlog.000001',
+    gtidSeed: '',
+    flavor: 'mariadb',
+    sourceServerId: 1,
+    checksum: true,
+    meta: { get: () => undefined, invalidate: () => undefined, invalidateSchema: () => undefined },
+    buildCodec: (t): TableCodec => {
+      seen = t.tableMap[t.tableId];
+      return { schema: t.schemaName, table: t.tableName, tableId: t.tableId, toRowDatas: () => [] };
+    },
+    format: { timezone: 'UTC' },
+  });
+  const then = { parentSchema: 's', tableName: 'a', columnSchemas: [] };
+  const now = { parentSchema: 's', tableName: 'other', columnSchemas: [] };
+  c.convert(ev('mariadbgtid', { domainId: 0, serverId: 1, seqNo: 1, standalone: false }));
+  c.convert(ev('tablemap', { tableId: 5, schemaName: 's', tableName: 'a', columnTypes: [3], tableMap: { 5: now }, mapEntry: then }));
+  assert.equal(seen, then);
+  assert.equal(c.convert(ev('writerows', { tableId: 5, rows: [{}], tableMap: { 5: now }, mapEntry: then })).length, 1);
+});
