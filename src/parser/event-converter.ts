@@ -268,7 +268,8 @@ export class EventConverter {
         { fatal: true },
       );
     }
-    const names = entry.columnSchemas.map((c) => c.COLUMN_NAME).join('\u0000');
+    // Names, types with their lengths and scales, and signedness: any change needs a new codec.
+    const names = entry.columnSchemas.map((c) => `${c.COLUMN_NAME}\u0002${c.COLUMN_TYPE}\u0002${c.UNSIGNED === true ? 'u' : ''}`).join('\u0000');
     const signature = `${e.schemaName}\u0001${e.tableName}\u0001${e.columnTypes.join(',')}\u0001${names}`;
     const known = this.tables.get(e.tableId);
     if (!known || known.signature !== signature) {
