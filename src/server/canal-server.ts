@@ -40,6 +40,8 @@ export class CanalServer {
   private plain: net.Server | undefined;
   private secure: tls.Server | undefined;
   private readonly live = new Map<number, Session>();
+  /** the TCP sockets under TLS connections: one still in its handshake has no session, and stop() must not wait for it */
+  private readonly tlsSockets = new Set<net.Socket>();
   private nextSessionId = 1;
   private stopping = false;
 
@@ -74,6 +76,10 @@ export class CanalServer {
     if (this.opts.tls !== undefined) {
       const t = this.opts.tls;
       this.secure = tls.createServer({ key: t.key, cert: t.cert, minVersion: 'TLSv1.2' }, (socket) => this.accept(socket, 'tls'));
+      this.secure.on('connection', (raw: net.Socket) => {
+        this.tlsSockets.add(raw);
+        raw.once('close', () => this.tlsSockets.delete(raw));
+      });
       this.secure.on('tlsClientError', (err, socket) => {
         this.log.warn({ peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, err: err.message }, 'TLS handshake with a client failed');
       });
@@ -89,6 +95,8 @@ export class CanalServer {
     this.stopping = true;
     const closing = [this.plain, this.secure].filter((s): s is net.Server => s !== undefined).map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     for (const s of [...this.live.values()]) s.close('server stopping');
+    for (const raw of this.tlsSockets) raw.destroy();
+    this.tlsSockets.clear();
     await Promise.all(closing);
     this.log.info({}, 'canal server stopped');
   }

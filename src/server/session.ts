@@ -124,6 +124,16 @@ export class Session {
     this.cleanup();
   }
 
+  /** Sends a last frame, then closes: the client learns why, and a peer that never reads is cut off soon after. */
+  private closeAfter(frame: Buffer, reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.cfg.logger.debug({ session: this.id, peer: this.peer, reason }, 'closing client connection');
+    this.socket.end(frame);
+    setTimeout(() => this.socket.destroy(), 2_000).unref();
+    this.cleanup();
+  }
+
   private cleanup(): void {
     if (this.cleanedUp) return;
     this.cleanedUp = true;
@@ -266,8 +276,7 @@ export class Session {
       // Canal closes on an unparseable Packet; the error ACK first tells the client why.
       const message = err instanceof Error ? err.message : String(err);
       this.cfg.logger.warn({ session: this.id, peer: this.peer, err: message }, 'malformed packet; closing');
-      this.write(encodeFrame(errorAckPacket(400, message)));
-      this.close('malformed packet');
+      this.closeAfter(encodeFrame(errorAckPacket(400, message)), 'malformed packet');
       return;
     }
     const name = packetTypeName(packet.type);

@@ -60,6 +60,15 @@ test('TLS listener: the same protocol over TLS, beside plain TCP; a plaintext cl
     const p = await RawClient.connect(fx.port);
     assert.equal((await p.auth('canal', 'canal')).errorCode, 0);
     p.close();
+
+    // a TCP connection to the TLS port that never starts its handshake does not hold up stop()
+    const silent = net.connect(fx.tlsPort, '127.0.0.1');
+    silent.on('error', () => {});
+    await new Promise((resolve) => silent.once('connect', resolve));
+    const closed = new Promise((resolve) => silent.once('close', resolve));
+    silent.resume();
+    await fx.server.stop();
+    await closed;
   } finally {
     await fx.stop();
     await rm(pki.dir, { recursive: true, force: true });
