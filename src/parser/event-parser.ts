@@ -537,6 +537,16 @@ export class EventParser extends EventEmitter {
         zj.stop();
       });
     }
-    if (pool) await new Promise<void>((resolve) => pool.end(() => resolve()));
+    if (pool) {
+      // A frozen source never answers the goodbye; do not let stop() wait for it.
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        t.unref();
+        pool.end(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
   }
 }
