@@ -160,9 +160,13 @@ export class Session {
     try {
       frames = this.decoder.push(chunk);
     } catch (err) {
-      if (!(err instanceof FrameTooLargeError)) throw err;
-      this.cfg.logger.warn({ session: this.id, peer: this.peer, frameLength: err.length, maxFrameBytes: err.maxFrameBytes }, 'inbound frame larger than the limit; closing the connection');
-      this.close('oversized frame');
+      if (err instanceof FrameTooLargeError) {
+        this.cfg.logger.warn({ session: this.id, peer: this.peer, frameLength: err.length, maxFrameBytes: err.maxFrameBytes }, 'inbound frame larger than the limit; closing the connection');
+      } else {
+        // Never let it escape the socket's event handler: that would take the whole process down.
+        this.cfg.logger.error({ session: this.id, peer: this.peer, err: err instanceof Error ? err.stack : String(err) }, 'frame decoding failed; closing');
+      }
+      this.close('undecodable input');
       return;
     }
     for (const f of frames) this.queue.push(f);
