@@ -21,6 +21,9 @@ export interface BenchPlan {
   profile: boolean;
   /** where .cpuprofile files go */
   profileDir: string;
+  /** extra node flags for the server process and the client process (what-ifs such as GC settings) */
+  serverFlags: string[];
+  clientFlags: string[];
   /** which workloads run (all three by default; the targets of the others are then not judged) */
   workloads: Set<'A' | 'B' | 'C'>;
   /** store.maxBytes for every sluice run instead of the config default (a what-if for owners) */
@@ -36,7 +39,9 @@ const usage = `usage: npm run bench -- [--quick] [--runs N] [--profile] [--profi
   --profile       also run the server process on A under --cpu-prof and print its top costs
   --profile-dir   where to keep the .cpuprofile files (default: a temporary folder)
   --store-max-mib N  run sluice with store.maxBytes = N MiB instead of the config default
-  --workloads LIST   which of A,B,C to run (default A,B,C)`;
+  --workloads LIST   which of A,B,C to run (default A,B,C)
+  --server-flags=F    extra node flags for the server process, e.g. --server-flags=--max-semi-space-size=32
+  --client-flags=F    extra node flags for the client process (several: quote them, space-separated)`;
 
 export function parsePlan(argv: string[]): BenchPlan {
   let values;
@@ -50,6 +55,8 @@ export function parsePlan(argv: string[]): BenchPlan {
         'profile-dir': { type: 'string', default: '' },
         'store-max-mib': { type: 'string' },
         workloads: { type: 'string', default: 'A,B,C' },
+        'server-flags': { type: 'string', default: '' },
+        'client-flags': { type: 'string', default: '' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -73,9 +80,17 @@ export function parsePlan(argv: string[]): BenchPlan {
     if (w !== 'A' && w !== 'B' && w !== 'C') throw new Error(`--workloads takes a list of A, B and C, got ${JSON.stringify(values.workloads)}`);
     workloads.add(w);
   }
+  const flags = (text: string | undefined, name: string): string[] => {
+    const list = (text ?? '').split(/\s+/).filter((f) => f !== '');
+    const bad = list.find((f) => !f.startsWith('--'));
+    if (bad !== undefined) throw new Error(`${name} takes node flags starting with --, got ${JSON.stringify(bad)}`);
+    return list;
+  };
   return {
     quick,
     workloads,
+    serverFlags: flags(values['server-flags'], '--server-flags'),
+    clientFlags: flags(values['client-flags'], '--client-flags'),
     rowsA: quick ? 50_000 : 500_000,
     rowsB: quick ? 10_000 : 100_000,
     liveRate: 5_000,

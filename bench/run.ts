@@ -146,7 +146,7 @@ async function serverRun(
     ...(ctx.plan.storeMaxBytes !== undefined ? { storeMaxBytes: ctx.plan.storeMaxBytes } : {}),
   };
   const profFlags = (who: string): string[] => (opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(opts.profileDir, who)}`] : []);
-  const server = startWorker<ServerMsg>('server', job, { deadlineMs, nodeFlags: profFlags('server') });
+  const server = startWorker<ServerMsg>('server', job, { deadlineMs, nodeFlags: [...ctx.plan.serverFlags, ...profFlags('server')] });
   let peakRss = 0;
   let serverCpu = 0;
   let serverError: ((e: Error) => void) | undefined;
@@ -175,7 +175,7 @@ async function serverRun(
       sentinelTable: SENTINEL_TABLE,
       ...(opts.live ? { live: opts.live } : {}),
     };
-    const c = startWorker<ConsumerMsg>('consumer', cjob, { deadlineMs, nodeFlags: profFlags('client') });
+    const c = startWorker<ConsumerMsg>('consumer', cjob, { deadlineMs, nodeFlags: [...ctx.plan.clientFlags, ...profFlags('client')] });
     consumer = c;
     const cl = await c.next((m) => m.kind === 'loaded' || m.kind === 'error', 'loaded', 60_000);
     if (cl.kind === 'error') throw new Error(`consumer process: ${cl.message}`);
@@ -438,6 +438,8 @@ async function main(): Promise<void> {
     quick: plan.quick,
     runs: plan.runs,
     workloads: [...plan.workloads],
+    serverFlags: plan.serverFlags,
+    clientFlags: plan.clientFlags,
     storeMaxBytes: plan.storeMaxBytes ?? STORE_DEFAULTS.maxBytes,
     machine: { cpus: cpus().length, loadavg1mAtEnd: Math.round(loadavg()[0]! * 100) / 100, node: process.version },
     ...figures,
