@@ -57,6 +57,7 @@ test('metadata is refreshed after a DDL naming the table: a new primary key show
 
 test('events stay in order while metadata of several new tables loads', async () => {
   await sb.sql('CREATE TABLE o1 (id INT PRIMARY KEY); CREATE TABLE o2 (id INT PRIMARY KEY); CREATE TABLE o3 (id INT PRIMARY KEY)');
+  await waitFor(() => rec.entries.some((e) => e.rowChange?.isDdl && e.header.tableName === 'o3'), 'the CREATE TABLE o3 entry', 30_000);
   const from = rec.entries.length;
   await sb.transaction(['INSERT INTO o1 VALUES (1)', 'INSERT INTO o2 VALUES (1)', 'INSERT INTO o3 VALUES (1)', 'INSERT INTO o1 VALUES (2)', 'INSERT INTO o2 VALUES (2)']);
   await waitFor(() => rec.entries.slice(from).some((e) => e.entryType === 3), 'the transaction end', 30_000);
