@@ -46,8 +46,20 @@ export interface SessionConfig {
 /** Canal's idle timeout when the client sends none, or a value <= 0. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000;
 
-/** Frames read ahead of the one being handled; beyond this the socket stops reading. */
+/** Frames read ahead of the one being handled; beyond this many, or READ_AHEAD_BYTES, the socket stops reading. */
 const MAX_QUEUED_FRAMES = 64;
+const READ_AHEAD_BYTES = 64 * 1024;
+
+export interface SessionStats {
+  authenticated: boolean;
+  /** frames received and waiting behind the request being handled */
+  queuedFrames: number;
+  queuedBytes: number;
+  /** reading stopped because the queue is full */
+  readPaused: boolean;
+  /** bytes written but not yet taken by the kernel */
+  pendingWriteBytes: number;
+}
 
 type State = 'auth' | 'ready' | 'closed';
 
@@ -70,6 +82,7 @@ export class Session {
   private readonly seed = randomBytes(8);
   private readonly decoder: FrameDecoder;
   private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
   private pumping = false;
   private paused = false;
   private readonly abort = new AbortController();
@@ -92,6 +105,16 @@ export class Session {
 
   get authenticated(): boolean {
     return this.state === 'ready';
+  }
+
+  stats(): SessionStats {
+    return {
+      authenticated: this.state === 'ready',
+      queuedFrames: this.queue.length,
+      queuedBytes: this.queuedBytes,
+      readPaused: this.paused,
+      pendingWriteBytes: this.socket.writableLength,
+    };
   }
 
   start(): void {
@@ -139,6 +162,7 @@ export class Session {
     this.cleanedUp = true;
     this.state = 'closed';
     this.queue.length = 0;
+    this.queuedBytes = 0;
     for (const t of [this.authTimer, this.readTimer, this.writeTimer]) if (t !== undefined) clearTimeout(t);
     this.abort.abort(new Error(`connection ${this.peer} closed`));
     for (const [dest, sub] of this.touched) {
@@ -169,8 +193,12 @@ export class Session {
       this.close('undecodable input');
       return;
     }
-    for (const f of frames) this.queue.push(f);
-    if (this.queue.length >= MAX_QUEUED_FRAMES && !this.paused) {
+    for (const f of frames) {
+      this.queue.push(f);
+      this.queuedBytes += f.length;
+    }
+    // One chunk can overshoot the bounds by at most itself; then nothing more is read.
+    if ((this.queue.length >= MAX_QUEUED_FRAMES || this.queuedBytes >= READ_AHEAD_BYTES) && !this.paused) {
       this.paused = true;
       this.socket.pause();
     }
@@ -183,7 +211,8 @@ export class Session {
     try {
       while (this.queue.length > 0 && this.state !== 'closed') {
         const frame = this.queue.shift()!;
-        if (this.paused && this.queue.length < MAX_QUEUED_FRAMES / 2) {
+        this.queuedBytes -= frame.length;
+        if (this.paused && this.queue.length < MAX_QUEUED_FRAMES / 2 && this.queuedBytes < READ_AHEAD_BYTES / 2) {
           this.paused = false;
           this.socket.resume();
         }

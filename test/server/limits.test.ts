@@ -4,7 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../support/sandbox.ts';
 import { RawClient } from './support/raw-client.ts';
-import { items, startFixture, summarize } from './support/fixture.ts';
+import { items, startFixture, summarize, transaction } from './support/fixture.ts';
+import { storeItemFromEntry } from '../../src/store/store-item.ts';
+import { encodeFrame } from '../../src/protocol/frame.ts';
+import { getPacket } from '../../src/protocol/packets.ts';
 import { clientAckPacket } from '../../src/protocol/packets.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -137,6 +140,45 @@ test('TCP keepalive is armed on server sockets with the configured initial delay
     assert.ok(m !== null, `no keepalive timer on the server socket: ${stdout}`);
     const seconds = m[2] === 'ms' ? Number(m[1]) / 1000 : Number(m[1]);
     assert.ok(seconds > 0 && seconds <= 15, `keepalive timer ${m[0]}`);
+    c.close();
+  } finally {
+    await fx.stop();
+  }
+});
+
+test('back-pressure: a client that stops reading stops being served; nothing piles up in server memory', async () => {
+  const fx = await startFixture();
+  try {
+    const BATCHES = 200;
+    const big = 'x'.repeat(100_000);
+    for (let n = 1; n <= BATCHES; n++) {
+      const row = transaction(n)[1]!;
+      row.rowChange!.rowDatas[0]!.afterColumns[0]!.value = `${n}:${big}`;
+      fx.put([storeItemFromEntry(row)]);
+    }
+    const c = await RawClient.connect(fx.port);
+    await c.auth('', undefined);
+    await c.subscribe(D);
+    c.socket.pause();
+    const get = encodeFrame(getPacket({ destination: D, clientId: '1001', fetchSize: 1, timeout: -1, unit: 2 }));
+    c.sendBytes(Buffer.concat(Array.from({ length: BATCHES }, () => get)));
+    const session = fx.server.sessions()[0]!;
+    // The kernel buffers fill, a write is refused, and the session waits for the client to drain.
+    await waitFor(() => session.stats().pendingWriteBytes > 0, 'the server to have more to write than the socket takes', 30_000);
+    const stats = session.stats();
+    const handed = fx.store.stats().outstandingBatches;
+    assert.ok(handed < BATCHES, `only what the socket took was handed out (${handed} of ${BATCHES})`);
+    assert.ok(stats.pendingWriteBytes <= 2 * 101_000, `at most one reply waits in user space (${stats.pendingWriteBytes} bytes)`);
+    assert.ok(stats.queuedBytes <= 64 * 1024 + get.length * BATCHES, 'the read-ahead queue is bounded');
+
+    c.socket.resume();
+    const seen: string[] = [];
+    for (let i = 0; i < BATCHES; i++) {
+      const m = await c.nextMessages();
+      assert.equal(m.batchId, i + 1);
+      seen.push(summarize(m.entries)[0]!.split(':').slice(0, 3).join(':'));
+    }
+    assert.deepEqual(seen, Array.from({ length: BATCHES }, (_, i) => `I:t:${i + 1}`));
     c.close();
   } finally {
     await fx.stop();
