@@ -4,6 +4,8 @@ export interface Row {
   workload: string;
   what: string;
   rows: number;
+  /** binlog bytes the rows came from, for MB/s */
+  bytes?: number;
   seconds: number;
   /** extra text: CPU, RSS, ratios */
   note?: string;
@@ -22,17 +24,18 @@ function pad(s: string, n: number, right = false): string {
 }
 
 export function formatTable(rows: Row[]): string {
-  const head = ['workload', 'measure', 'rows', 'seconds', 'rows/s', 'notes'];
+  const head = ['workload', 'measure', 'rows', 'seconds', 'rows/s', 'binlog MB/s', 'notes'];
   const body = rows.map((r) => [
     r.workload,
     r.what,
     r.rows.toLocaleString('en-US'),
     r.seconds.toFixed(3),
     rate(r.rows, r.seconds).toLocaleString('en-US'),
+    r.bytes !== undefined && r.seconds > 0 ? (r.bytes / 1e6 / r.seconds).toFixed(1) : '',
     r.note ?? '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const numeric = [false, false, true, true, true, false];
+  const numeric = [false, false, true, true, true, true, false];
   const line = (cells: string[]): string => cells.map((c, i) => pad(c, widths[i]!, numeric[i])).join('  ').trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }

@@ -50,6 +50,7 @@ async function zongjiBaseline(ctx: Ctx, label: string, span: BinlogSpan): Promis
     workload: label,
     what: 'raw zongji decode (baseline)',
     rows: span.rows,
+    bytes: span.bytes,
     seconds: m.seconds,
     note: `${m.events} events, cpu ${m.cpuSeconds.toFixed(2)} s, rss ${mib(m.peakRssBytes)}, runs ${runs.map((r) => r.seconds.toFixed(2)).join('/')}`,
   });
@@ -62,7 +63,7 @@ async function ceiling(ctx: Ctx, label: string, span: BinlogSpan): Promise<numbe
   checkRows(`mariadb-binlog on ${label}`, decoded, span.rows);
   const times = await repeat(ctx.plan.runs, () => decodeWithMariadbBinlog(ctx.conn, span.file, 120_000));
   const s = median(times);
-  ctx.rows.push({ workload: label, what: 'mariadb-binlog -v (ceiling)', rows: span.rows, seconds: s, note: `runs ${times.map((t) => t.toFixed(2)).join('/')}` });
+  ctx.rows.push({ workload: label, what: 'mariadb-binlog -v (ceiling)', rows: span.rows, bytes: span.bytes, seconds: s, note: `runs ${times.map((t) => t.toFixed(2)).join('/')}` });
   return s;
 }
 
@@ -89,6 +90,7 @@ async function stageRun(ctx: Ctx, label: string, span: BinlogSpan, stage: Stage,
     workload: label,
     what: `sluice to ${stage}`,
     rows: span.rows,
+    bytes: span.bytes,
     seconds: m.seconds,
     note: `${ratio(baseline.seconds, m.seconds)}x zongji, ${m.entries} entries, cpu ${m.cpuSeconds.toFixed(2)} s, rss ${mib(m.peakRssBytes)}, runs ${runs.map((r) => r.seconds.toFixed(2)).join('/')}`,
   });
@@ -231,6 +233,7 @@ async function overTcp(ctx: Ctx, label: string, span: BinlogSpan, baseline: Deco
       workload: label,
       what,
       rows: span.rows,
+      bytes: span.bytes,
       seconds: m.seconds,
       note:
         `${ratio(baseline.seconds, m.seconds)}x zongji, subscribed after ${m.subscribedSeconds.toFixed(2)} s, first batch after ${m.startupSeconds.toFixed(2)} s, ${m.consumer.entries} entries in ${m.consumer.batches} batches, ` +
@@ -242,6 +245,7 @@ async function overTcp(ctx: Ctx, label: string, span: BinlogSpan, baseline: Deco
       out.wireRowsPerSec = rate(span.rows, m.seconds);
     } else {
       out.e2eRowsPerSec = rate(span.rows, m.seconds);
+      out.e2eBinlogMBps = Math.round((span.bytes / 1e6 / m.seconds) * 10) / 10;
       out.e2eVsZongji = ratio(baseline.seconds, m.seconds);
       out.e2eStartupSeconds = Math.round(m.startupSeconds * 1000) / 1000;
       out.e2eClientCpuSeconds = Math.round(m.consumer.cpuSeconds * 100) / 100;
@@ -371,6 +375,7 @@ async function workloadB(ctx: Ctx): Promise<Record<string, number>> {
 async function main(): Promise<void> {
   const plan = parsePlan(process.argv.slice(2));
   const started = new Date();
+  const loadAtStart = Math.round(loadavg()[0]! * 100) / 100;
   // The whole run is bounded too: on expiry, exiting kills the sandbox (its exit hook) and the
   // workers (they exit when their IPC channel closes).
   const limitMs = (plan.quick ? 5 : 30) * 60_000;
@@ -441,7 +446,7 @@ async function main(): Promise<void> {
     serverFlags: plan.serverFlags,
     clientFlags: plan.clientFlags,
     storeMaxBytes: plan.storeMaxBytes ?? STORE_DEFAULTS.maxBytes,
-    machine: { cpus: cpus().length, loadavg1mAtEnd: Math.round(loadavg()[0]! * 100) / 100, node: process.version },
+    machine: { cpus: cpus().length, loadavg1mAtStart: loadAtStart, loadavg1mAtEnd: Math.round(loadavg()[0]! * 100) / 100, node: process.version },
     ...figures,
     ...(profile
       ? {
