@@ -13,7 +13,7 @@ import { lockHolder } from '../../src/meta/instance-lock.ts';
 import { Instance } from '../../src/instance/instance.ts';
 import { CanalServer } from '../../src/server/canal-server.ts';
 import { MapRegistry } from '../../src/server/registry.ts';
-import { instanceConfig, startInProcess, client, type InProcessSluice, startSandbox } from './support/harness.ts';
+import { instanceConfig, startInProcess, client, type InProcessSluice } from './support/harness.ts';
 import { IdCollector, range } from './support/id-stream.ts';
 
 const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
@@ -62,7 +62,7 @@ async function insert(s: Sandbox, from: number, to: number): Promise<void> {
 }
 
 test('FLUSH and PURGE BINARY LOGS while streaming; a purge behind a stopped cursor fails clearly until positions reset', async () => {
-  sb = await startSandbox();
+  sb = await Sandbox.start();
   const s = sb;
   dataDir = await mkdtemp(join(tmpdir(), 'sluice-purge-'));
   await s.sql('CREATE TABLE t (id INT PRIMARY KEY)');

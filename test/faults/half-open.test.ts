@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
-import { instanceConfig, startInProcess, client, type InProcessSluice, startSandbox } from './support/harness.ts';
+import { instanceConfig, startInProcess, client, type InProcessSluice } from './support/harness.ts';
 import { IdCollector, range } from './support/id-stream.ts';
 
 let sb: Sandbox | undefined;
@@ -22,7 +22,7 @@ after(async () => {
 });
 
 test('SIGSTOPped source is detected by the heartbeat watchdog; the stream recovers after SIGCONT', async () => {
-  sb = await startSandbox();
+  sb = await Sandbox.start();
   dataDir = await mkdtemp(join(tmpdir(), 'sluice-halfopen-'));
   await sb.sql('CREATE TABLE t (id INT PRIMARY KEY)');
   sluice = await startInProcess(instanceConfig(sb, 'frozen', { heartbeatMs: 1_000, source: { connectTimeoutMs: 3_000 } }), dataDir, 100);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
 import { readMetaFile } from '../../src/meta/meta-file.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
-import { instanceConfig, client, startSandbox } from './support/harness.ts';
+import { instanceConfig, client } from './support/harness.ts';
 import { startChild, type ChildSluice } from './support/child-sluice.ts';
 import { comparePositions, type Position } from './support/ledger.ts';
 import { range } from './support/id-stream.ts';
@@ -57,7 +57,7 @@ async function pull(c: CanalClient, s: Session, done: () => boolean, what: strin
 }
 
 test('a transaction larger than the store bound arrives whole and in order across a sluice SIGKILL in its middle', async () => {
-  sb = await startSandbox();
+  sb = await Sandbox.start();
   dataDir = await mkdtemp(join(tmpdir(), 'sluice-huge-'));
   const dir = dataDir;
   await sb.sql('CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(200)); CREATE TABLE small (id INT PRIMARY KEY)');

@@ -12,7 +12,7 @@ import { readMetaFile } from '../../src/meta/meta-file.ts';
 import type { LogPosition } from '../../src/protocol/entry-model.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
 import type { CanalBatch } from '../../src/client/entry.ts';
-import { instanceConfig, client, startSandbox } from './support/harness.ts';
+import { instanceConfig, client } from './support/harness.ts';
 import { startChild, type ChildSluice } from './support/child-sluice.ts';
 import { createLedger, runTransfers, runBulkTransfer, tableBalances, LedgerConsumer, comparePositions, ACCOUNTS, OPENING_BALANCE, type Position } from './support/ledger.ts';
 
@@ -61,7 +61,7 @@ async function pullUntil(c: CanalClient, consumer: LedgerConsumer, done: () => b
 }
 
 test('ledger: SIGKILL mid-batch, mid-transaction and between ack and flush loses nothing and never replays before the persisted cursor', async () => {
-  sb = await startSandbox();
+  sb = await Sandbox.start();
   dataDir = await mkdtemp(join(tmpdir(), 'sluice-ledger-'));
   const dir = dataDir;
   const start = await sb.masterStatus();

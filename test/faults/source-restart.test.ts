@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
-import { instanceConfig, startInProcess, client, type InProcessSluice, startSandbox } from './support/harness.ts';
+import { instanceConfig, startInProcess, client, type InProcessSluice } from './support/harness.ts';
 import { IdCollector, range } from './support/id-stream.ts';
 
 let sb: Sandbox | undefined;
@@ -20,7 +20,7 @@ after(async () => {
 });
 
 test('source SIGKILLed and restarted mid-stream: retrying, then running, nothing missing', async () => {
-  sb = await startSandbox();
+  sb = await Sandbox.start();
   dataDir = await mkdtemp(join(tmpdir(), 'sluice-srcrestart-'));
   await sb.sql('CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(40))');
   sluice = await startInProcess(instanceConfig(sb, 'src'), dataDir, 100);

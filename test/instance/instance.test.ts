@@ -9,13 +9,13 @@ import { Instance } from '../../src/instance/instance.ts';
 import { lockHolder } from '../../src/meta/instance-lock.ts';
 import { CanalServer } from '../../src/server/canal-server.ts';
 import { MapRegistry } from '../../src/server/registry.ts';
-import { instanceConfig, startInProcess, client, consumeUntil, startSandbox } from '../faults/support/harness.ts';
+import { instanceConfig, startInProcess, client, consumeUntil } from '../faults/support/harness.ts';
 
 let sb: Sandbox;
 let dataDir: string;
 
 before(async () => {
-  sb = await startSandbox();
+  sb = await Sandbox.start();
   dataDir = await mkdtemp(join(tmpdir(), 'sluice-instance-'));
   await sb.sql('CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))');
 });
@@ -172,7 +172,7 @@ test('a Canal-written meta.dat (no nextPosition) resumes right after the boundar
 });
 
 test('a failed preflight puts the instance in failed with the setting and its fix', async () => {
-  const bad = await startSandbox({ binlogRowMetadata: 'NO_LOG' });
+  const bad = await Sandbox.start({ binlogRowMetadata: 'NO_LOG' });
   const inst = new Instance({ config: instanceConfig(bad, 'preflight'), dataDir, flushIntervalMs: 50 });
   try {
     await inst.start();

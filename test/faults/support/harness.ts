@@ -6,7 +6,7 @@ import { CanalServer } from '../../../src/server/canal-server.ts';
 import { MapRegistry } from '../../../src/server/registry.ts';
 import { CanalClient } from '../../../src/client/canal-client.ts';
 import type { CanalBatch } from '../../../src/client/entry.ts';
-import { Sandbox, type SandboxOptions } from '../../support/sandbox.ts';
+import type { Sandbox } from '../../support/sandbox.ts';
 
 export interface ConfigOverrides {
   start?: InstanceConfig['start'];
@@ -78,17 +78,3 @@ export async function consumeUntil(c: CanalClient, handle: (b: CanalBatch) => vo
   }
 }
 
-/**
- * Sandbox.start(), tried again when mariadb-install-db fails: concurrent bootstraps on this
- * shared machine sometimes lose their temporary tables in /tmp ("Unknown table
- * 'mysql.tmp_user_sys'"), which has nothing to do with what these tests check.
- */
-export async function startSandbox(opts?: SandboxOptions): Promise<Sandbox> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await Sandbox.start(opts);
-    } catch (err) {
-      if (attempt >= 3 || !/mariadb-install-db failed/.test((err as Error).message)) throw err;
-    }
-  }
-}
