@@ -92,3 +92,17 @@ export interface ClientResult {
   /** live mode: wall-clock receive ms per transaction index, NaN where never seen */
   receivedMs?: number[];
 }
+
+/** The store alone: put, get and ack of `entries` items of `itemBytes` bytes each. */
+export interface StoreThroughputJob {
+  entries: number;
+  itemBytes: number;
+  batchSize: number;
+}
+
+export interface StoreThroughputResult {
+  entries: number;
+  batches: number;
+  seconds: number;
+  cpuSeconds: number;
+}

@@ -16,7 +16,20 @@ import { decodeWithMariadbBinlog, countDecodedRows } from './mariadb-binlog.ts';
 import { formatTable, mib, rate, targetLines, targetsJson, type Row, type Target } from './report.ts';
 import { median, medianRun, percentile, repeat } from './stats.ts';
 import { summarize, readProfile, formatSummary, type ProfileSummary } from './cpuprofile-summary.ts';
-import type { ClientJob, ClientResult, DecodeJob, DecodeResult, ServerJob, ServerMsg, SourceConn, Stage, StageJob, StageResult } from './measures.ts';
+import type {
+  ClientJob,
+  ClientResult,
+  DecodeJob,
+  DecodeResult,
+  ServerJob,
+  ServerMsg,
+  SourceConn,
+  Stage,
+  StageJob,
+  StageResult,
+  StoreThroughputJob,
+  StoreThroughputResult,
+} from './measures.ts';
 
 function progress(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -331,6 +344,31 @@ async function profileRun(ctx: Ctx, span: BinlogSpan): Promise<Profiles> {
   return { dir, server: await newestProfile(join(dir, 'server')), client: await newestProfile(join(dir, 'client')) };
 }
 
+/** The store alone (issue 3): entries/s through put + get + ack, at B's entry size and at A's. */
+async function storeThroughput(ctx: Ctx): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const entries = ctx.plan.quick ? 200_000 : 2_000_000;
+  for (const [name, itemBytes] of [
+    ['small', 200],
+    ['large', 7_700],
+  ] as const) {
+    progress(`store alone: ${entries} entries of ${itemBytes} bytes through put, get and ack`);
+    const job: StoreThroughputJob = { entries, itemBytes, batchSize: ctx.plan.batchSize };
+    const runs = await repeat(ctx.plan.runs, () => runWorker<StoreThroughputResult>('store-throughput', job, { deadlineMs: 120_000 }));
+    const m = medianRun(runs);
+    ctx.rows.push({
+      workload: 'store',
+      what: `EventStore put+get+ack, ${itemBytes} B entries`,
+      rows: m.entries,
+      seconds: m.seconds,
+      note: `entries, not rows; ${m.batches} batches, cpu ${m.cpuSeconds.toFixed(2)} s, runs ${runs.map((r) => r.seconds.toFixed(2)).join('/')}`,
+    });
+    out[`${name}EntriesPerSec`] = rate(m.entries, m.seconds);
+    out[`${name}EntryBytes`] = itemBytes;
+  }
+  return out;
+}
+
 /** Workload A (batched): load, then baseline, ceiling, funnel, wire, end to end and the profile. */
 async function workloadA(ctx: Ctx): Promise<{ figures: Record<string, number>; profile?: Profiles }> {
   const { plan, sb } = ctx;
@@ -411,6 +449,7 @@ async function main(): Promise<void> {
     }
     if (plan.workloads.has('B')) figures.B = await workloadB(ctx);
     if (plan.workloads.has('C')) figures.C = await liveLatency(ctx);
+    figures.storeAlone = await storeThroughput(ctx);
 
     const fa = figures.A as Record<string, number> | undefined;
     const fb = figures.B as Record<string, number> | undefined;
