@@ -1,5 +1,5 @@
 // The examples/search-index consumer against the real stack: MariaDB -> sluice -> client ->
-// PostgreSQL. Needs the local PostgreSQL on 127.0.0.1:5432 (database test); skipped without it.
+// PostgreSQL. PostgreSQL is a private server started for this test (test/support/postgres-sandbox.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,25 +12,12 @@ import { createLogger } from '../../src/observe/logger.ts';
 import { startSluice, type RunningSluice } from '../../src/cli/start.ts';
 import { SearchIndexer, type BatchSource } from '../../examples/search-index/indexer.ts';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
-
-const PG = { host: '127.0.0.1', port: 5432, database: 'test', user: 'postgres' };
-
-async function pgAvailable(): Promise<boolean> {
-  const c = new pg.Client({ ...PG, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { PostgresSandbox } from '../support/postgres-sandbox.ts';
 
 test('the search indexer keeps PostgreSQL in step, and a lost ack re-delivers without going backwards', async (t) => {
-  if (!(await pgAvailable())) {
-    t.skip('no PostgreSQL on 127.0.0.1:5432 (database test)');
-    return;
-  }
+  const pgSb = await PostgresSandbox.start();
+  t.after(() => pgSb.cleanup());
+  const PG = pgSb.config;
   const pgSchema = `sluice_example_${process.pid}`;
   const admin = new pg.Client(PG);
   await admin.connect();
