@@ -5,7 +5,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { readMetaFile, writeMetaFile, metaPath, type MetaContent, type StartRequest } from '../meta/meta-file.ts';
+import { readMetaFile, writeMetaFile, describeStart, metaPath, type MetaContent, type StartRequest } from '../meta/meta-file.ts';
 import { lockHolder } from '../meta/instance-lock.ts';
 import { describeCursor } from '../meta/cursor-order.ts';
 import { loadConfig } from '../config/index.ts';
@@ -35,19 +35,6 @@ export function parseResetTarget(text: string): StartRequest {
     `--to ${JSON.stringify(text)} is not a position: use latest, FILE:OFFSET (binlog.000003:4), a GTID (0-1-94), ` +
       'or a time (epoch milliseconds, or ISO 8601 such as 2026-01-31T12:00:00Z)',
   );
-}
-
-export function describeStart(s: StartRequest): string {
-  switch (s.kind) {
-    case 'end':
-      return 'the current end of the binlog';
-    case 'position':
-      return `${s.file}:${s.offset}`;
-    case 'gtid':
-      return `gtid ${s.gtid}`;
-    case 'timestamp':
-      return `the first transaction at or after ${new Date(s.ms).toISOString()}`;
-  }
 }
 
 /** Destinations with a folder under the data dir. */

@@ -2,7 +2,7 @@
 // destination's clients, so nobody misses anything), then a position set by
 // `sluice positions reset`, then the configured start, then the current end of the binlog.
 import type { LogPosition } from '../protocol/entry-model.ts';
-import type { StartRequest } from '../meta/meta-file.ts';
+import { describeStart, type StartRequest } from '../meta/meta-file.ts';
 import { describeCursor } from '../meta/cursor-order.ts';
 
 export type ResolvedStart =
@@ -15,22 +15,9 @@ export interface StartChoice {
   reason: string;
 }
 
-function describe(s: StartRequest): string {
-  switch (s.kind) {
-    case 'end':
-      return 'the current end of the binlog';
-    case 'position':
-      return `${s.file}:${s.offset}`;
-    case 'gtid':
-      return `gtid ${s.gtid}`;
-    case 'timestamp':
-      return `the first transaction at or after ${new Date(s.ms).toISOString()}`;
-  }
-}
-
 export function chooseStart(cursor: LogPosition | undefined, reset: StartRequest | undefined, configured: StartRequest | undefined): StartChoice {
   if (cursor) return { start: { kind: 'cursor', cursor }, reason: `resuming after the persisted cursor ${describeCursor(cursor)}` };
-  if (reset) return { start: reset, reason: `starting at ${describe(reset)}, as set by sluice positions reset` };
-  if (configured) return { start: configured, reason: `no cursor yet: starting at the configured ${describe(configured)}` };
+  if (reset) return { start: reset, reason: `starting at ${describeStart(reset)}, as set by sluice positions reset` };
+  if (configured) return { start: configured, reason: `no cursor yet: starting at the configured ${describeStart(configured)}` };
   return { start: { kind: 'end' }, reason: 'no cursor and no configured start: starting at the current end of the binlog' };
 }

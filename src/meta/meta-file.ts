@@ -15,6 +15,20 @@ export type StartRequest =
   | { kind: 'timestamp'; ms: number }
   | { kind: 'end' };
 
+/** A start request in words, for log lines and `sluice positions`. */
+export function describeStart(s: StartRequest): string {
+  switch (s.kind) {
+    case 'end':
+      return 'the current end of the binlog';
+    case 'position':
+      return `${s.file}:${s.offset}`;
+    case 'gtid':
+      return `gtid ${s.gtid}`;
+    case 'timestamp':
+      return `the first transaction at or after ${new Date(s.ms).toISOString()}`;
+  }
+}
+
 export interface ClientMeta {
   clientId: string;
   filter: string;
