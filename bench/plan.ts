@@ -17,7 +17,7 @@ export interface BenchPlan {
   batchSize: number;
   /** how long each GET waits on the server for a full batch, ms (it bounds the tail and live delay) */
   getTimeoutMs: number;
-  /** write a CPU profile of the server process on A and summarize it */
+  /** profile the server and client processes on A and B (one extra run each) and summarize */
   profile: boolean;
   /** where .cpuprofile files go */
   profileDir: string;
@@ -36,7 +36,7 @@ export const FIRST_ID = { A: 1, B: 1_000_001, C: 2_000_001 } as const;
 const usage = `usage: npm run bench -- [--quick] [--runs N] [--profile] [--profile-dir DIR]
   --quick         reduced sizes (50k batched rows, 10k single-row transactions, 5 s live), one run each
   --runs N        repeats of each catch-up figure (median reported); default 3, 1 with --quick
-  --profile       also run the server process on A under --cpu-prof and print its top costs
+  --profile       also run the server and client processes on A and B under --cpu-prof and print their top costs
   --profile-dir   where to keep the .cpuprofile files (default: a temporary folder)
   --store-max-mib N  run sluice with store.maxBytes = N MiB instead of the config default
   --workloads LIST   which of A,B,C to run (default A,B,C)

@@ -320,6 +320,7 @@ async function liveLatency(ctx: Ctx): Promise<Record<string, number>> {
 }
 
 interface Profiles {
+  workload: string;
   dir: string;
   server: ProfileSummary;
   client: ProfileSummary;
@@ -333,15 +334,15 @@ async function newestProfile(dir: string): Promise<ProfileSummary> {
   return all.sort((x, y) => y.busyMs - x.busyMs)[0]!;
 }
 
-/** One end-to-end run on A with the server and the client under --cpu-prof. */
-async function profileRun(ctx: Ctx, span: BinlogSpan): Promise<Profiles> {
+/** One end-to-end run on a workload with the server and the client under --cpu-prof. */
+async function profileRun(ctx: Ctx, label: string, span: BinlogSpan): Promise<Profiles> {
   const base = ctx.plan.profileDir !== '' ? ctx.plan.profileDir : await mkdtemp(join(tmpdir(), 'sluice-bench-prof-'));
-  const dir = join(base, `run-${Date.now()}`);
+  const dir = join(base, `${label}-${Date.now()}`);
   await mkdir(join(dir, 'server'), { recursive: true });
   await mkdir(join(dir, 'client'), { recursive: true });
-  progress(`A: server and client under --cpu-prof (profiles in ${dir})`);
+  progress(`${label}: server and client under --cpu-prof (profiles in ${dir})`);
   await serverRun(ctx, { file: span.file, offset: 4 }, 'client', { profileDir: dir });
-  return { dir, server: await newestProfile(join(dir, 'server')), client: await newestProfile(join(dir, 'client')) };
+  return { workload: label, dir, server: await newestProfile(join(dir, 'server')), client: await newestProfile(join(dir, 'client')) };
 }
 
 /** The store alone (issue 3): entries/s through put + get + ack, at B's entry size and at A's. */
@@ -389,18 +390,18 @@ async function workloadA(ctx: Ctx): Promise<{ figures: Record<string, number>; p
     ...(await overTcp(ctx, 'A', a, zA)),
   };
   if (!plan.profile) return { figures };
-  return { figures, profile: await profileRun(ctx, a) };
+  return { figures, profile: await profileRun(ctx, 'A', a) };
 }
 
-/** Workload B (single-row transactions): load, then baseline, funnel, wire and end to end. */
-async function workloadB(ctx: Ctx): Promise<Record<string, number>> {
+/** Workload B (single-row transactions): load, then baseline, funnel, wire, end to end and the profile. */
+async function workloadB(ctx: Ctx): Promise<{ figures: Record<string, number>; profile?: Profiles }> {
   const { plan, sb } = ctx;
   progress(`loading B: ${plan.rowsB} single-row transactions`);
   const b = await loadSingleRowTx(sb, FIRST_ID.B, plan.rowsB, 'B');
   checkRows('the table after loading B', await countRows(sb, FIRST_ID.B, FIRST_ID.B + plan.rowsB - 1), plan.rowsB);
   progress(`B is ${b.file}, ${mib(b.bytes)}; raw zongji`);
   const zB = await zongjiBaseline(ctx, 'B', b);
-  return {
+  const figures = {
     rows: b.rows,
     binlogBytes: b.bytes,
     zongjiRowsPerSec: rate(b.rows, zB.seconds),
@@ -408,6 +409,8 @@ async function workloadB(ctx: Ctx): Promise<Record<string, number>> {
     ...(await funnel(ctx, 'B', b, zB)),
     ...(await overTcp(ctx, 'B', b, zB)),
   };
+  if (!plan.profile) return { figures };
+  return { figures, profile: await profileRun(ctx, 'B', b) };
 }
 
 async function main(): Promise<void> {
@@ -439,15 +442,19 @@ async function main(): Promise<void> {
   const ctx: Ctx = { plan, sb, conn: sb.replConfig, nextServerId: () => serverId++, rows: [] };
   const figures: Record<string, unknown> = {};
   const targets: Target[] = [];
-  let profile: Profiles | undefined;
+  const profiles: Profiles[] = [];
   try {
     await createSchema(sb);
     if (plan.workloads.has('A')) {
       const r = await workloadA(ctx);
       figures.A = r.figures;
-      profile = r.profile;
+      if (r.profile) profiles.push(r.profile);
     }
-    if (plan.workloads.has('B')) figures.B = await workloadB(ctx);
+    if (plan.workloads.has('B')) {
+      const r = await workloadB(ctx);
+      figures.B = r.figures;
+      if (r.profile) profiles.push(r.profile);
+    }
     if (plan.workloads.has('C')) figures.C = await liveLatency(ctx);
     figures.storeAlone = await storeThroughput(ctx);
 
@@ -471,9 +478,9 @@ async function main(): Promise<void> {
   }
 
   process.stdout.write(formatTable(ctx.rows) + '\n\n');
-  if (profile) {
-    process.stdout.write(`server process CPU profile on A (${profile.dir}/server):\n${formatSummary(profile.server)}\n\n`);
-    process.stdout.write(`client process CPU profile on A (${profile.dir}/client):\n${formatSummary(profile.client)}\n\n`);
+  for (const p of profiles) {
+    process.stdout.write(`server process CPU profile on ${p.workload} (${p.dir}/server):\n${formatSummary(p.server)}\n\n`);
+    process.stdout.write(`client process CPU profile on ${p.workload} (${p.dir}/client):\n${formatSummary(p.client)}\n\n`);
   }
   for (const l of targetLines(targets)) process.stdout.write(l + '\n');
   const json = {
@@ -487,15 +494,16 @@ async function main(): Promise<void> {
     storeMaxBytes: plan.storeMaxBytes ?? STORE_DEFAULTS.maxBytes,
     machine: { cpus: cpus().length, loadavg1mAtStart: loadAtStart, loadavg1mAtEnd: Math.round(loadavg()[0]! * 100) / 100, node: process.version },
     ...figures,
-    ...(profile
-      ? {
-          profile: {
-            dir: profile.dir,
-            server: { busyMs: profile.server.busyMs, gcMs: profile.server.gcMs, topSelf: profile.server.functions.slice(0, 10), topInclusive: profile.server.inclusive.slice(0, 10) },
-            client: { busyMs: profile.client.busyMs, gcMs: profile.client.gcMs, topSelf: profile.client.functions.slice(0, 10), topInclusive: profile.client.inclusive.slice(0, 10) },
-          },
-        }
-      : {}),
+    profiles: Object.fromEntries(
+      profiles.map((p) => [
+        p.workload,
+        {
+          dir: p.dir,
+          server: { busyMs: p.server.busyMs, gcMs: p.server.gcMs, topSelf: p.server.functions.slice(0, 10), topInclusive: p.server.inclusive.slice(0, 10) },
+          client: { busyMs: p.client.busyMs, gcMs: p.client.gcMs, topSelf: p.client.functions.slice(0, 10), topInclusive: p.client.inclusive.slice(0, 10) },
+        },
+      ]),
+    ),
     targets: targetsJson(targets),
   };
   process.stdout.write(JSON.stringify(json) + '\n');
