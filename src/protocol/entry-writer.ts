@@ -1,0 +1,273 @@
+// Hand-written Canal Entry serialization (proto/canal_entry.proto), byte for byte what protobufjs's
+// reflection encoder produced: fields in field-number order, each written when its value is not
+// null/undefined (proto3 defaults included), repeated fields only when non-empty. Row data that
+// knows how to write itself (ROW_WRITER, the parser's row batches) skips the Column objects.
+import type { Buffer } from 'node:buffer';
+import { EntryType, type Column, type Header, type Pair, type ParsedEntry, type RowChange, type RowData } from './entry-model.ts';
+import { ProtoWriter, varintSize } from './proto-writer.ts';
+
+/** Method of a RowData that writes its own message body (beforeColumns, afterColumns, props). */
+export const ROW_WRITER = Symbol('sluice.rowWriter');
+
+export interface SelfWritingRowData extends RowData {
+  [ROW_WRITER](w: ProtoWriter): void;
+}
+
+/** Wire tags: (field number << 3) | wire type. */
+const T = {
+  VARINT_1: 0x08,
+  VARINT_2: 0x10,
+  VARINT_3: 0x18,
+  VARINT_4: 0x20,
+  VARINT_5: 0x28,
+  VARINT_6: 0x30,
+  VARINT_7: 0x38,
+  VARINT_9: 0x48,
+  VARINT_10: 0x50,
+  VARINT_11: 0x58,
+  LEN_1: 0x0a,
+  LEN_2: 0x12,
+  LEN_3: 0x1a,
+  LEN_5: 0x2a,
+  LEN_7: 0x3a,
+  LEN_8: 0x42,
+  LEN_9: 0x4a,
+  LEN_10: 0x52,
+  LEN_11: 0x5a,
+  LEN_12: 0x62,
+  LEN_13: 0x6a,
+  LEN_14: 0x72,
+} as const;
+
+function writePairs(w: ProtoWriter, tag: number, pairs: Pair[] | undefined): void {
+  if (pairs == null || pairs.length === 0) return;
+  for (const p of pairs) {
+    w.byte(tag);
+    const m = w.fork(1);
+    if (p.key != null) {
+      w.byte(T.LEN_1);
+      w.string(p.key);
+    }
+    if (p.value != null) {
+      w.byte(T.LEN_2);
+      w.string(p.value);
+    }
+    w.ldelim(m, 1);
+  }
+}
+
+function writeHeader(w: ProtoWriter, h: Header): void {
+  if (h.version != null) {
+    w.byte(T.VARINT_1);
+    w.int32(h.version);
+  }
+  if (h.logfileName != null) {
+    w.byte(T.LEN_2);
+    w.string(h.logfileName);
+  }
+  if (h.logfileOffset != null) {
+    w.byte(T.VARINT_3);
+    w.int64(h.logfileOffset);
+  }
+  if (h.serverId != null) {
+    w.byte(T.VARINT_4);
+    w.int64(h.serverId);
+  }
+  if (h.serverenCode != null) {
+    w.byte(T.LEN_5);
+    w.string(h.serverenCode);
+  }
+  if (h.executeTime != null) {
+    w.byte(T.VARINT_6);
+    w.int64(h.executeTime);
+  }
+  if (h.sourceType != null) {
+    w.byte(T.VARINT_7);
+    w.int32(h.sourceType);
+  }
+  if (h.schemaName != null) {
+    w.byte(T.LEN_8);
+    w.string(h.schemaName);
+  }
+  if (h.tableName != null) {
+    w.byte(T.LEN_9);
+    w.string(h.tableName);
+  }
+  if (h.eventLength != null) {
+    w.byte(T.VARINT_10);
+    w.int64(h.eventLength);
+  }
+  if (h.eventType != null) {
+    w.byte(T.VARINT_11);
+    w.int32(h.eventType);
+  }
+  writePairs(w, T.LEN_12, h.props);
+  if (h.gtid != null) {
+    w.byte(T.LEN_13);
+    w.string(h.gtid);
+  }
+}
+
+/** One Column message body. */
+export function writeColumn(w: ProtoWriter, c: Column): void {
+  if (c.index != null) {
+    w.byte(T.VARINT_1);
+    w.int32(c.index);
+  }
+  if (c.sqlType != null) {
+    w.byte(T.VARINT_2);
+    w.int32(c.sqlType);
+  }
+  if (c.name != null) {
+    w.byte(T.LEN_3);
+    w.string(c.name);
+  }
+  if (c.isKey != null) {
+    w.byte(T.VARINT_4);
+    w.bool(c.isKey);
+  }
+  if (c.updated != null) {
+    w.byte(T.VARINT_5);
+    w.bool(c.updated);
+  }
+  if (c.isNull != null) {
+    w.byte(T.VARINT_6);
+    w.bool(c.isNull);
+  }
+  writePairs(w, T.LEN_7, c.props);
+  if (c.value != null) {
+    w.byte(T.LEN_8);
+    w.string(c.value);
+  }
+  if (c.length != null) {
+    w.byte(T.VARINT_9);
+    w.int32(c.length);
+  }
+  if (c.mysqlType != null) {
+    w.byte(T.LEN_10);
+    w.string(c.mysqlType);
+  }
+}
+
+function writeColumns(w: ProtoWriter, tag: number, cols: Column[] | undefined): void {
+  if (cols == null || cols.length === 0) return;
+  for (const c of cols) {
+    w.byte(tag);
+    const m = w.fork(1);
+    writeColumn(w, c);
+    w.ldelim(m, 1);
+  }
+}
+
+/** A RowData message body from Column objects. */
+export function writeRowDataObjects(w: ProtoWriter, rd: RowData): void {
+  writeColumns(w, T.LEN_1, rd.beforeColumns);
+  writeColumns(w, T.LEN_2, rd.afterColumns);
+  writePairs(w, T.LEN_3, rd.props);
+}
+
+function selfWriting(rd: RowData): rd is SelfWritingRowData {
+  return (rd as Partial<SelfWritingRowData>)[ROW_WRITER] !== undefined;
+}
+
+/** Guess of a row's length prefix size, from the row before it: rows of one event look alike. */
+let rowReserve = 2;
+
+function writeRowChange(w: ProtoWriter, rc: RowChange): void {
+  if (rc.tableId != null) {
+    w.byte(T.VARINT_1);
+    w.int64(rc.tableId);
+  }
+  if (rc.eventType != null) {
+    w.byte(T.VARINT_2);
+    w.int32(rc.eventType);
+  }
+  if (rc.isDdl != null) {
+    w.byte(T.VARINT_10);
+    w.bool(rc.isDdl);
+  }
+  if (rc.sql != null) {
+    w.byte(T.LEN_11);
+    w.string(rc.sql);
+  }
+  const rows = rc.rowDatas;
+  if (rows != null && rows.length > 0) {
+    for (const rd of rows) {
+      w.byte(T.LEN_12);
+      const reserve = rowReserve;
+      const m = w.fork(reserve);
+      if (selfWriting(rd)) rd[ROW_WRITER](w);
+      else writeRowDataObjects(w, rd);
+      rowReserve = varintSize(w.pos - m - reserve);
+      w.ldelim(m, reserve);
+    }
+  }
+  writePairs(w, T.LEN_13, rc.props);
+  if (rc.ddlSchemaName != null) {
+    w.byte(T.LEN_14);
+    w.string(rc.ddlSchemaName);
+  }
+}
+
+interface BeginBody {
+  executeTime?: number;
+  transactionId?: string;
+  props?: Pair[];
+  threadId?: number;
+}
+
+function writeBeginOrEnd(w: ProtoWriter, b: BeginBody): void {
+  if (b.executeTime != null) {
+    w.byte(T.VARINT_1);
+    w.int64(b.executeTime);
+  }
+  if (b.transactionId != null) {
+    w.byte(T.LEN_2);
+    w.string(b.transactionId);
+  }
+  writePairs(w, T.LEN_3, b.props);
+  if (b.threadId != null) {
+    w.byte(T.VARINT_4);
+    w.int64(b.threadId);
+  }
+}
+
+const EMPTY_ROW_CHANGE: RowChange = { eventType: 7, isDdl: false, rowDatas: [] };
+
+const writer = new ProtoWriter();
+/** Guess of a RowChange's length prefix size, from the last one. */
+let rowChangeReserve = 1;
+/** The writer grows to the largest entry seen; past this it is replaced after use, so one huge transaction does not pin its size. */
+const KEEP_BYTES = 4 * 1024 * 1024;
+
+/** Serializes one entry into Canal Entry bytes (a new Buffer of exactly its size). */
+export function writeEntry(e: ParsedEntry): Buffer {
+  const w = writer;
+  w.reset();
+  if (e.header != null) {
+    w.byte(T.LEN_1);
+    const m = w.fork(1);
+    writeHeader(w, e.header);
+    w.ldelim(m, 1);
+  }
+  if (e.entryType != null) {
+    w.byte(T.VARINT_2);
+    w.int32(e.entryType);
+  }
+  w.byte(T.LEN_3);
+  if (e.entryType === EntryType.ROWDATA) {
+    const reserve = rowChangeReserve;
+    const m = w.fork(reserve);
+    writeRowChange(w, e.rowChange ?? EMPTY_ROW_CHANGE);
+    rowChangeReserve = varintSize(w.pos - m - reserve);
+    w.ldelim(m, reserve);
+  } else {
+    const m = w.fork(1);
+    if (e.entryType === EntryType.TRANSACTIONBEGIN) writeBeginOrEnd(w, e.begin ?? {});
+    else if (e.entryType === EntryType.TRANSACTIONEND) writeBeginOrEnd(w, e.end ?? {});
+    w.ldelim(m, 1);
+  }
+  const out = w.finish();
+  w.resetAndShrink(KEEP_BYTES);
+  return out;
+}
