@@ -143,7 +143,8 @@ export const instanceFileSchema = z.strictObject({
   store: z
     .strictObject({
       maxEntries: positiveInt.default(16_384),
-      maxBytes: positiveInt.default(64 * 1024 * 1024),
+      // Canal's effective default (16384 entries × 1024-byte units); the server's memory bound rests on it.
+      maxBytes: positiveInt.default(16 * 1024 * 1024),
       batchMode: z.enum(['MEMSIZE', 'ITEMSIZE']).default('MEMSIZE'),
       memUnit: positiveInt.default(1024),
       ddlIsolation: z.boolean().default(false),

@@ -77,7 +77,7 @@ test('a Canal conf directory is imported with its keys mapped, escapes undone an
     assert.equal(ex.filter.includeFields, 'shop.orders:id/total');
     assert.equal(ex.drop.delete, true);
     assert.equal(ex.drop.ddl, true, 'canal.properties supplies instance defaults');
-    assert.deepEqual(ex.store, { maxEntries: 4096, maxBytes: 64 * 1024 * 1024, batchMode: 'ITEMSIZE', memUnit: 2048, ddlIsolation: true });
+    assert.deepEqual(ex.store, { maxEntries: 4096, maxBytes: 16 * 1024 * 1024, batchMode: 'ITEMSIZE', memUnit: 2048, ddlIsolation: true });
     assert.ok(cfg.ignoredKeys.includes('canal.zkServers'));
     assert.ok(cfg.ignoredKeys.includes('canal.mq.topic'));
     assert.ok(cfg.ignoredKeys.includes('canal.instance.enableDruid'));
