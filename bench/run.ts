@@ -6,6 +6,8 @@
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Sandbox } from '../test/support/sandbox.ts';
 import { createSchema, loadBatched, loadSingleRowTx, loadLive, countRows, rotate, writeSentinel, TABLE, SENTINEL_TABLE, type BinlogSpan, type LiveLoadResult } from './dataset.ts';
 import { parsePlan, FIRST_ID, type BenchPlan } from './plan.ts';
@@ -30,6 +32,19 @@ import type {
   StoreThroughputJob,
   StoreThroughputResult,
 } from './measures.ts';
+
+const execFileP = promisify(execFile);
+
+/** The commit measured, and whether src/ differed from it (other work in the same tree). */
+async function codeVersion(): Promise<{ commit: string; srcDirty: boolean }> {
+  try {
+    const head = await execFileP('git', ['rev-parse', '--short', 'HEAD']);
+    const status = await execFileP('git', ['status', '--porcelain', '--', 'src', 'proto']);
+    return { commit: head.stdout.trim(), srcDirty: status.stdout.trim() !== '' };
+  } catch {
+    return { commit: 'unknown (not a git checkout)', srcDirty: false };
+  }
+}
 
 function progress(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -417,6 +432,7 @@ async function main(): Promise<void> {
   const plan = parsePlan(process.argv.slice(2));
   const started = new Date();
   const loadAtStart = Math.round(loadavg()[0]! * 100) / 100;
+  const version = await codeVersion();
   // The whole run is bounded too: on expiry, exiting kills the sandbox (its exit hook) and the
   // workers (they exit when their IPC channel closes).
   const limitMs = (plan.quick ? 5 : 30) * 60_000;
@@ -486,6 +502,7 @@ async function main(): Promise<void> {
   const json = {
     bench: 'sluice',
     date: started.toISOString(),
+    ...version,
     quick: plan.quick,
     runs: plan.runs,
     workloads: [...plan.workloads],
