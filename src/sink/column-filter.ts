@@ -28,6 +28,19 @@ export function parseColumnRules(text: string, key: string): ColumnRules {
   return rules;
 }
 
+/** A row that has not built its Column objects yet and can be narrowed by column index instead (the parser's BatchRow). */
+interface ColumnSelectableRow extends RowData {
+  readonly materialized: boolean;
+  /** column names by index */
+  readonly columnNames: readonly string[];
+  /** the row with only the columns whose mask entry is 1 */
+  selectColumns(keep: Uint8Array): RowData;
+}
+
+function isColumnSelectable(r: RowData): r is ColumnSelectableRow {
+  return typeof (r as Partial<ColumnSelectableRow>).selectColumns === 'function';
+}
+
 export class ColumnFilter {
   constructor(
     private readonly include: ColumnRules,
@@ -46,12 +59,23 @@ export class ColumnFilter {
     const keep = this.include.get(key);
     const drop = this.exclude.get(key);
     if (keep === undefined && drop === undefined) return e;
-    const pick = (cols: Column[]): Column[] =>
-      cols.filter((c) => {
-        const name = c.name.toUpperCase();
-        return (keep === undefined || keep.has(name)) && (drop === undefined || !drop.has(name));
-      });
-    const rowDatas: RowData[] = rc.rowDatas.map((r) => ({ ...r, beforeColumns: pick(r.beforeColumns), afterColumns: pick(r.afterColumns) }));
+    const kept = (name: string): boolean => {
+      const upper = name.toUpperCase();
+      return (keep === undefined || keep.has(upper)) && (drop === undefined || !drop.has(upper));
+    };
+    const pick = (cols: Column[]): Column[] => cols.filter((c) => kept(c.name));
+    // Rows still in the parser's cell form take a mask by column index, computed once per table.
+    let names: readonly string[] | undefined;
+    let mask: Uint8Array | undefined;
+    const rowDatas: RowData[] = rc.rowDatas.map((r) => {
+      if (!isColumnSelectable(r) || r.materialized) return { ...r, beforeColumns: pick(r.beforeColumns), afterColumns: pick(r.afterColumns) };
+      const rowNames = r.columnNames;
+      if (rowNames !== names) {
+        names = rowNames;
+        mask = Uint8Array.from(rowNames, (n) => (kept(n) ? 1 : 0));
+      }
+      return r.selectColumns(mask!);
+    });
     return { ...e, rowChange: { ...rc, rowDatas } };
   }
 

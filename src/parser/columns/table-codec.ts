@@ -2,13 +2,14 @@
 // Column field filled the way Canal fills it (canal-protocol.md §7.2, §8).
 import { Buffer } from 'node:buffer';
 import type { TableMapEntry } from '@vlasky/zongji';
-import type { Column, RowData } from '../../protocol/entry-model.ts';
+import type { RowData } from '../../protocol/entry-model.ts';
 import { bitValue, latin1, wellFormed } from './bytes.ts';
 import { BinlogType, buildColumnSpec, Kind, type ColumnSpec } from './column-spec.ts';
 import { canalDecimal } from './decimal.ts';
 import { EnumIndex, SetMask } from './enum-set.ts';
 import { javaDoubleToString, javaFloatToString } from './java-number.ts';
 import { formatInet4, formatInet6, formatUuid } from './mariadb-types.ts';
+import { BatchRow, Cell, ColumnTemplate, RowBatch, type Image } from './row-batch.ts';
 import { canalYear, TimestampRenderer } from './temporal.ts';
 import type { ColumnFormatOptions, TableCodec, TableMapInput, TableMeta } from './types.ts';
 
@@ -72,24 +73,26 @@ class ColumnCodec {
     throw this.unexpected(value);
   }
 
-  toColumn(value: unknown, updated: boolean): Column {
+  /** Set by text(): the value needs the promoted sqlType (unsigned above the signed range). */
+  promoted = false;
+
+  /** The column's Canal text of a value, or null for NULL; sets `promoted`. */
+  text(value: unknown): string | null {
     const s = this.spec;
+    this.promoted = false;
     // ENUM's invalid value '' arrives as undefined: a value (index 0), not NULL
-    if (value === null || (value === undefined && s.kind !== Kind.ENUM)) {
-      return { index: s.index, sqlType: s.nullSqlType, name: s.name, isKey: s.isKey, updated, isNull: true, value: '', mysqlType: s.mysqlType };
-    }
-    let sqlType = s.sqlType;
+    if (value === null || (value === undefined && s.kind !== Kind.ENUM)) return null;
     let text: string;
     switch (s.kind) {
       case Kind.INT:
         if (typeof value !== 'number') throw this.unexpected(value);
-        if (s.unsigned && value > s.signedMax) sqlType = s.promotedSqlType;
+        if (s.unsigned && value > s.signedMax) this.promoted = true;
         text = String(value);
         break;
       case Kind.BIGINT:
         if (typeof value !== 'number' && typeof value !== 'string' && typeof value !== 'bigint') throw this.unexpected(value);
         text = String(value);
-        if (s.unsigned && bigintAboveSigned(text)) sqlType = s.promotedSqlType;
+        if (s.unsigned && bigintAboveSigned(text)) this.promoted = true;
         break;
       case Kind.DECIMAL:
         if (typeof value !== 'string' && typeof value !== 'number') throw this.unexpected(value);
@@ -144,7 +147,7 @@ class ColumnCodec {
         text = typeof value === 'string' ? value : formatInet6(this.bytes(value));
         break;
     }
-    return { index: s.index, sqlType, name: s.name, isKey: s.isKey, updated, isNull: false, value: text, mysqlType: s.mysqlType };
+    return text;
   }
 }
 
@@ -157,58 +160,77 @@ class RowsCodec implements TableCodec {
   readonly table: string;
   readonly tableId: number;
   readonly columns: readonly ColumnCodec[];
-  /** before-image columns by index, reused for each UPDATE row */
-  private readonly scratch: (Column | undefined)[];
+  private readonly templates: readonly ColumnTemplate[];
+  private readonly names: readonly string[];
 
   constructor(input: TableMapInput, columns: ColumnCodec[]) {
     this.schema = input.schemaName;
     this.table = input.tableName;
     this.tableId = input.tableId;
     this.columns = columns;
-    this.scratch = new Array<Column | undefined>(columns.length);
+    this.templates = columns.map((c) => new ColumnTemplate(c.spec));
+    this.names = columns.map((c) => c.spec.name);
   }
 
-  private image(row: unknown, present: Buffer | undefined, updated: boolean): Column[] {
+  /**
+   * Converts one row image into cells `r * width ...` of `image`. With `before`, each cell's
+   * updated flag says whether it differs from the before image (a column the before image lacks
+   * counts as updated); otherwise every cell gets `updated`.
+   */
+  private fill(row: unknown, present: Buffer | undefined, image: Image, r: number, updated: boolean, before?: Image): void {
     if (row === null || typeof row !== 'object') throw new Error(`rows event of ${this.schema}.${this.table}: a row is ${describe(row)}, not an object`);
     const values = row as Record<string, unknown>;
-    const out: Column[] = [];
-    for (let i = 0; i < this.columns.length; i++) {
+    const { texts, flags } = image;
+    const width = this.columns.length;
+    const base = r * width;
+    for (let i = 0; i < width; i++) {
       if (!isPresent(present, i)) continue;
       const codec = this.columns[i]!;
-      out.push(codec.toColumn(values[codec.spec.name], updated));
+      const text = codec.text(values[codec.spec.name]);
+      const at = base + i;
+      let flag: number;
+      if (text === null) {
+        texts[at] = '';
+        flag = Cell.NULL;
+      } else {
+        texts[at] = text;
+        flag = codec.promoted ? Cell.PROMOTED : Cell.VALUE;
+      }
+      if (before !== undefined) {
+        const b = before.flags[at]!;
+        const changed = (b & 3) === Cell.ABSENT || ((b & 3) === Cell.NULL) !== (text === null) || before.texts[at] !== texts[at];
+        if (changed) flag |= Cell.UPDATED;
+      } else if (updated) {
+        flag |= Cell.UPDATED;
+      }
+      flags[at] = flag;
     }
-    return out;
-  }
-
-  private afterImage(row: unknown, present: Buffer | undefined, before: Column[]): Column[] {
-    const byIndex = this.scratch;
-    byIndex.fill(undefined);
-    for (const c of before) byIndex[c.index] = c;
-    const after = this.image(row, present, false);
-    for (const c of after) {
-      const b = byIndex[c.index];
-      c.updated = b === undefined || b.isNull !== c.isNull || b.value !== c.value;
-    }
-    return after;
   }
 
   toRowDatas(kind: 'writerows' | 'updaterows' | 'deleterows', rows: readonly unknown[], present?: Buffer, presentAfter?: Buffer): RowData[] {
-    const out: RowData[] = new Array(rows.length);
-    for (let r = 0; r < rows.length; r++) {
+    const count = rows.length;
+    const cells = count * this.columns.length;
+    const image = (): Image => ({ texts: new Array<string>(cells), flags: new Uint8Array(cells) });
+    const before = kind === 'writerows' ? undefined : image();
+    const after = kind === 'deleterows' ? undefined : image();
+    for (let r = 0; r < count; r++) {
       const row = rows[r];
       if (kind === 'writerows') {
-        out[r] = { beforeColumns: [], afterColumns: this.image(row, present, true) };
+        this.fill(row, present, after!, r, true);
       } else if (kind === 'deleterows') {
-        out[r] = { beforeColumns: this.image(row, present, false), afterColumns: [] };
+        this.fill(row, present, before!, r, false);
       } else {
         const pair = row as { before?: unknown; after?: unknown } | null;
         if (pair === null || typeof pair !== 'object' || !('before' in pair) || !('after' in pair)) {
           throw new Error(`update rows event of ${this.schema}.${this.table}: a row is ${describe(row)}, not {before, after}`);
         }
-        const before = this.image(pair.before, present, false);
-        out[r] = { beforeColumns: before, afterColumns: this.afterImage(pair.after, presentAfter ?? present, before) };
+        this.fill(pair.before, present, before!, r, false);
+        this.fill(pair.after, presentAfter ?? present, after!, r, false, before);
       }
     }
+    const batch = new RowBatch(this.templates, this.names, before, after);
+    const out: RowData[] = new Array(count);
+    for (let r = 0; r < count; r++) out[r] = new BatchRow(batch, r);
     return out;
   }
 }
