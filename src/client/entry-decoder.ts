@@ -1,151 +1,346 @@
-// A direct protobuf reader for Canal Entry bytes, producing exactly what
-// protocol/entry-codec.ts decodeEntry produces (a property test holds the two equal) several
-// times faster: it skips protobufjs's message objects and toObject conversion, which dominate
-// a consumer's CPU time. Fields appear in the result only when they are on the wire.
-import protobuf from 'protobufjs';
+// Hand-written readers for Canal Entry bytes, producing exactly what protocol/entry-codec.ts
+// decodeEntry produces (property tests hold them equal) without protobufjs's reader, message
+// and Long objects. Fields appear in a result only when they are on the wire.
+//
+// Besides the full decode (decodeEntryFast), the pieces are exported for the consumer's lazy
+// view in entry.ts: a row image straight into a name → value map, and the Column messages of
+// one side of a RowData, each read from the retained entry bytes on demand.
 import type { DecodedEntry } from '../protocol/entry-codec.ts';
 import { EntryType, type Column, type Header, type Pair, type RowChange, type RowData, type TransactionBegin, type TransactionEnd } from '../protocol/entry-model.ts';
+import { asBuffer, utf8, WireReader } from './wire-reader.ts';
 
-type Reader = protobuf.Reader;
-
-function int64(r: Reader): number {
-  const v = r.int64() as unknown as number | { toNumber(): number };
-  return typeof v === 'number' ? v : v.toNumber();
+/** A [start, end) span of a length-delimited field's contents within the entry bytes. */
+export interface Span {
+  start: number;
+  end: number;
 }
 
-/** Reads a length prefix: where the embedded message that follows ends. */
-function endOf(r: Reader): number {
-  const len = r.uint32();
-  return r.pos + len;
-}
+/** Field numbers of RowData's two column lists. */
+export const BEFORE = 1;
+export const AFTER = 2;
 
-function pair(r: Reader, end: number): Pair {
+function pair(r: WireReader, end: number): Pair {
   const p = {} as Pair;
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag >>> 3) {
       case 1: p.key = r.string(); break;
       case 2: p.value = r.string(); break;
-      default: r.skipType(tag & 7);
+      default: r.skip(tag & 7);
     }
   }
   return p;
 }
 
-function header(r: Reader, end: number): Header {
+/** A repeated Pair field's next element. */
+function pushPair(list: Pair[] | undefined, r: WireReader): Pair[] {
+  const out = list ?? [];
+  out.push(pair(r, r.endOfLength()));
+  return out;
+}
+
+/**
+ * The string last seen at each column position of a row image (a name, a MySQL type), with its
+ * bytes, so that the rows of a table, which repeat them in every row, share one string each.
+ * Sharing saves decoding and memory, and lets V8 store map keys it has already hashed.
+ */
+class PositionStrings {
+  private static readonly MAX_POSITIONS = 256;
+  private readonly bytes: (Buffer | undefined)[] = [];
+  private readonly names: string[] = [];
+
+  get(buf: Buffer, start: number, end: number, position: number): string {
+    const len = end - start;
+    if (position >= PositionStrings.MAX_POSITIONS) return utf8(buf, start, end);
+    const known = this.bytes[position];
+    if (known !== undefined && known.length === len) {
+      let i = 0;
+      while (i < len && known[i] === buf[start + i]) i++;
+      if (i === len) return this.names[position]!;
+    }
+    const name = utf8(buf, start, end);
+    this.bytes[position] = Buffer.from(buf.subarray(start, end));
+    this.names[position] = name;
+    return name;
+  }
+}
+
+/**
+ * Strings that repeat at each column position of a table's rows (names, MySQL types), kept
+ * once for both the map images and lazily read Column lists.
+ */
+interface ColumnStrings {
+  names: PositionStrings;
+  mysqlTypes: PositionStrings;
+}
+
+const beforeStrings: ColumnStrings = { names: new PositionStrings(), mysqlTypes: new PositionStrings() };
+const afterStrings: ColumnStrings = { names: new PositionStrings(), mysqlTypes: new PositionStrings() };
+
+export function readHeader(buf: Buffer, span: Span): Header {
+  const r = new WireReader(buf, span.start, buf.length);
   const h: Header = {};
-  while (r.pos < end) {
+  while (r.pos < span.end) {
     const tag = r.uint32();
     switch (tag >>> 3) {
       case 1: h.version = r.int32(); break;
       case 2: h.logfileName = r.string(); break;
-      case 3: h.logfileOffset = int64(r); break;
-      case 4: h.serverId = int64(r); break;
+      case 3: h.logfileOffset = r.int64(); break;
+      case 4: h.serverId = r.int64(); break;
       case 5: h.serverenCode = r.string(); break;
-      case 6: h.executeTime = int64(r); break;
+      case 6: h.executeTime = r.int64(); break;
       case 7: h.sourceType = r.int32(); break;
       case 8: h.schemaName = r.string(); break;
       case 9: h.tableName = r.string(); break;
-      case 10: h.eventLength = int64(r); break;
+      case 10: h.eventLength = r.int64(); break;
       case 11: h.eventType = r.int32() as Header['eventType']; break;
-      case 12: (h.props ??= []).push(pair(r, endOf(r))); break;
+      case 12: h.props = pushPair(h.props, r); break;
       case 13: h.gtid = r.string(); break;
-      default: r.skipType(tag & 7);
+      default: r.skip(tag & 7);
     }
   }
   return h;
 }
 
-function column(r: Reader, end: number): Column {
+function column(r: WireReader, end: number, strings?: ColumnStrings, position = 0): Column {
   const c = {} as Column;
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag >>> 3) {
       case 1: c.index = r.int32(); break;
       case 2: c.sqlType = r.int32(); break;
-      case 3: c.name = r.string(); break;
+      case 3: c.name = strings === undefined ? r.string() : cachedString(r, strings.names, position); break;
       case 4: c.isKey = r.bool(); break;
       case 5: c.updated = r.bool(); break;
       case 6: c.isNull = r.bool(); break;
-      case 7: (c.props ??= []).push(pair(r, endOf(r))); break;
+      case 7: c.props = pushPair(c.props, r); break;
       case 8: c.value = r.string(); break;
       case 9: c.length = r.int32(); break;
-      case 10: c.mysqlType = r.string(); break;
-      default: r.skipType(tag & 7);
+      case 10: c.mysqlType = strings === undefined ? r.string() : cachedString(r, strings.mysqlTypes, position); break;
+      default: r.skip(tag & 7);
     }
   }
   return c;
 }
 
-function rowData(r: Reader, end: number): RowData {
+function cachedString(r: WireReader, cache: PositionStrings, position: number): string {
+  const end = r.endOfLength();
+  const start = r.pos;
+  r.pos = end;
+  return cache.get(r.buf, start, end, position);
+}
+
+/** The Column messages of one side (BEFORE or AFTER) of the RowData at [start, end). */
+export function readColumns(buf: Buffer, start: number, end: number, side: typeof BEFORE | typeof AFTER): Column[] {
+  const r = new WireReader(buf, start, buf.length);
+  const out: Column[] = [];
+  const strings = side === BEFORE ? beforeStrings : afterStrings;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag >>> 3 === side && (tag & 7) === 2) out.push(column(r, r.endOfLength(), strings, out.length));
+    else r.skip(tag & 7);
+  }
+  return out;
+}
+
+function rowData(r: WireReader, end: number): RowData {
   const d: RowData = { beforeColumns: [], afterColumns: [] };
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag >>> 3) {
-      case 1: d.beforeColumns.push(column(r, endOf(r))); break;
-      case 2: d.afterColumns.push(column(r, endOf(r))); break;
-      case 3: (d.props ??= []).push(pair(r, endOf(r))); break;
-      default: r.skipType(tag & 7);
+      case 1: d.beforeColumns.push(column(r, r.endOfLength())); break;
+      case 2: d.afterColumns.push(column(r, r.endOfLength())); break;
+      case 3: d.props = pushPair(d.props, r); break;
+      default: r.skip(tag & 7);
     }
   }
   return d;
 }
 
-function rowChange(r: Reader, end: number): RowChange {
+
+/**
+ * Builds one side's name → value maps. Rows of a table carry the same names in the same
+ * order, so after the first row each map is cloned from a template with those keys (V8 then
+ * gives it the template's shape at once, with the properties in the object itself) and only
+ * the values are stored. The keys and their order are those of plain assignment in column
+ * order, which is what entry.ts's reference `values` does.
+ */
+class ImageBuilder {
+  private readonly names: string[] = [];
+  private readonly values: (string | null)[] = [];
+  private count = 0;
+  private template: Record<string, string | null> | undefined;
+  private templateNames: string[] = [];
+
+  constructor(private readonly nameCache: PositionStrings) {}
+
+  /** Reads one Column message: null when isNull, else the value string ('' when absent). */
+  addColumn(r: WireReader, end: number): void {
+    const buf = r.buf;
+    let nameStart = 0;
+    let nameEnd = 0;
+    let valueStart = 0;
+    let valueEnd = 0;
+    let isNull = false;
+    while (r.pos < end) {
+      const tag = r.uint32();
+      switch (tag) {
+        // name (3) and value (8), length-delimited
+        case 26: nameEnd = r.endOfLength(); nameStart = r.pos; r.pos = nameEnd; break;
+        case 66: valueEnd = r.endOfLength(); valueStart = r.pos; r.pos = valueEnd; break;
+        // isNull (6), varint
+        case 48: isNull = r.bool(); break;
+        default: {
+          const field = tag >>> 3;
+          if (field === 3 || field === 8 || field === 6) throw new Error(`Column field ${field} has wire type ${tag & 7} at offset ${r.pos}`);
+          r.skip(tag & 7);
+        }
+      }
+    }
+    const i = this.count++;
+    this.names[i] = this.nameCache.get(buf, nameStart, nameEnd, i);
+    this.values[i] = isNull ? null : utf8(buf, valueStart, valueEnd);
+  }
+
+  /** The map of the columns added since the last build. */
+  build(): Record<string, string | null> {
+    const n = this.count;
+    this.count = 0;
+    const names = this.names;
+    const values = this.values;
+    let out: Record<string, string | null>;
+    if (this.template !== undefined && this.sameNames(n)) {
+      out = { ...this.template };
+    } else {
+      out = {};
+      if (n > 0) this.learn(n);
+    }
+    for (let i = 0; i < n; i++) out[names[i]!] = values[i]!;
+    return out;
+  }
+
+  private sameNames(n: number): boolean {
+    const t = this.templateNames;
+    if (t.length !== n) return false;
+    for (let i = 0; i < n; i++) if (t[i] !== this.names[i]) return false;
+    return true;
+  }
+
+  private learn(n: number): void {
+    const names = this.names.slice(0, n);
+    // '__proto__' assigned to a plain object sets its prototype instead of a key: no template.
+    if (names.includes('__proto__')) {
+      this.template = undefined;
+      this.templateNames = [];
+      return;
+    }
+    const t: Record<string, string | null> = {};
+    for (const name of names) t[name] = null;
+    this.template = t;
+    this.templateNames = names;
+  }
+}
+
+const beforeImages = new ImageBuilder(beforeStrings.names);
+const afterImages = new ImageBuilder(afterStrings.names);
+
+/** A row's two images as maps. */
+export interface RowImages {
+  before: Record<string, string | null>;
+  after: Record<string, string | null>;
+}
+
+/**
+ * Sets `row.before` and `row.after` to the row images of the RowData at [start, end), as
+ * name → value maps (one object per image), without building Column objects.
+ */
+export function readRowValues(buf: Buffer, start: number, end: number, row: RowImages): void {
+  const r = new WireReader(buf, start, buf.length);
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 10) beforeImages.addColumn(r, r.endOfLength());
+    else if (tag === 18) afterImages.addColumn(r, r.endOfLength());
+    else r.skip(tag & 7);
+  }
+  row.before = beforeImages.build();
+  row.after = afterImages.build();
+}
+
+function rowChange(r: WireReader, end: number): RowChange {
   const rc: Partial<RowChange> & { rowDatas: RowData[] } = { rowDatas: [] };
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag >>> 3) {
-      case 1: rc.tableId = int64(r); break;
+      case 1: rc.tableId = r.int64(); break;
       case 2: rc.eventType = r.int32() as RowChange['eventType']; break;
       case 10: rc.isDdl = r.bool(); break;
       case 11: rc.sql = r.string(); break;
-      case 12: rc.rowDatas.push(rowData(r, endOf(r))); break;
-      case 13: (rc.props ??= []).push(pair(r, endOf(r))); break;
+      case 12: rc.rowDatas.push(rowData(r, r.endOfLength())); break;
+      case 13: rc.props = pushPair(rc.props, r); break;
       case 14: rc.ddlSchemaName = r.string(); break;
-      default: r.skipType(tag & 7);
+      default: r.skip(tag & 7);
     }
   }
   // Canal's proto2 defaults, as decodeEntry applies them.
   return { ...rc, eventType: rc.eventType ?? 2, isDdl: rc.isDdl ?? false } as RowChange;
 }
 
-function transactionBody(r: Reader, end: number): TransactionBegin & TransactionEnd & { executeTime?: number } {
-  const t: TransactionBegin & TransactionEnd & { executeTime?: number } = {};
-  while (r.pos < end) {
+export type TransactionBody = TransactionBegin & TransactionEnd & { executeTime?: number };
+
+export function readTransactionBody(buf: Buffer, span: Span): TransactionBody {
+  const r = new WireReader(buf, span.start, buf.length);
+  const t: TransactionBody = {};
+  while (r.pos < span.end) {
     const tag = r.uint32();
     switch (tag >>> 3) {
-      case 1: t.executeTime = int64(r); break;
+      case 1: t.executeTime = r.int64(); break;
       case 2: t.transactionId = r.string(); break;
-      case 3: (t.props ??= []).push(pair(r, endOf(r))); break;
-      case 4: t.threadId = int64(r); break;
-      default: r.skipType(tag & 7);
+      case 3: t.props = pushPair(t.props, r); break;
+      case 4: t.threadId = r.int64(); break;
+      default: r.skip(tag & 7);
     }
   }
   return t;
 }
 
-/** decodeEntry, faster. Throws on bytes that are not a protobuf message. */
-export function decodeEntryFast(bytes: Uint8Array): DecodedEntry {
-  const r = protobuf.Reader.create(bytes);
-  let h: Header | undefined;
-  let entryType: number | undefined;
-  let storeValue: Uint8Array | undefined;
-  while (r.pos < r.len) {
+/** Where an Entry's parts are: its type and the spans of its header and storeValue. */
+export interface EntryLayout {
+  /** absent on the wire reads as ROWDATA (Canal's proto2 default) */
+  entryType: number;
+  header: Span | undefined;
+  body: Span;
+}
+
+/** Finds an Entry's parts without decoding them. Throws on bytes that are not an Entry. */
+export function entryLayout(buf: Buffer): EntryLayout {
+  const r = new WireReader(buf, 0, buf.length);
+  let header: Span | undefined;
+  let entryType: number = EntryType.ROWDATA;
+  let body: Span = { start: 0, end: 0 };
+  while (r.pos < buf.length) {
     const tag = r.uint32();
-    switch (tag >>> 3) {
-      case 1: h = header(r, endOf(r)); break;
-      case 2: entryType = r.int32(); break;
-      case 3: storeValue = r.bytes(); break;
-      default: r.skipType(tag & 7);
+    switch (tag) {
+      case 10: { const end = r.endOfLength(); header = { start: r.pos, end }; r.pos = end; break; }
+      case 16: entryType = r.int32(); break;
+      case 26: { const end = r.endOfLength(); body = { start: r.pos, end }; r.pos = end; break; }
+      default: {
+        const field = tag >>> 3;
+        if (field >= 1 && field <= 3) throw new Error(`Entry field ${field} has wire type ${tag & 7} at offset ${r.pos}`);
+        r.skip(tag & 7);
+      }
     }
   }
-  // Canal's Java side reads an absent entryType as ROWDATA (its proto2 default).
-  const type = (entryType ?? EntryType.ROWDATA) as EntryType;
-  const out: DecodedEntry = { entryType: type, header: h ?? {} };
-  const body = protobuf.Reader.create(storeValue ?? new Uint8Array(0));
-  if (type === EntryType.ROWDATA) out.rowChange = rowChange(body, body.len);
-  else if (type === EntryType.TRANSACTIONBEGIN) out.begin = transactionBody(body, body.len);
-  else if (type === EntryType.TRANSACTIONEND) out.end = transactionBody(body, body.len);
+  return { entryType, header, body };
+}
+
+/** decodeEntry, faster. Throws on bytes that are not a protobuf message. */
+export function decodeEntryFast(bytes: Uint8Array): DecodedEntry {
+  const buf = asBuffer(bytes);
+  const layout = entryLayout(buf);
+  const type = layout.entryType as EntryType;
+  const out: DecodedEntry = { entryType: type, header: layout.header === undefined ? {} : readHeader(buf, layout.header) };
+  if (type === EntryType.ROWDATA) out.rowChange = rowChange(new WireReader(buf, layout.body.start, buf.length), layout.body.end);
+  else if (type === EntryType.TRANSACTIONBEGIN) out.begin = readTransactionBody(buf, layout.body);
+  else if (type === EntryType.TRANSACTIONEND) out.end = readTransactionBody(buf, layout.body);
   return out;
 }

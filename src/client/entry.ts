@@ -1,8 +1,11 @@
 // Entries as a consumer wants them: enum names instead of numbers, the header flattened, and
 // each row as `before`/`after` maps of column name to the exact Column string (null for NULL).
+// Decoding is lazy and reads the entry bytes directly: a consumer's CPU went mostly to
+// protobufjs objects and the garbage of per-value Column objects it rarely looks at.
 import type { DecodedEntry } from '../protocol/entry-codec.ts';
-import { decodeEntryFast } from './entry-decoder.ts';
-import { EntryType, EntryTypeName as entryTypeNames, EventTypeName as eventTypeNames, type Column, type Header } from '../protocol/entry-model.ts';
+import { AFTER, BEFORE, entryLayout, readColumns, readHeader, readRowValues, readTransactionBody, type EntryLayout, type Span } from './entry-decoder.ts';
+import { asBuffer, WireReader } from './wire-reader.ts';
+import { EntryType, EntryTypeName as entryTypeNames, EventTypeName as eventTypeNames, type Column, type Header, type Pair } from '../protocol/entry-model.ts';
 
 export type EntryTypeName = 'TRANSACTIONBEGIN' | 'ROWDATA' | 'TRANSACTIONEND' | 'HEARTBEAT' | 'GTIDLOG' | `UNKNOWN_${number}`;
 export type EventTypeName =
@@ -57,16 +60,23 @@ function values(cols: Column[]): RowValues {
   return out;
 }
 
-/** Decodes one serialized Canal Entry. Throws (from protobufjs) on bytes that are not one. */
-export function toCanalEntry(bytes: Uint8Array): CanalEntry {
-  return canalEntryOf(decodeEntryFast(bytes));
+function propsMap(pairs: Pair[] | undefined): Record<string, string> {
+  const props: Record<string, string> = {};
+  for (const p of pairs ?? []) props[p.key ?? ''] = p.value ?? '';
+  return props;
 }
 
-/** The consumer's view of an entry decoded by either decoder. */
+/** Decodes one serialized Canal Entry. Throws on bytes that are not one. */
+export function toCanalEntry(bytes: Uint8Array): CanalEntry {
+  return new LazyCanalEntry(asBuffer(bytes));
+}
+
+/**
+ * The consumer's view of an entry decoded by either decoder: the reference for toCanalEntry,
+ * which must give the same values (test/client/entry.test.ts holds them equal).
+ */
 export function canalEntryOf(d: DecodedEntry): CanalEntry {
   const h = d.header;
-  const props: Record<string, string> = {};
-  for (const p of h.props ?? []) props[p.key ?? ''] = p.value ?? '';
   const rc = d.rowChange;
   const rows: CanalRow[] = (rc?.rowDatas ?? []).map((r) => ({
     before: values(r.beforeColumns),
@@ -90,10 +100,200 @@ export function canalEntryOf(d: DecodedEntry): CanalEntry {
     sql: rc?.sql ?? '',
     gtid: h.gtid ?? '',
     transactionId: d.end?.transactionId ?? d.begin?.transactionId ?? '',
-    props,
+    props: propsMap(h.props),
     rows,
     header: h,
   };
+}
+
+/**
+ * One row, its value maps built when the entry's rows are first read; the Column messages are
+ * read from the retained entry bytes only if asked for. JSON gives all four fields, as for a
+ * plain CanalRow.
+ */
+class LazyCanalRow implements CanalRow {
+  readonly #buf: Buffer;
+  readonly #start: number;
+  readonly #end: number;
+  #beforeColumns: Column[] | undefined;
+  #afterColumns: Column[] | undefined;
+  before!: RowValues;
+  after!: RowValues;
+
+  constructor(buf: Buffer, start: number, end: number) {
+    this.#buf = buf;
+    this.#start = start;
+    this.#end = end;
+    readRowValues(buf, start, end, this);
+  }
+
+  get beforeColumns(): Column[] {
+    return (this.#beforeColumns ??= readColumns(this.#buf, this.#start, this.#end, BEFORE));
+  }
+
+  set beforeColumns(cols: Column[]) {
+    this.#beforeColumns = cols;
+  }
+
+  get afterColumns(): Column[] {
+    return (this.#afterColumns ??= readColumns(this.#buf, this.#start, this.#end, AFTER));
+  }
+
+  set afterColumns(cols: Column[]) {
+    this.#afterColumns = cols;
+  }
+
+  toJSON(): CanalRow {
+    return { before: this.before, after: this.after, beforeColumns: this.beforeColumns, afterColumns: this.afterColumns };
+  }
+}
+
+/**
+ * An entry whose header fields are read at once (with a hand-written reader) and whose rows,
+ * props, full header and transaction body are read from the retained bytes on first access.
+ * A consumer that only routes on table names, or skips BEGIN/END, pays for nothing else.
+ */
+class LazyCanalEntry implements CanalEntry {
+  readonly #buf: Buffer;
+  readonly #layout: EntryLayout;
+  #rows: CanalRow[] | undefined;
+  #props: Record<string, string> | undefined;
+  #header: Header | undefined;
+  #transactionId: string | undefined;
+  entryType: EntryTypeName;
+  logfileName = '';
+  logfileOffset = 0;
+  serverId = 0;
+  executeTime = 0;
+  eventLength = 0;
+  schemaName = '';
+  tableName = '';
+  eventType: EventTypeName | null = null;
+  isDdl = false;
+  sql = '';
+  gtid = '';
+
+  constructor(buf: Buffer) {
+    this.#buf = buf;
+    const layout = entryLayout(buf);
+    this.#layout = layout;
+    this.entryType = enumName(entryTypeNames, layout.entryType) as EntryTypeName;
+    if (layout.header !== undefined) this.readHeaderFields(layout.header);
+    if (layout.entryType === EntryType.ROWDATA) this.readRowChangeFields(layout.body);
+  }
+
+  get rows(): CanalRow[] {
+    return (this.#rows ??= this.readRows());
+  }
+
+  set rows(rows: CanalRow[]) {
+    this.#rows = rows;
+  }
+
+  get props(): Record<string, string> {
+    return (this.#props ??= propsMap(this.header.props));
+  }
+
+  set props(props: Record<string, string>) {
+    this.#props = props;
+  }
+
+  get header(): Header {
+    return (this.#header ??= this.#layout.header === undefined ? {} : readHeader(this.#buf, this.#layout.header));
+  }
+
+  set header(h: Header) {
+    this.#header = h;
+  }
+
+  get transactionId(): string {
+    if (this.#transactionId === undefined) {
+      const type = this.#layout.entryType;
+      const body = type === EntryType.TRANSACTIONBEGIN || type === EntryType.TRANSACTIONEND ? readTransactionBody(this.#buf, this.#layout.body) : undefined;
+      this.#transactionId = body?.transactionId ?? '';
+    }
+    return this.#transactionId;
+  }
+
+  set transactionId(id: string) {
+    this.#transactionId = id;
+  }
+
+  toJSON(): CanalEntry {
+    return {
+      entryType: this.entryType,
+      logfileName: this.logfileName,
+      logfileOffset: this.logfileOffset,
+      serverId: this.serverId,
+      executeTime: this.executeTime,
+      eventLength: this.eventLength,
+      schemaName: this.schemaName,
+      tableName: this.tableName,
+      eventType: this.eventType,
+      isDdl: this.isDdl,
+      sql: this.sql,
+      gtid: this.gtid,
+      transactionId: this.transactionId,
+      props: this.props,
+      rows: this.rows,
+      header: this.header,
+    };
+  }
+
+  /** Only the header fields the flat view carries; props and the rest wait for `header`. */
+  private readHeaderFields(span: Span): void {
+    const r = new WireReader(this.#buf, span.start, this.#buf.length);
+    while (r.pos < span.end) {
+      const tag = r.uint32();
+      switch (tag >>> 3) {
+        case 2: this.logfileName = r.string(); break;
+        case 3: this.logfileOffset = r.int64(); break;
+        case 4: this.serverId = r.int64(); break;
+        case 6: this.executeTime = r.int64(); break;
+        case 8: this.schemaName = r.string(); break;
+        case 9: this.tableName = r.string(); break;
+        case 10: this.eventLength = r.int64(); break;
+        case 13: this.gtid = r.string(); break;
+        default: r.skip(tag & 7);
+      }
+    }
+  }
+
+  /** RowChange's scalar fields; the rows are only skipped over here. */
+  private readRowChangeFields(span: Span): void {
+    const r = new WireReader(this.#buf, span.start, this.#buf.length);
+    let eventType = 2;
+    while (r.pos < span.end) {
+      const tag = r.uint32();
+      switch (tag >>> 3) {
+        case 2: eventType = r.int32(); break;
+        case 10: this.isDdl = r.bool(); break;
+        case 11: this.sql = r.string(); break;
+        default: r.skip(tag & 7);
+      }
+    }
+    this.eventType = enumName(eventTypeNames, eventType) as EventTypeName;
+  }
+
+  private readRows(): CanalRow[] {
+    const rows: CanalRow[] = [];
+    if (this.#layout.entryType !== EntryType.ROWDATA) return rows;
+    const buf = this.#buf;
+    const span = this.#layout.body;
+    const r = new WireReader(buf, span.start, buf.length);
+    while (r.pos < span.end) {
+      const tag = r.uint32();
+      if (tag === 98) {
+        // rowDatas (12), length-delimited
+        const end = r.endOfLength();
+        rows.push(new LazyCanalRow(buf, r.pos, end));
+        r.pos = end;
+      } else {
+        r.skip(tag & 7);
+      }
+    }
+    return rows;
+  }
 }
 
 /**
