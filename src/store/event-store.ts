@@ -5,6 +5,7 @@
 // is ever dropped.
 import { EventEmitter } from 'node:events';
 import type { EntryPosition } from '../protocol/entry-model.ts';
+import { ByteRing } from './byte-ring.ts';
 import { isIsolatedDdl, type StoreItem } from './store-item.ts';
 
 export type BatchMode = 'ITEMSIZE' | 'MEMSIZE';
@@ -78,6 +79,9 @@ export class StoreError extends Error {
 /** The Java client substitutes 1000 for a fetch size ≤ 0; canal-go passes 0 through. */
 const DEFAULT_FETCH_SIZE = 1000;
 
+/** Largest block the store copies entries into; a larger maxBytes lets the rest keep their own buffers. */
+const MAX_RING_BYTES = 256 * 1024 * 1024;
+
 interface BatchRecord extends BatchRange {
   startSeq: number;
   /** exclusive */
@@ -105,7 +109,10 @@ export class EventStore extends EventEmitter<{ space: [] }> {
   readonly ddlIsolation: boolean;
 
   private ring: (StoreItem | undefined)[];
+  /** per slot: the offset of the item's bytes in `bytesRing`, or −1 when it kept its own buffer */
+  private placedAt: Int32Array;
   private mask: number;
+  private readonly bytesRing: ByteRing;
   private putSeq = 0;
   private getSeq = 0;
   private ackSeq = 0;
@@ -135,10 +142,16 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     // Grown on demand up to the first power of two ≥ maxEntries, so a generous bound costs nothing until used.
     const initial = Math.min(1024, nextPowerOfTwo(this.maxEntries));
     this.ring = new Array<StoreItem | undefined>(initial).fill(undefined);
+    this.placedAt = new Int32Array(initial);
     this.mask = initial - 1;
+    this.bytesRing = new ByteRing(Math.min(this.maxBytes, MAX_RING_BYTES));
   }
 
-  /** Stores the item, or returns false when it does not fit; the caller keeps it and retries on 'space'. */
+  /**
+   * Stores the item, or returns false when it does not fit; the caller keeps it and retries on 'space'.
+   * A stored item's bytes are copied into the store's own block and `item.bytes` then views them
+   * there: they stay valid until the batch holding the item is acknowledged, not after.
+   */
   tryPut(item: StoreItem): boolean {
     if (this.closedReason !== undefined) return false;
     const size = item.bytes.byteLength;
@@ -152,7 +165,15 @@ export class EventStore extends EventEmitter<{ space: [] }> {
       return false;
     }
     if (count === this.ring.length) this.grow();
-    this.ring[this.putSeq & this.mask] = item;
+    const slot = this.putSeq & this.mask;
+    const placed = this.bytesRing.place(item.bytes);
+    if (placed === undefined) {
+      this.placedAt[slot] = -1;
+    } else {
+      item.bytes = placed.view;
+      this.placedAt[slot] = placed.offset;
+    }
+    this.ring[slot] = item;
     this.putSeq++;
     this.heldBytes += size;
     if (this.waiters.length > 0) this.wakeWaiters();
@@ -209,12 +230,21 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     if (batchId === -1) return undefined;
     const rec = this.checkOldest(batchId);
     this.outstanding.shift();
+    let lastPlaced = -1;
+    let lastPlacedLength = 0;
     for (let seq = this.ackSeq; seq < rec.endSeq; seq++) {
       const idx = seq & this.mask;
-      this.heldBytes -= this.ring[idx]!.bytes.byteLength;
+      const length = this.ring[idx]!.bytes.byteLength;
+      this.heldBytes -= length;
       this.ring[idx] = undefined;
+      if (this.placedAt[idx]! >= 0) {
+        lastPlaced = this.placedAt[idx]!;
+        lastPlacedLength = length;
+      }
     }
     this.ackSeq = rec.endSeq;
+    if (this.ackSeq === this.putSeq) this.bytesRing.reset();
+    else if (lastPlaced >= 0) this.bytesRing.release(lastPlaced, lastPlacedLength);
     const freed = rec.endSeq > rec.startSeq;
     if (freed) this.refused = false;
     const range: BatchRange = { id: rec.id, covered: rec.covered, start: rec.start, end: rec.end };
@@ -360,9 +390,14 @@ export class EventStore extends EventEmitter<{ space: [] }> {
 
   private grow(): void {
     const bigger = new Array<StoreItem | undefined>(this.ring.length * 2).fill(undefined);
+    const placedAt = new Int32Array(bigger.length);
     const mask = bigger.length - 1;
-    for (let seq = this.ackSeq; seq < this.putSeq; seq++) bigger[seq & mask] = this.ring[seq & this.mask];
+    for (let seq = this.ackSeq; seq < this.putSeq; seq++) {
+      bigger[seq & mask] = this.ring[seq & this.mask];
+      placedAt[seq & mask] = this.placedAt[seq & this.mask]!;
+    }
     this.ring = bigger;
+    this.placedAt = placedAt;
     this.mask = mask;
   }
 }

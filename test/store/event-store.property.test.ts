@@ -30,7 +30,23 @@ const configArb = fc.record({
 
 const onlyA = (i: StoreItem): boolean => i.table !== 'b';
 
-test('store property: nothing lost, order kept, unacked entries come again after rollback, bounds hold, ack errors name the expected batch', async () => {
+/** Bytes that differ per entry and per offset, so an entry overwritten in the store's block shows. */
+function patterned(serial: number, kind: Kind, size: number, table: string): StoreItem {
+  const it = item(serial, kind, size, table);
+  for (let k = 0; k < size; k++) it.bytes[k] = (serial * 31 + k * 7) & 0xff;
+  return it;
+}
+
+function assertIntact(items: readonly StoreItem[]): void {
+  for (const it of items) {
+    const serial = it.position.offset;
+    for (let k = 0; k < it.bytes.byteLength; k++) {
+      if (it.bytes[k] !== ((serial * 31 + k * 7) & 0xff)) assert.fail(`entry ${serial} (${it.bytes.byteLength} bytes) was overwritten at byte ${k} before its ack`);
+    }
+  }
+}
+
+test('store property: nothing lost, bytes intact until acked, order kept, unacked entries come again after rollback, bounds hold, ack errors name the expected batch', async () => {
   await fc.assert(
     fc.asyncProperty(configArb, fc.array(opArb, { maxLength: 80 }), async (cfg, ops) => {
       const store = new EventStore(cfg);
@@ -49,6 +65,7 @@ test('store property: nothing lost, order kept, unacked entries come again after
         assert.ok(s.entries <= cfg.maxEntries, `count ${s.entries} > ${cfg.maxEntries}`);
         assert.ok(s.bytes <= cfg.maxBytes || s.entries === 1, `bytes ${s.bytes} > ${cfg.maxBytes} with ${s.entries} entries`);
         assert.equal(s.bytes, all.slice(acked).reduce((n, i) => n + i.bytes.byteLength, 0));
+        assertIntact(all.slice(acked));
       };
       // The store must refuse exactly when the entry does not fit: bounds are exact, not approximate.
       const putWaiting = (): void => {
@@ -82,7 +99,7 @@ test('store property: nothing lost, order kept, unacked entries come again after
 
       for (const op of ops) {
         if (op.op === 'put') {
-          waiting.push(item(serial++, op.kind, op.size, op.table));
+          waiting.push(patterned(serial++, op.kind, op.size, op.table));
           putWaiting();
         } else if (op.op === 'get') {
           const filter = op.filtered ? onlyA : undefined;
@@ -95,6 +112,7 @@ test('store property: nothing lost, order kept, unacked entries come again after
           const covered = all.slice(cursor, cursor + b.covered);
           assert.equal(b.covered, covered.length, 'covers only entries that exist');
           assert.deepEqual(serials(b.items), serials(filter ? covered.filter(filter) : covered), 'batch continues exactly at the get cursor');
+          assertIntact(b.items);
           const size = op.size > 0 ? op.size : 1000;
           if (cfg.batchMode === 'ITEMSIZE') assert.ok(b.items.length <= size);
           else assert.ok(b.items.slice(0, -1).reduce((n, i) => n + i.bytes.byteLength, 0) <= size * cfg.memUnit);
@@ -141,6 +159,7 @@ test('store property: nothing lost, order kept, unacked entries come again after
         const b = await store.get(1000, -1);
         if (b === null) break;
         assert.equal(b.id, ++lastId);
+        assertIntact(b.items);
         outstanding.push({ id: b.id, from: cursor, to: cursor + b.covered });
         cursor += b.covered;
         ackOldest();

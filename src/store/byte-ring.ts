@@ -1,0 +1,78 @@
+// One contiguous, reused block of memory for the serialized entries the store holds. Entries
+// enter in order and are released in order (acks free the oldest first), so a ring of bytes fits
+// them without any allocator. Why it exists: an entry's own Buffer lives long enough in the store
+// to reach V8's old generation, and a dead old-generation Buffer is freed only by a full GC,
+// which V8 puts off until tens of MiB of such garbage have piled up. Copying each entry here
+// keeps the store's memory at one block of `capacity` bytes, and the encoder's Buffer dies young.
+
+/** Where an entry was placed: its bytes as a view into the ring, and the offset of that view. */
+export interface Placement {
+  view: Uint8Array;
+  offset: number;
+}
+
+export class ByteRing {
+  private block: Buffer | undefined;
+  /** next write offset */
+  private head = 0;
+  /** start of the oldest live bytes */
+  private tail = 0;
+  /** the live bytes run from tail to wrapEnd, then from 0 to head */
+  private wrapped = false;
+  private wrapEnd = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`ByteRing capacity must be a positive integer, got ${capacity}`);
+  }
+
+  /** Bytes of the block that have been written at least once (what the ring can add to RSS). */
+  get allocated(): number {
+    return this.block === undefined ? 0 : this.block.length;
+  }
+
+  /**
+   * Copies `bytes` in after the newest live bytes. Undefined when there is no contiguous room:
+   * the caller then keeps the entry's own buffer.
+   */
+  place(bytes: Uint8Array): Placement | undefined {
+    const n = bytes.byteLength;
+    if (n === 0 || n > this.capacity) return undefined;
+    let at: number;
+    if (!this.wrapped) {
+      if (this.head + n <= this.capacity) at = this.head;
+      else if (n <= this.tail) {
+        this.wrapped = true;
+        this.wrapEnd = this.head;
+        at = 0;
+      } else return undefined;
+    } else if (this.head + n <= this.tail) at = this.head;
+    else return undefined;
+    // Allocated on first use and never zero-filled: pages become resident only once written.
+    this.block ??= Buffer.allocUnsafeSlow(this.capacity);
+    this.block.set(bytes, at);
+    this.head = at + n;
+    return { view: this.block.subarray(at, at + n), offset: at };
+  }
+
+  /** Frees every placement up to and including the one at `offset` with `length` bytes (the newest released). */
+  release(offset: number, length: number): void {
+    if (this.wrapped && offset < this.tail) {
+      // The released placement lies in the part written after wrapping: the first part is gone.
+      this.wrapped = false;
+    }
+    this.tail = offset + length;
+    if (this.wrapped && this.tail >= this.wrapEnd) {
+      this.wrapped = false;
+      this.tail = 0;
+    }
+    if (!this.wrapped && this.tail === this.head) this.reset();
+  }
+
+  /** Nothing is live: writing starts over at the beginning, so a quiet store touches few pages. */
+  reset(): void {
+    this.head = 0;
+    this.tail = 0;
+    this.wrapped = false;
+    this.wrapEnd = 0;
+  }
+}
