@@ -20,7 +20,6 @@ import {
   handshakePacket,
   messagesPacket,
   packetTypeName,
-  rawMessagesFrame,
   successAckPacket,
   type ClientAuth,
   type DecodedPacket,
@@ -28,6 +27,7 @@ import {
 import { DestinationError, type Destination, type DestinationRegistry, type Subscriber } from './destination.ts';
 import { effectiveFetchSize, getWaitMs } from './get-wait.ts';
 import type { ServerLogger } from './logger.ts';
+import { MessagesFrameWriter } from './messages-frame.ts';
 
 export interface SessionConfig {
   /** '' accepts any username */
@@ -86,6 +86,8 @@ export class Session {
   private pumping = false;
   private paused = false;
   private readonly abort = new AbortController();
+  private readonly framer = new MessagesFrameWriter();
+  private readonly releaseFrame = (): void => this.framer.release();
   /** every destination this connection named, with the identity it used: released on close */
   private readonly touched = new Map<Destination, Subscriber>();
   private authTimer: NodeJS.Timeout | undefined;
@@ -227,10 +229,16 @@ export class Session {
     }
   }
 
-  /** Writes one frame; resolves once the socket can take more, so a client that stops reading stops being served. */
-  private async send(frame: Buffer): Promise<void> {
-    if (this.state === 'closed') return;
-    if (this.write(frame)) return;
+  /**
+   * Writes one frame; resolves once the socket can take more, so a client that stops reading stops
+   * being served. `onWritten` runs once the socket no longer holds the frame.
+   */
+  private async send(frame: Buffer, onWritten?: () => void): Promise<void> {
+    if (this.state === 'closed') {
+      onWritten?.();
+      return;
+    }
+    if (this.write(frame, onWritten)) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         this.socket.off('drain', done);
@@ -242,9 +250,9 @@ export class Session {
     });
   }
 
-  private write(frame: Buffer): boolean {
+  private write(frame: Buffer, onWritten?: () => void): boolean {
     this.writeTimer?.refresh();
-    return this.socket.write(frame);
+    return onWritten === undefined ? this.socket.write(frame) : this.socket.write(frame, onWritten);
   }
 
   // ------------------------------------------------------------------ authentication
@@ -383,11 +391,11 @@ export class Session {
     const { dest, sub } = this.identify(req.destination, req.clientId, () => describe('Get', { destination: req.destination, clientId: req.clientId }));
     const batch = await dest.get(sub, effectiveFetchSize(req.fetchSize), getWaitMs(req.timeout, req.unit), this.abort.signal);
     if (this.state === 'closed') return;
-    let frame: Buffer;
-    if (batch.batchId === -1) frame = encodeFrame(emptyMessagesPacket());
-    else if (batch.entries.length > 0) frame = rawMessagesFrame(batch.batchId, batch.entries);
-    else frame = encodeFrame(messagesPacket(batch.batchId));
-    await this.send(frame);
+    if (batch.batchId === -1) return await this.send(encodeFrame(emptyMessagesPacket()));
+    if (batch.entries.length === 0) return await this.send(encodeFrame(messagesPacket(batch.batchId)));
+    // The entries are copied out now: the store may reuse their memory once the batch is acked.
+    const built = this.framer.build(batch.batchId, batch.entries);
+    await this.send(built.frame, built.reused ? this.releaseFrame : undefined);
   }
 
   /** No reply on success: a stray ACK would be read as the reply to the client's next request. */
