@@ -68,7 +68,13 @@ export class CanalConnection {
   private readonly socket: Socket;
   private readonly reader: FrameDecoder;
   private readonly queue: (Waiter | Unsettled)[] = [];
+  /** One timer serves every request's deadline; it is moved only when a deadline comes sooner. */
   private timer: NodeJS.Timeout | undefined;
+  /** when the timer fires, in performance.now() ms */
+  private timerAt = Infinity;
+  /** the request whose deadline runs, and when it expires (performance.now() ms) */
+  private timed: Waiter | undefined;
+  private timedUntil = Infinity;
   private deferred: CanalServerError | undefined;
   private handshakeSeen = false;
   private closeError: Error | undefined;
@@ -209,18 +215,44 @@ export class CanalConnection {
     return undefined;
   }
 
-  /** The deadline runs for the oldest waiting request only: later ones wait behind it by design. */
+  /**
+   * The deadline runs for the oldest waiting request only: later ones wait behind it by design.
+   * Starting a deadline does not touch the timer unless it is due sooner than the timer fires:
+   * a GET answered every few ms would otherwise cost a clear and a setTimeout each. A timer
+   * that fires before the running deadline re-arms itself for the rest.
+   */
   private armTimer(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
     const head = this.headWaiter();
-    if (head === undefined || head.deadlineMs === null) return;
-    const ms = head.deadlineMs;
-    this.timer = setTimeout(() => {
-      const hint = this.handshakeSeen ? '' : ` (is ${this.peer} a Canal server?)`;
-      this.fail(new CanalTimeoutError(`no reply from ${this.peer} to ${head.what} within ${ms} ms${hint}`));
-    }, ms);
+    if (head === undefined || head.deadlineMs === null) {
+      this.timed = undefined;
+      this.timedUntil = Infinity;
+      return;
+    }
+    const now = performance.now();
+    this.timed = head;
+    this.timedUntil = now + head.deadlineMs;
+    if (this.timer === undefined || this.timerAt > this.timedUntil) this.schedule(head.deadlineMs, now);
+  }
+
+  private schedule(ms: number, now: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = now + ms;
+    this.timer = setTimeout(() => this.onTimer(), ms);
     this.timer.unref();
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const head = this.timed;
+    if (head === undefined || this.closeError !== undefined) return;
+    const now = performance.now();
+    if (now < this.timedUntil) {
+      this.schedule(Math.max(1, Math.ceil(this.timedUntil - now)), now);
+      return;
+    }
+    const hint = this.handshakeSeen ? '' : ` (is ${this.peer} a Canal server?)`;
+    this.fail(new CanalTimeoutError(`no reply from ${this.peer} to ${head.what} within ${head.deadlineMs} ms${hint}`));
   }
 
   private onData(chunk: Buffer): void {
