@@ -5,12 +5,6 @@
 // which V8 puts off until tens of MiB of such garbage have piled up. Copying each entry here
 // keeps the store's memory at one block of `capacity` bytes, and the encoder's Buffer dies young.
 
-/** Where an entry was placed: its bytes as a view into the ring, and the offset of that view. */
-export interface Placement {
-  view: Uint8Array;
-  offset: number;
-}
-
 export class ByteRing {
   private block: Buffer | undefined;
   /** next write offset */
@@ -31,12 +25,12 @@ export class ByteRing {
   }
 
   /**
-   * Copies `bytes` in after the newest live bytes. Undefined when there is no contiguous room:
-   * the caller then keeps the entry's own buffer.
+   * Copies `bytes` in after the newest live bytes and returns their offset; −1 when there is no
+   * contiguous room (the caller then keeps the entry's own buffer).
    */
-  place(bytes: Uint8Array): Placement | undefined {
+  place(bytes: Uint8Array): number {
     const n = bytes.byteLength;
-    if (n === 0 || n > this.capacity) return undefined;
+    if (n === 0 || n > this.capacity) return -1;
     let at: number;
     if (!this.wrapped) {
       if (this.head + n <= this.capacity) at = this.head;
@@ -44,14 +38,19 @@ export class ByteRing {
         this.wrapped = true;
         this.wrapEnd = this.head;
         at = 0;
-      } else return undefined;
+      } else return -1;
     } else if (this.head + n <= this.tail) at = this.head;
-    else return undefined;
+    else return -1;
     // Allocated on first use and never zero-filled: pages become resident only once written.
     this.block ??= Buffer.allocUnsafeSlow(this.capacity);
     this.block.set(bytes, at);
     this.head = at + n;
-    return { view: this.block.subarray(at, at + n), offset: at };
+    return at;
+  }
+
+  /** The bytes placed at `offset`; valid until they are released. */
+  view(offset: number, length: number): Uint8Array {
+    return this.block!.subarray(offset, offset + length);
   }
 
   /** Frees every placement up to and including the one at `offset` with `length` bytes (the newest released). */

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { EntryPosition } from '../protocol/entry-model.ts';
 import { ByteRing } from './byte-ring.ts';
+import { EntrySlots } from './entry-slots.ts';
 import { isIsolatedDdl, type StoreItem } from './store-item.ts';
 
 export type BatchMode = 'ITEMSIZE' | 'MEMSIZE';
@@ -108,9 +109,7 @@ export class EventStore extends EventEmitter<{ space: [] }> {
   readonly memUnit: number;
   readonly ddlIsolation: boolean;
 
-  private ring: (StoreItem | undefined)[];
-  /** per slot: the offset of the item's bytes in `bytesRing`, or −1 when it kept its own buffer */
-  private placedAt: Int32Array;
+  private slots: EntrySlots;
   private mask: number;
   private readonly bytesRing: ByteRing;
   private putSeq = 0;
@@ -141,16 +140,15 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     this.ddlIsolation = opts.ddlIsolation ?? false;
     // Grown on demand up to the first power of two ≥ maxEntries, so a generous bound costs nothing until used.
     const initial = Math.min(1024, nextPowerOfTwo(this.maxEntries));
-    this.ring = new Array<StoreItem | undefined>(initial).fill(undefined);
-    this.placedAt = new Int32Array(initial);
+    this.slots = new EntrySlots(initial);
     this.mask = initial - 1;
     this.bytesRing = new ByteRing(Math.min(this.maxBytes, MAX_RING_BYTES));
   }
 
   /**
    * Stores the item, or returns false when it does not fit; the caller keeps it and retries on 'space'.
-   * A stored item's bytes are copied into the store's own block and `item.bytes` then views them
-   * there: they stay valid until the batch holding the item is acknowledged, not after.
+   * The store keeps a copy of the item's facts and bytes, not the item: a batch hands out equal
+   * items whose `bytes` view the store's own block, valid until that batch is acknowledged.
    */
   tryPut(item: StoreItem): boolean {
     if (this.closedReason !== undefined) return false;
@@ -164,16 +162,8 @@ export class EventStore extends EventEmitter<{ space: [] }> {
       }
       return false;
     }
-    if (count === this.ring.length) this.grow();
-    const slot = this.putSeq & this.mask;
-    const placed = this.bytesRing.place(item.bytes);
-    if (placed === undefined) {
-      this.placedAt[slot] = -1;
-    } else {
-      item.bytes = placed.view;
-      this.placedAt[slot] = placed.offset;
-    }
-    this.ring[slot] = item;
+    if (count === this.slots.capacity) this.grow();
+    this.slots.set(this.putSeq & this.mask, item, this.bytesRing.place(item.bytes));
     this.putSeq++;
     this.heldBytes += size;
     if (this.waiters.length > 0) this.wakeWaiters();
@@ -234,13 +224,13 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     let lastPlacedLength = 0;
     for (let seq = this.ackSeq; seq < rec.endSeq; seq++) {
       const idx = seq & this.mask;
-      const length = this.ring[idx]!.bytes.byteLength;
+      const length = this.slots.bytesLength(idx);
       this.heldBytes -= length;
-      this.ring[idx] = undefined;
-      if (this.placedAt[idx]! >= 0) {
-        lastPlaced = this.placedAt[idx]!;
+      if (this.slots.placement(idx) >= 0) {
+        lastPlaced = this.slots.placement(idx);
         lastPlacedLength = length;
       }
+      this.slots.clear(idx);
     }
     this.ackSeq = rec.endSeq;
     if (this.ackSeq === this.putSeq) this.bytesRing.reset();
@@ -323,13 +313,13 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     const budget = this.budget(w.size);
     const full = (): boolean => w.cut || (this.batchMode === 'ITEMSIZE' ? w.visibleCount >= budget : w.visibleBytes >= budget);
     while (!full() && w.scanSeq < this.putSeq) {
-      const item = this.ring[w.scanSeq & this.mask]!;
-      if (w.filter === undefined || w.filter(item)) {
-        if (this.ddlIsolation && isIsolatedDdl(item)) {
+      const idx = w.scanSeq & this.mask;
+      if (w.filter === undefined || w.filter(this.itemAt(idx))) {
+        if (this.ddlIsolation && this.isolatedAt(idx)) {
           w.cut = true;
         } else {
           w.visibleCount++;
-          w.visibleBytes += item.bytes.byteLength;
+          w.visibleBytes += this.slots.bytesLength(idx);
         }
       }
       w.scanSeq++;
@@ -351,22 +341,23 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     const budget = this.budget(size);
     const items: StoreItem[] = [];
     let visibleBytes = 0;
-    let ackPosition: EntryPosition | undefined;
+    let lastBoundary = -1;
     let seq = start;
     while (seq < this.putSeq) {
-      const item = this.ring[seq & this.mask]!;
-      const visible = filter === undefined || filter(item);
-      const isolated = visible && this.ddlIsolation && isIsolatedDdl(item);
+      const idx = seq & this.mask;
+      const item = filter === undefined ? undefined : this.itemAt(idx);
+      const visible = item === undefined || filter!(item);
+      const isolated = visible && this.ddlIsolation && this.isolatedAt(idx);
       if (visible) {
         if (items.length > 0) {
           // MEMSIZE takes entries while the bytes so far are ≤ the budget: at most one entry of overshoot, as Canal.
           if (this.batchMode === 'ITEMSIZE' ? items.length >= budget : visibleBytes > budget) break;
           if (isolated) break;
         }
-        items.push(item);
-        visibleBytes += item.bytes.byteLength;
+        items.push(item ?? this.itemAt(idx));
+        visibleBytes += this.slots.bytesLength(idx);
       }
-      if (item.boundary) ackPosition = item.position;
+      if (this.slots.isBoundary(idx)) lastBoundary = idx;
       seq++;
       if (isolated) break;
     }
@@ -376,9 +367,10 @@ export class EventStore extends EventEmitter<{ space: [] }> {
       startSeq: start,
       endSeq: seq,
       covered: seq - start,
-      start: this.ring[start & this.mask]!.position,
-      end: this.ring[(seq - 1) & this.mask]!.position,
+      start: this.slots.position(start & this.mask),
+      end: this.slots.position((seq - 1) & this.mask),
     };
+    const ackPosition = lastBoundary >= 0 ? this.slots.position(lastBoundary) : undefined;
     if (ackPosition !== undefined) rec.ackPosition = ackPosition;
     this.outstanding.push(rec);
     this.getSeq = seq;
@@ -388,17 +380,21 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     return batch;
   }
 
+  /** The item in slot `idx` as it was put, its bytes wherever the store keeps them. */
+  private itemAt(idx: number): StoreItem {
+    const at = this.slots.placement(idx);
+    const bytes = at >= 0 ? this.bytesRing.view(at, this.slots.bytesLength(idx)) : this.slots.ownBytes(idx)!;
+    return this.slots.item(idx, bytes);
+  }
+
+  private isolatedAt(idx: number): boolean {
+    const facts = this.slots.ddlFacts(idx);
+    return facts !== undefined && isIsolatedDdl(facts);
+  }
+
   private grow(): void {
-    const bigger = new Array<StoreItem | undefined>(this.ring.length * 2).fill(undefined);
-    const placedAt = new Int32Array(bigger.length);
-    const mask = bigger.length - 1;
-    for (let seq = this.ackSeq; seq < this.putSeq; seq++) {
-      bigger[seq & mask] = this.ring[seq & this.mask];
-      placedAt[seq & mask] = this.placedAt[seq & this.mask]!;
-    }
-    this.ring = bigger;
-    this.placedAt = placedAt;
-    this.mask = mask;
+    this.slots = this.slots.grown(this.ackSeq, this.putSeq);
+    this.mask = this.slots.capacity - 1;
   }
 }
 
