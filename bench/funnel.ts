@@ -14,7 +14,7 @@ async function stageRun(ctx: Ctx, label: string, span: BinlogSpan, stage: Stage,
     stage,
     batchSize: ctx.plan.batchSize,
     getTimeoutMs: ctx.plan.getTimeoutMs,
-    ...(ctx.plan.storeMaxBytes !== undefined ? { storeMaxBytes: ctx.plan.storeMaxBytes } : {}),
+    store: ctx.plan.store,
   };
   const runs = await repeat(ctx.plan.runs, async () => {
     const r = await runWorker<StageResult>('stage', { ...job, serverId: ctx.nextServerId() }, { deadlineMs: 180_000 });

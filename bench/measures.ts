@@ -1,5 +1,11 @@
 // The shapes exchanged between bench/run.ts and its measured worker processes.
 
+/** What-if store bounds (bench --store-max-mib / --store-max-entries); empty: the config defaults. */
+export interface StoreOverrides {
+  maxBytes?: number;
+  maxEntries?: number;
+}
+
 export interface SourceConn {
   host: string;
   port: number;
@@ -34,8 +40,8 @@ export interface StageJob extends DecodeJob {
   /** for the store stage's consumer: GET size (KiB in the default MEMSIZE mode) and wait */
   batchSize: number;
   getTimeoutMs: number;
-  /** store.maxBytes instead of the config default */
-  storeMaxBytes?: number;
+  /** store settings instead of the config defaults */
+  store: StoreOverrides;
 }
 
 export interface StageResult extends DecodeResult {
@@ -52,8 +58,8 @@ export interface ServerJob {
   destination: string;
   canalUser: string;
   canalPassword: string;
-  /** store.maxBytes instead of the config default */
-  storeMaxBytes?: number;
+  /** store settings instead of the config defaults */
+  store: StoreOverrides;
 }
 
 export type ServerMsg =

@@ -1,5 +1,6 @@
 // What one `npm run bench` run does: sizes of the workloads and how often each figure is repeated.
 import { parseArgs } from 'node:util';
+import type { StoreOverrides } from './measures.ts';
 
 export interface BenchPlan {
   quick: boolean;
@@ -26,8 +27,8 @@ export interface BenchPlan {
   clientFlags: string[];
   /** which workloads run (all three by default; the targets of the others are then not judged) */
   workloads: Set<'A' | 'B' | 'C'>;
-  /** store.maxBytes for every sluice run instead of the config default (a what-if for owners) */
-  storeMaxBytes?: number;
+  /** store bounds for every sluice run instead of the config defaults (what-ifs for owners) */
+  store: StoreOverrides;
 }
 
 /** First id of each workload, far enough apart that they never collide. */
@@ -38,10 +39,18 @@ const usage = `usage: npm run bench -- [--quick] [--runs N] [--profile] [--profi
   --runs N        repeats of each catch-up figure (median reported); default 3, 1 with --quick
   --profile       also run the server and client processes on A and B under --cpu-prof and print their top costs
   --profile-dir   where to keep the .cpuprofile files (default: a temporary folder)
-  --store-max-mib N  run sluice with store.maxBytes = N MiB instead of the config default
+  --store-max-mib N      run sluice with store.maxBytes = N MiB instead of the config default
+  --store-max-entries N  run sluice with store.maxEntries = N instead of the config default
   --workloads LIST   which of A,B,C to run (default A,B,C)
   --server-flags=F    extra node flags for the server process, e.g. --server-flags=--max-semi-space-size=32
   --client-flags=F    extra node flags for the client process (several: quote them, space-separated)`;
+
+function optionalInt(text: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got ${text}`);
+  return n;
+}
 
 export function parsePlan(argv: string[]): BenchPlan {
   let values;
@@ -54,6 +63,7 @@ export function parsePlan(argv: string[]): BenchPlan {
         profile: { type: 'boolean', default: false },
         'profile-dir': { type: 'string', default: '' },
         'store-max-mib': { type: 'string' },
+        'store-max-entries': { type: 'string' },
         workloads: { type: 'string', default: 'A,B,C' },
         'server-flags': { type: 'string', default: '' },
         'client-flags': { type: 'string', default: '' },
@@ -71,10 +81,11 @@ export function parsePlan(argv: string[]): BenchPlan {
   const quick = values.quick === true;
   const runs = values.runs === undefined ? (quick ? 1 : 3) : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 15) throw new Error(`--runs must be an integer from 1 to 15, got ${values.runs}`);
-  const storeMib = values['store-max-mib'] === undefined ? undefined : Number(values['store-max-mib']);
-  if (storeMib !== undefined && (!Number.isInteger(storeMib) || storeMib < 1 || storeMib > 4096)) {
-    throw new Error(`--store-max-mib must be an integer from 1 to 4096, got ${values['store-max-mib']}`);
-  }
+  const store: StoreOverrides = {};
+  const storeMib = optionalInt(values['store-max-mib'], '--store-max-mib', 1, 4096);
+  if (storeMib !== undefined) store.maxBytes = storeMib * 1024 * 1024;
+  const storeEntries = optionalInt(values['store-max-entries'], '--store-max-entries', 1, 16_777_216);
+  if (storeEntries !== undefined) store.maxEntries = storeEntries;
   const workloads = new Set<'A' | 'B' | 'C'>();
   for (const w of (values.workloads ?? 'A,B,C').split(',').map((x) => x.trim().toUpperCase())) {
     if (w !== 'A' && w !== 'B' && w !== 'C') throw new Error(`--workloads takes a list of A, B and C, got ${JSON.stringify(values.workloads)}`);
@@ -101,6 +112,6 @@ export function parsePlan(argv: string[]): BenchPlan {
     getTimeoutMs: 10,
     profile: values.profile === true,
     profileDir: values['profile-dir'] ?? '',
-    ...(storeMib !== undefined ? { storeMaxBytes: storeMib * 1024 * 1024 } : {}),
+    store,
   };
 }

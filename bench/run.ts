@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     workloads: [...plan.workloads],
     serverFlags: plan.serverFlags,
     clientFlags: plan.clientFlags,
-    storeMaxBytes: plan.storeMaxBytes ?? STORE_DEFAULTS.maxBytes,
+    store: { ...STORE_DEFAULTS, ...plan.store },
     machine: { cpus: cpus().length, loadavg1mAtStart: loadAtStart, loadavg1mAtEnd: Math.round(loadavg()[0]! * 100) / 100, node: process.version },
     ...figures,
     profiles: Object.fromEntries(

@@ -47,7 +47,7 @@ async function serverRun(
     destination: DESTINATION,
     canalUser: CANAL_USER,
     canalPassword: CANAL_PASSWORD,
-    ...(ctx.plan.storeMaxBytes !== undefined ? { storeMaxBytes: ctx.plan.storeMaxBytes } : {}),
+    store: ctx.plan.store,
   };
   const profFlags = (who: string): string[] => (opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(opts.profileDir, who)}`] : []);
   const server = startWorker<ServerMsg>('server', job, { deadlineMs, nodeFlags: [...ctx.plan.serverFlags, ...profFlags('server')] });

@@ -55,7 +55,7 @@ try {
     JSON.stringify({
       source: { host: cfg.conn.host, port: cfg.conn.port, user: cfg.conn.user, password: cfg.conn.password, slaveId: cfg.serverId },
       start: { file: cfg.start.file, position: cfg.start.offset },
-      ...(cfg.storeMaxBytes !== undefined ? { store: { maxBytes: cfg.storeMaxBytes } } : {}),
+      ...(Object.keys(cfg.store).length > 0 ? { store: cfg.store } : {}),
     }),
   );
   const config = await loadConfig(dir);

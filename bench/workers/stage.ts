@@ -59,7 +59,7 @@ await runJob<StageResult>(async () => {
   } else if (cfg.stage === 'store') {
     // Rows are counted before the store (items carry bytes, not rows); the consumer below is what
     // has to reach the sentinel.
-    const store = new EventStore({ ...STORE_DEFAULTS, ...(cfg.storeMaxBytes !== undefined ? { maxBytes: cfg.storeMaxBytes } : {}) });
+    const store = new EventStore({ ...STORE_DEFAULTS, ...cfg.store });
     const pump = new Pump(new EventSink(), store);
     pump.on('error', fail);
     const rowsBefore = { rows: 0, sentinel: false };
