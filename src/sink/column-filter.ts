@@ -68,7 +68,9 @@ export class ColumnFilter {
     let names: readonly string[] | undefined;
     let mask: Uint8Array | undefined;
     const rowDatas: RowData[] = rc.rowDatas.map((r) => {
-      if (!isColumnSelectable(r) || r.materialized) return { ...r, beforeColumns: pick(r.beforeColumns), afterColumns: pick(r.afterColumns) };
+      if (!isColumnSelectable(r)) return { ...r, beforeColumns: pick(r.beforeColumns), afterColumns: pick(r.afterColumns) };
+      // Columns already built (and maybe edited) are what the row is now.
+      if (r.materialized) return { beforeColumns: pick(r.beforeColumns), afterColumns: pick(r.afterColumns) };
       const rowNames = r.columnNames;
       if (rowNames !== names) {
         names = rowNames;
