@@ -11,6 +11,7 @@ import { Buffer } from 'node:buffer';
 import mysql from 'mysql2/promise';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
 import { EventType, type Column, type ParsedEntry } from '../../src/protocol/entry-model.ts';
+import { encodeEntry, encodeEntryReference } from '../../src/protocol/entry-codec.ts';
 import { canalDecimal } from '../../src/parser/columns/decimal.ts';
 import { javaDoubleToString, javaFloatToString } from '../../src/parser/columns/java-number.ts';
 import { parserOn, Recorder } from './helpers.ts';
@@ -90,6 +91,7 @@ type Cells = Map<string, string | null>;
 
 let sb: Sandbox;
 let rec: Recorder;
+const cellBytes = new Map<ParsedEntry, { bytes: Buffer; unread: number }>();
 let binaryConn: mysql.Connection;
 /** information_schema's view of each column, by table */
 const infos = new Map<string, Map<string, ServerColumn>>();
@@ -311,6 +313,13 @@ before(async () => {
   const at = await sb.masterStatus();
   const parser = parserOn(sb, { kind: 'position', file: at.file, offset: at.position }, { timezone: 'SYSTEM' });
   rec = new Recorder(parser);
+  // The bytes written from the parser's cells, taken on arrival: before any test reads the rows' Columns.
+  parser.on('entries', (es: ParsedEntry[]) => {
+    for (const e of es) {
+      const unread = e.rowChange?.rowDatas.filter((rd) => (rd as { materialized?: boolean }).materialized === false).length ?? 0;
+      cellBytes.set(e, { bytes: Buffer.from(encodeEntry(e)), unread });
+    }
+  });
   await parser.start();
 
   const names = COLUMNS.map(([n]) => `\`${n}\``).join(', ');
@@ -361,6 +370,17 @@ test('the parser reports no error across the whole matrix', () => {
     rec.errors.map((e) => e.message),
     [],
   );
+});
+
+test("every entry's bytes, written from the parser's cells, equal protobufjs's encoding of its Columns", () => {
+  let rows = 0;
+  for (const e of rec.entries) {
+    const got = cellBytes.get(e);
+    assert.ok(got !== undefined, 'every entry was seen on arrival');
+    rows += got.unread;
+    assert.deepEqual(got.bytes, Buffer.from(encodeEntryReference(e)), `${e.header.tableName} at ${e.position.file}:${e.position.offset}`);
+  }
+  assert.ok(rows >= 18, `rows were still cells when written (${rows})`);
 });
 
 test('INSERT: every column of every row equals the server cell in Canal form; updated is true', () => {
