@@ -7,6 +7,7 @@
 // one side of a RowData, each read from the retained entry bytes on demand.
 import type { DecodedEntry } from '../protocol/entry-codec.ts';
 import { EntryType, type Column, type Header, type Pair, type RowChange, type RowData, type TransactionBegin, type TransactionEnd } from '../protocol/entry-model.ts';
+import { PositionStrings } from './position-strings.ts';
 import { asBuffer, utf8, WireReader } from './wire-reader.ts';
 
 /** A [start, end) span of a length-delimited field's contents within the entry bytes. */
@@ -37,32 +38,6 @@ function pushPair(list: Pair[] | undefined, r: WireReader): Pair[] {
   const out = list ?? [];
   out.push(pair(r, r.endOfLength()));
   return out;
-}
-
-/**
- * The string last seen at each column position of a row image (a name, a MySQL type), with its
- * bytes, so that the rows of a table, which repeat them in every row, share one string each.
- * Sharing saves decoding and memory, and lets V8 store map keys it has already hashed.
- */
-class PositionStrings {
-  private static readonly MAX_POSITIONS = 256;
-  private readonly bytes: (Buffer | undefined)[] = [];
-  private readonly names: string[] = [];
-
-  get(buf: Buffer, start: number, end: number, position: number): string {
-    const len = end - start;
-    if (position >= PositionStrings.MAX_POSITIONS) return utf8(buf, start, end);
-    const known = this.bytes[position];
-    if (known !== undefined && known.length === len) {
-      let i = 0;
-      while (i < len && known[i] === buf[start + i]) i++;
-      if (i === len) return this.names[position]!;
-    }
-    const name = utf8(buf, start, end);
-    this.bytes[position] = Buffer.from(buf.subarray(start, end));
-    this.names[position] = name;
-    return name;
-  }
 }
 
 /**
@@ -109,25 +84,18 @@ function column(r: WireReader, end: number, strings?: ColumnStrings, position = 
     switch (tag >>> 3) {
       case 1: c.index = r.int32(); break;
       case 2: c.sqlType = r.int32(); break;
-      case 3: c.name = strings === undefined ? r.string() : cachedString(r, strings.names, position); break;
+      case 3: c.name = strings === undefined ? r.string() : strings.names.read(r, position); break;
       case 4: c.isKey = r.bool(); break;
       case 5: c.updated = r.bool(); break;
       case 6: c.isNull = r.bool(); break;
       case 7: c.props = pushPair(c.props, r); break;
       case 8: c.value = r.string(); break;
       case 9: c.length = r.int32(); break;
-      case 10: c.mysqlType = strings === undefined ? r.string() : cachedString(r, strings.mysqlTypes, position); break;
+      case 10: c.mysqlType = strings === undefined ? r.string() : strings.mysqlTypes.read(r, position); break;
       default: r.skip(tag & 7);
     }
   }
   return c;
-}
-
-function cachedString(r: WireReader, cache: PositionStrings, position: number): string {
-  const end = r.endOfLength();
-  const start = r.pos;
-  r.pos = end;
-  return cache.get(r.buf, start, end, position);
 }
 
 /** The Column messages of one side (BEFORE or AFTER) of the RowData at [start, end). */

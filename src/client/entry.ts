@@ -4,6 +4,7 @@
 // protobufjs objects and the garbage of per-value Column objects it rarely looks at.
 import type { DecodedEntry } from '../protocol/entry-codec.ts';
 import { AFTER, BEFORE, entryLayout, readColumns, readHeader, readRowValues, readTransactionBody, type EntryLayout, type Span } from './entry-decoder.ts';
+import { PositionStrings } from './position-strings.ts';
 import { asBuffer, WireReader } from './wire-reader.ts';
 import { EntryType, EntryTypeName as entryTypeNames, EventTypeName as eventTypeNames, type Column, type Header, type Pair } from '../protocol/entry-model.ts';
 
@@ -105,6 +106,9 @@ export function canalEntryOf(d: DecodedEntry): CanalEntry {
     header: h,
   };
 }
+
+/** File, schema and table names by header field number: they repeat from entry to entry. */
+const headerStrings = new PositionStrings();
 
 /**
  * One row, its value maps built when the entry's rows are first read; the Column messages are
@@ -246,12 +250,12 @@ class LazyCanalEntry implements CanalEntry {
     while (r.pos < span.end) {
       const tag = r.uint32();
       switch (tag >>> 3) {
-        case 2: this.logfileName = r.string(); break;
+        case 2: this.logfileName = headerStrings.read(r, 2); break;
         case 3: this.logfileOffset = r.int64(); break;
         case 4: this.serverId = r.int64(); break;
         case 6: this.executeTime = r.int64(); break;
-        case 8: this.schemaName = r.string(); break;
-        case 9: this.tableName = r.string(); break;
+        case 8: this.schemaName = headerStrings.read(r, 8); break;
+        case 9: this.tableName = headerStrings.read(r, 9); break;
         case 10: this.eventLength = r.int64(); break;
         case 13: this.gtid = r.string(); break;
         default: r.skip(tag & 7);

@@ -1,9 +1,11 @@
 // The client's hand-written protobuf reader reads varints exactly as protobufjs does, and
-// refuses truncated input instead of reading past a message.
+// refuses truncated input instead of reading past a message; its string reuse by position
+// always returns the string of the bytes asked for.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
+import { PositionStrings } from '../../src/client/position-strings.ts';
 import { WireReader } from '../../src/client/wire-reader.ts';
 
 /** A protobuf varint of the 64-bit two's complement of `v`. */
@@ -55,4 +57,19 @@ test('strings are UTF-8 as protobufjs decodes them, and lengths past the end are
   assert.throws(() => new WireReader(Buffer.from([0xff, 0xff]), 0, 2).uint32(), /index out of range/);
   assert.throws(() => new WireReader(Buffer.from([0x80]), 0, 1).int64(), /index out of range/);
   assert.throws(() => new WireReader(Buffer.from([7]), 0, 1).skip(7), /invalid wire type 7/);
+});
+
+test('reused strings are always the text of the bytes asked for', () => {
+  // Few short strings and positions, so that hits, misses, same-length changes and '' all occur.
+  const word = fc.oneof(fc.constantFrom('', 'id', 'di', 'é', 'ab', 'abc'), fc.string({ unit: 'grapheme', maxLength: 70 }));
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(3), word), { maxLength: 40 }), (lookups) => {
+      const cache = new PositionStrings();
+      for (const [position, text] of lookups) {
+        const bytes = Buffer.concat([Buffer.from('xx'), Buffer.from(text), Buffer.from('yy')]);
+        assert.equal(cache.get(bytes, 2, bytes.length - 2, position), text);
+      }
+    }),
+    { numRuns: 500 },
+  );
 });
