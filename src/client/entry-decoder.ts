@@ -10,12 +10,6 @@ import { EntryType, type Column, type Header, type Pair, type RowChange, type Ro
 import { PositionStrings } from './position-strings.ts';
 import { asBuffer, utf8, WireReader } from './wire-reader.ts';
 
-/** A [start, end) span of a length-delimited field's contents within the entry bytes. */
-export interface Span {
-  start: number;
-  end: number;
-}
-
 /** Field numbers of RowData's two column lists. */
 export const BEFORE = 1;
 export const AFTER = 2;
@@ -52,10 +46,11 @@ interface ColumnStrings {
 const beforeStrings: ColumnStrings = { names: new PositionStrings(), mysqlTypes: new PositionStrings() };
 const afterStrings: ColumnStrings = { names: new PositionStrings(), mysqlTypes: new PositionStrings() };
 
-export function readHeader(buf: Buffer, span: Span): Header {
-  const r = new WireReader(buf, span.start, buf.length);
+/** The Header message at [start, end). */
+export function readHeader(buf: Buffer, start: number, end: number): Header {
+  const r = new WireReader(buf, start, buf.length);
   const h: Header = {};
-  while (r.pos < span.end) {
+  while (r.pos < end) {
     const tag = r.uint32();
     switch (tag >>> 3) {
       case 1: h.version = r.int32(); break;
@@ -255,10 +250,11 @@ function rowChange(r: WireReader, end: number): RowChange {
 
 export type TransactionBody = TransactionBegin & TransactionEnd & { executeTime?: number };
 
-export function readTransactionBody(buf: Buffer, span: Span): TransactionBody {
-  const r = new WireReader(buf, span.start, buf.length);
+/** The TransactionBegin or TransactionEnd message at [start, end). */
+export function readTransactionBody(buf: Buffer, start: number, end: number): TransactionBody {
+  const r = new WireReader(buf, start, buf.length);
   const t: TransactionBody = {};
-  while (r.pos < span.end) {
+  while (r.pos < end) {
     const tag = r.uint32();
     switch (tag >>> 3) {
       case 1: t.executeTime = r.int64(); break;
@@ -271,26 +267,33 @@ export function readTransactionBody(buf: Buffer, span: Span): TransactionBody {
   return t;
 }
 
-/** Where an Entry's parts are: its type and the spans of its header and storeValue. */
+/** Where an Entry's parts are: its type and the [start, end) of its header and storeValue. */
 export interface EntryLayout {
   /** absent on the wire reads as ROWDATA (Canal's proto2 default) */
   entryType: number;
-  header: Span | undefined;
-  body: Span;
+  /** -1 when the entry has no header */
+  headerStart: number;
+  headerEnd: number;
+  /** an entry without storeValue has an empty one */
+  bodyStart: number;
+  bodyEnd: number;
 }
 
-/** Finds an Entry's parts without decoding them. Throws on bytes that are not an Entry. */
-export function entryLayout(buf: Buffer): EntryLayout {
+/**
+ * Finds an Entry's parts without decoding them, into `out` (a caller decoding many entries
+ * reuses one). Throws on bytes that are not an Entry.
+ */
+export function entryLayout(buf: Buffer, out: EntryLayout): EntryLayout {
   const r = new WireReader(buf, 0, buf.length);
-  let header: Span | undefined;
-  let entryType: number = EntryType.ROWDATA;
-  let body: Span = { start: 0, end: 0 };
+  out.entryType = EntryType.ROWDATA;
+  out.headerStart = out.headerEnd = -1;
+  out.bodyStart = out.bodyEnd = 0;
   while (r.pos < buf.length) {
     const tag = r.uint32();
     switch (tag) {
-      case 10: { const end = r.endOfLength(); header = { start: r.pos, end }; r.pos = end; break; }
-      case 16: entryType = r.int32(); break;
-      case 26: { const end = r.endOfLength(); body = { start: r.pos, end }; r.pos = end; break; }
+      case 10: out.headerEnd = r.endOfLength(); out.headerStart = r.pos; r.pos = out.headerEnd; break;
+      case 16: out.entryType = r.int32(); break;
+      case 26: out.bodyEnd = r.endOfLength(); out.bodyStart = r.pos; r.pos = out.bodyEnd; break;
       default: {
         const field = tag >>> 3;
         if (field >= 1 && field <= 3) throw new Error(`Entry field ${field} has wire type ${tag & 7} at offset ${r.pos}`);
@@ -298,17 +301,17 @@ export function entryLayout(buf: Buffer): EntryLayout {
       }
     }
   }
-  return { entryType, header, body };
+  return out;
 }
 
 /** decodeEntry, faster. Throws on bytes that are not a protobuf message. */
 export function decodeEntryFast(bytes: Uint8Array): DecodedEntry {
   const buf = asBuffer(bytes);
-  const layout = entryLayout(buf);
-  const type = layout.entryType as EntryType;
-  const out: DecodedEntry = { entryType: type, header: layout.header === undefined ? {} : readHeader(buf, layout.header) };
-  if (type === EntryType.ROWDATA) out.rowChange = rowChange(new WireReader(buf, layout.body.start, buf.length), layout.body.end);
-  else if (type === EntryType.TRANSACTIONBEGIN) out.begin = readTransactionBody(buf, layout.body);
-  else if (type === EntryType.TRANSACTIONEND) out.end = readTransactionBody(buf, layout.body);
+  const l = entryLayout(buf, { entryType: 0, headerStart: 0, headerEnd: 0, bodyStart: 0, bodyEnd: 0 });
+  const type = l.entryType as EntryType;
+  const out: DecodedEntry = { entryType: type, header: l.headerStart < 0 ? {} : readHeader(buf, l.headerStart, l.headerEnd) };
+  if (type === EntryType.ROWDATA) out.rowChange = rowChange(new WireReader(buf, l.bodyStart, buf.length), l.bodyEnd);
+  else if (type === EntryType.TRANSACTIONBEGIN) out.begin = readTransactionBody(buf, l.bodyStart, l.bodyEnd);
+  else if (type === EntryType.TRANSACTIONEND) out.end = readTransactionBody(buf, l.bodyStart, l.bodyEnd);
   return out;
 }

@@ -3,7 +3,7 @@
 // Decoding is lazy and reads the entry bytes directly: a consumer's CPU went mostly to
 // protobufjs objects and the garbage of per-value Column objects it rarely looks at.
 import type { DecodedEntry } from '../protocol/entry-codec.ts';
-import { AFTER, BEFORE, entryLayout, readColumns, readHeader, readRowValues, readTransactionBody, type EntryLayout, type Span } from './entry-decoder.ts';
+import { AFTER, BEFORE, entryLayout, readColumns, readHeader, readRowValues, readTransactionBody, type EntryLayout } from './entry-decoder.ts';
 import { PositionStrings } from './position-strings.ts';
 import { asBuffer, WireReader } from './wire-reader.ts';
 import { EntryType, EntryTypeName as entryTypeNames, EventTypeName as eventTypeNames, type Column, type Header, type Pair } from '../protocol/entry-model.ts';
@@ -107,6 +107,9 @@ export function canalEntryOf(d: DecodedEntry): CanalEntry {
   };
 }
 
+/** Scratch for the constructor: an entry keeps the layout's numbers, not the object. */
+const layout: EntryLayout = { entryType: 0, headerStart: -1, headerEnd: -1, bodyStart: 0, bodyEnd: 0 };
+
 /** File, schema and table names by header field number: they repeat from entry to entry. */
 const headerStrings = new PositionStrings();
 
@@ -159,7 +162,11 @@ class LazyCanalRow implements CanalRow {
  */
 class LazyCanalEntry implements CanalEntry {
   readonly #buf: Buffer;
-  readonly #layout: EntryLayout;
+  readonly #type: number;
+  readonly #headerStart: number;
+  readonly #headerEnd: number;
+  readonly #bodyStart: number;
+  readonly #bodyEnd: number;
   #rows: CanalRow[] | undefined;
   #props: Record<string, string> | undefined;
   #header: Header | undefined;
@@ -179,11 +186,15 @@ class LazyCanalEntry implements CanalEntry {
 
   constructor(buf: Buffer) {
     this.#buf = buf;
-    const layout = entryLayout(buf);
-    this.#layout = layout;
-    this.entryType = enumName(entryTypeNames, layout.entryType) as EntryTypeName;
-    if (layout.header !== undefined) this.readHeaderFields(layout.header);
-    if (layout.entryType === EntryType.ROWDATA) this.readRowChangeFields(layout.body);
+    const l = entryLayout(buf, layout);
+    this.#type = l.entryType;
+    this.#headerStart = l.headerStart;
+    this.#headerEnd = l.headerEnd;
+    this.#bodyStart = l.bodyStart;
+    this.#bodyEnd = l.bodyEnd;
+    this.entryType = enumName(entryTypeNames, l.entryType) as EntryTypeName;
+    if (l.headerStart >= 0) this.readHeaderFields(l.headerStart, l.headerEnd);
+    if (l.entryType === EntryType.ROWDATA) this.readRowChangeFields(l.bodyStart, l.bodyEnd);
   }
 
   get rows(): CanalRow[] {
@@ -203,7 +214,7 @@ class LazyCanalEntry implements CanalEntry {
   }
 
   get header(): Header {
-    return (this.#header ??= this.#layout.header === undefined ? {} : readHeader(this.#buf, this.#layout.header));
+    return (this.#header ??= this.#headerStart < 0 ? {} : readHeader(this.#buf, this.#headerStart, this.#headerEnd));
   }
 
   set header(h: Header) {
@@ -212,8 +223,8 @@ class LazyCanalEntry implements CanalEntry {
 
   get transactionId(): string {
     if (this.#transactionId === undefined) {
-      const type = this.#layout.entryType;
-      const body = type === EntryType.TRANSACTIONBEGIN || type === EntryType.TRANSACTIONEND ? readTransactionBody(this.#buf, this.#layout.body) : undefined;
+      const type = this.#type;
+      const body = type === EntryType.TRANSACTIONBEGIN || type === EntryType.TRANSACTIONEND ? readTransactionBody(this.#buf, this.#bodyStart, this.#bodyEnd) : undefined;
       this.#transactionId = body?.transactionId ?? '';
     }
     return this.#transactionId;
@@ -245,9 +256,9 @@ class LazyCanalEntry implements CanalEntry {
   }
 
   /** Only the header fields the flat view carries; props and the rest wait for `header`. */
-  private readHeaderFields(span: Span): void {
-    const r = new WireReader(this.#buf, span.start, this.#buf.length);
-    while (r.pos < span.end) {
+  private readHeaderFields(start: number, end: number): void {
+    const r = new WireReader(this.#buf, start, this.#buf.length);
+    while (r.pos < end) {
       const tag = r.uint32();
       switch (tag >>> 3) {
         case 2: this.logfileName = headerStrings.read(r, 2); break;
@@ -264,10 +275,10 @@ class LazyCanalEntry implements CanalEntry {
   }
 
   /** RowChange's scalar fields; the rows are only skipped over here. */
-  private readRowChangeFields(span: Span): void {
-    const r = new WireReader(this.#buf, span.start, this.#buf.length);
+  private readRowChangeFields(start: number, end: number): void {
+    const r = new WireReader(this.#buf, start, this.#buf.length);
     let eventType = 2;
-    while (r.pos < span.end) {
+    while (r.pos < end) {
       const tag = r.uint32();
       switch (tag >>> 3) {
         case 2: eventType = r.int32(); break;
@@ -281,17 +292,17 @@ class LazyCanalEntry implements CanalEntry {
 
   private readRows(): CanalRow[] {
     const rows: CanalRow[] = [];
-    if (this.#layout.entryType !== EntryType.ROWDATA) return rows;
+    if (this.#type !== EntryType.ROWDATA) return rows;
     const buf = this.#buf;
-    const span = this.#layout.body;
-    const r = new WireReader(buf, span.start, buf.length);
-    while (r.pos < span.end) {
+    const end = this.#bodyEnd;
+    const r = new WireReader(buf, this.#bodyStart, buf.length);
+    while (r.pos < end) {
       const tag = r.uint32();
       if (tag === 98) {
         // rowDatas (12), length-delimited
-        const end = r.endOfLength();
-        rows.push(new LazyCanalRow(buf, r.pos, end));
-        r.pos = end;
+        const rowEnd = r.endOfLength();
+        rows.push(new LazyCanalRow(buf, r.pos, rowEnd));
+        r.pos = rowEnd;
       } else {
         r.skip(tag & 7);
       }
