@@ -152,6 +152,9 @@ export async function overTcp(ctx: Ctx, label: string, span: BinlogSpan, baselin
       out.e2eStartupSeconds = Math.round(m.startupSeconds * 1000) / 1000;
       out.e2eClientCpuSeconds = Math.round(m.consumer.cpuSeconds * 100) / 100;
       out.e2eServerCpuSeconds = Math.round(m.serverCpuSeconds * 100) / 100;
+      // Load on a shared machine stretches wall time more than CPU time: zongji's CPU over the
+      // server's CPU estimates the end-to-end ratio a quiet machine would show (server-bound).
+      out.e2eCpuVsZongjiCpu = ratio(baseline.cpuSeconds, m.serverCpuSeconds);
     }
     out.serverPeakRssBytes = Math.max(out.serverPeakRssBytes ?? 0, peak);
   }
