@@ -65,6 +65,7 @@ export interface ServerJob {
 export type ServerMsg =
   | { kind: 'loaded' }
   | { kind: 'started'; wallMs: number; port: number }
+  /** cpuSeconds: since sluice was started ('go') */
   | { kind: 'rss'; peakRssBytes: number; cpuSeconds: number }
   | { kind: 'error'; message: string };
 

@@ -19,7 +19,9 @@ const cfg = workerConfig<ServerJob>();
 const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-server-'));
 let running: RunningSluice | undefined;
 
-const report = (): void => send({ kind: 'rss', peakRssBytes: peakRssBytes(), cpuSeconds: cpuSeconds() });
+// CPU is counted from 'go', as zongji's from start(): module loading and config are not streaming.
+let cpuAtGo: number | undefined;
+const report = (): void => send({ kind: 'rss', peakRssBytes: peakRssBytes(), cpuSeconds: cpuAtGo === undefined ? 0 : cpuSeconds() - cpuAtGo });
 const ticker = setInterval(report, 250);
 ticker.unref();
 
@@ -65,6 +67,7 @@ try {
   process.on('message', (m) => {
     if ((m as { kind?: string }).kind !== 'go') return;
     const at = wallMs();
+    cpuAtGo = cpuSeconds();
     startSluice(config, log).then(
       async (r) => {
         running = r;
