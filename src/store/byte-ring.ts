@@ -33,7 +33,14 @@ export class ByteRing {
     if (n === 0 || n > this.capacity) return -1;
     let at: number;
     if (!this.wrapped) {
-      if (this.head + n <= this.capacity) at = this.head;
+      // Back to the start as soon as the room there holds the live bytes once more, not only at the
+      // block's end: the written part of the block (its resident pages, its cache lines) then stays
+      // near twice the live bytes when the store is far from full.
+      if (this.tail >= this.head - this.tail + n) {
+        this.wrapped = true;
+        this.wrapEnd = this.head;
+        at = 0;
+      } else if (this.head + n <= this.capacity) at = this.head;
       else if (n <= this.tail) {
         this.wrapped = true;
         this.wrapEnd = this.head;

@@ -311,8 +311,8 @@ export class EventStore extends EventEmitter<{ space: [] }> {
       w.cut = false;
     }
     const budget = this.budget(w.size);
-    const full = (): boolean => w.cut || (this.batchMode === 'ITEMSIZE' ? w.visibleCount >= budget : w.visibleBytes >= budget);
-    while (!full() && w.scanSeq < this.putSeq) {
+    const byItems = this.batchMode === 'ITEMSIZE';
+    while (!w.cut && (byItems ? w.visibleCount < budget : w.visibleBytes < budget) && w.scanSeq < this.putSeq) {
       const idx = w.scanSeq & this.mask;
       if (w.filter === undefined || w.filter(this.itemAt(idx))) {
         if (this.ddlIsolation && this.isolatedAt(idx)) {
@@ -324,10 +324,19 @@ export class EventStore extends EventEmitter<{ space: [] }> {
       }
       w.scanSeq++;
     }
-    return full() || ((this.refused || this.putSeq - this.ackSeq >= this.maxEntries) && this.getSeq < this.putSeq);
+    const full = w.cut || (byItems ? w.visibleCount >= budget : w.visibleBytes >= budget);
+    return full || ((this.refused || this.putSeq - this.ackSeq >= this.maxEntries) && this.getSeq < this.putSeq);
   }
 
   private wakeWaiters(): void {
+    // Called on every put while a get waits: the usual single waiter is served without copying the list.
+    if (this.waiters.length === 1) {
+      const w = this.waiters[0]!;
+      if (!this.ready(w)) return;
+      const batch = this.take(w.size, w.filter);
+      if (batch !== null) w.finish(batch);
+      return;
+    }
     for (const w of [...this.waiters]) {
       if (!this.ready(w)) continue;
       const batch = this.take(w.size, w.filter);
