@@ -24,7 +24,7 @@ function countRows(entries: ParsedEntry[], acc: { rows: number; sentinel: boolea
 }
 
 await runJob<StageResult>(async () => {
-  const p = new EventParser({ ...cfg.conn, slaveId: cfg.serverId, start: { kind: 'position', file: cfg.file, offset: 4 }, timezone: 'UTC' });
+  const p = new EventParser({ ...cfg.conn, slaveId: cfg.serverId, start: { kind: 'position', file: cfg.file, offset: 4 } });
   parser = p;
   const acc = { rows: 0, sentinel: false, entries: 0 };
   let t0 = 0;
