@@ -93,6 +93,32 @@ function column(r: WireReader, end: number, strings?: ColumnStrings, position = 
   return c;
 }
 
+/**
+ * A Column as sluice's server writes every one: index, sqlType, name, isKey, updated, isNull,
+ * value and mysqlType, each once and in that order. Built as one literal (one allocation, one
+ * shape) instead of field by field; undefined, with `r` moved, for any other layout.
+ */
+function standardColumn(r: WireReader, end: number, strings: ColumnStrings, position: number): Column | undefined {
+  if (r.uint32() !== 8) return undefined;
+  const index = r.int32();
+  if (r.uint32() !== 16) return undefined;
+  const sqlType = r.int32();
+  if (r.uint32() !== 26) return undefined;
+  const name = strings.names.read(r, position);
+  if (r.uint32() !== 32) return undefined;
+  const isKey = r.bool();
+  if (r.uint32() !== 40) return undefined;
+  const updated = r.bool();
+  if (r.uint32() !== 48) return undefined;
+  const isNull = r.bool();
+  if (r.uint32() !== 66) return undefined;
+  const value = r.string();
+  if (r.uint32() !== 82) return undefined;
+  const mysqlType = strings.mysqlTypes.read(r, position);
+  if (r.pos !== end) return undefined;
+  return { index, sqlType, name, isKey, updated, isNull, value, mysqlType };
+}
+
 /** The Column messages of one side (BEFORE or AFTER) of the RowData at [start, end). */
 export function readColumns(buf: Buffer, start: number, end: number, side: typeof BEFORE | typeof AFTER): Column[] {
   const r = new WireReader(buf, start, buf.length);
@@ -100,8 +126,26 @@ export function readColumns(buf: Buffer, start: number, end: number, side: typeo
   const strings = side === BEFORE ? beforeStrings : afterStrings;
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag >>> 3 === side && (tag & 7) === 2) out.push(column(r, r.endOfLength(), strings, out.length));
-    else r.skip(tag & 7);
+    if (tag >>> 3 !== side || (tag & 7) !== 2) {
+      r.skip(tag & 7);
+      continue;
+    }
+    const columnEnd = r.endOfLength();
+    const columnStart = r.pos;
+    const position = out.length;
+    let c: Column | undefined;
+    try {
+      c = standardColumn(r, columnEnd, strings, position);
+    } catch {
+      // A layout the fast path misread; the general reader decides whether it is valid.
+      c = undefined;
+    }
+    if (c === undefined) {
+      r.pos = columnStart;
+      c = column(r, columnEnd, strings, position);
+    }
+    out.push(c);
+    r.pos = columnEnd;
   }
   return out;
 }
