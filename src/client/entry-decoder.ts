@@ -164,7 +164,6 @@ function rowData(r: WireReader, end: number): RowData {
   return d;
 }
 
-
 /**
  * Builds one side's name → value maps. Rows of a table carry the same names in the same
  * order, so after the first row each map is cloned from a template with those keys (V8 then
@@ -180,6 +179,11 @@ class ImageBuilder {
   private templateNames: string[] = [];
 
   constructor(private readonly nameCache: PositionStrings) {}
+
+  /** Forgets columns added for a map that was never built (its row failed to decode). */
+  reset(): void {
+    this.count = 0;
+  }
 
   /** Reads one Column message: null when isNull, else the value string ('' when absent). */
   addColumn(r: WireReader, end: number): void {
@@ -263,6 +267,8 @@ export interface RowImages {
  */
 export function readRowValues(buf: Buffer, start: number, end: number, row: RowImages): void {
   const r = new WireReader(buf, start, buf.length);
+  beforeImages.reset();
+  afterImages.reset();
   while (r.pos < end) {
     const tag = r.uint32();
     if (tag === 10) beforeImages.addColumn(r, r.endOfLength());

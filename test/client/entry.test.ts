@@ -118,9 +118,9 @@ test('the lazy consumer view gives the values of the reference view, in any orde
 
 // Rows of a few tables in turn, so that column names and types repeat by position across rows
 // and entries (what the decoder's string reuse and map templates depend on), with some names
-// that differ only in byte order, a non-ASCII one, an empty one and one that a plain object
-// treats specially.
-const namePool = ['id', 'v', 'ab', 'ba', 'é', '', '__proto__', 'constructor'];
+// that differ only in byte order, a non-ASCII one, an empty one, ones that a plain object
+// treats specially, and integer-like ones (which objects order first).
+const namePool = ['id', 'v', 'ab', 'ba', 'é', '', '__proto__', 'constructor', '7', '10'];
 const tableArb = fc.uniqueArray(fc.constantFrom(...namePool), { maxLength: 5 }).chain((names) =>
   fc.record({ names: fc.constant(names), types: fc.array(fc.constantFrom('int(11)', 'varchar(10)', 'text'), { minLength: names.length, maxLength: names.length }) }),
 );
@@ -201,6 +201,22 @@ test('typed entries: enum names, before/after values exactly as the Column strin
   assert.deepEqual([begin.entryType, begin.eventType, begin.transactionId], ['TRANSACTIONBEGIN', null, '']);
   const end = toCanalEntry(encodeEntry({ entryType: EntryType.TRANSACTIONEND, header: {}, end: { transactionId: '42' }, position }));
   assert.deepEqual([end.entryType, end.eventType, end.transactionId], ['TRANSACTIONEND', null, '42']);
+});
+
+test('a row that fails to decode leaves nothing behind for the next one', () => {
+  const rowOf = (names: string[]): ParsedEntry => ({
+    entryType: EntryType.ROWDATA,
+    header: { tableName: 't' },
+    rowChange: { eventType: EventType.INSERT, isDdl: false, rowDatas: [{ beforeColumns: [], afterColumns: names.map((n, i) => col(i, n, `${n}!`)) }] },
+    position,
+  });
+  const good = Buffer.from(encodeEntry(rowOf(['a', 'b', 'c'])));
+  // Its last column's value (tag 0x42) claims 127 bytes, past the end of the entry: the header
+  // and the row's first column read fine, the second column fails.
+  const bad = Buffer.from(encodeEntry(rowOf(['x', 'y'])));
+  bad[bad.lastIndexOf(0x42) + 1] = 0x7f;
+  assert.throws(() => toCanalEntry(bad).rows);
+  assert.deepEqual(toCanalEntry(good).rows[0]!.after, { a: 'a!', b: 'b!', c: 'c!' });
 });
 
 test('a batch decodes each entry on first access only, and keeps the raw bytes', () => {
