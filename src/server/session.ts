@@ -24,10 +24,10 @@ import {
   type ClientAuth,
   type DecodedPacket,
 } from '../protocol/packets.ts';
-import { DestinationError, type Destination, type DestinationRegistry, type Subscriber } from './destination.ts';
+import { DestinationError, type Destination, type DestinationBatch, type DestinationRegistry, type Subscriber } from './destination.ts';
 import { effectiveFetchSize, getWaitMs } from './get-wait.ts';
 import type { ServerLogger } from './logger.ts';
-import { MessagesFrameWriter } from './messages-frame.ts';
+import { MessagesFrameWriter, type BuiltFrame } from './messages-frame.ts';
 
 export interface SessionConfig {
   /** '' accepts any username */
@@ -389,13 +389,19 @@ export class Session {
   private async onGet(body: Uint8Array): Promise<void> {
     const req = decodeGet(body);
     const { dest, sub } = this.identify(req.destination, req.clientId, () => describe('Get', { destination: req.destination, clientId: req.clientId }));
-    const batch = await dest.get(sub, effectiveFetchSize(req.fetchSize), getWaitMs(req.timeout, req.unit), this.abort.signal);
-    if (this.state === 'closed') return;
-    if (batch.batchId === -1) return await this.send(encodeFrame(emptyMessagesPacket()));
-    if (batch.entries.length === 0) return await this.send(encodeFrame(messagesPacket(batch.batchId)));
+    // The batch is not kept in a variable here: it would stay reachable while the reply is being
+    // written, long enough for its thousands of entry views to reach the old generation.
+    const reply = this.messagesReply(await dest.get(sub, effectiveFetchSize(req.fetchSize), getWaitMs(req.timeout, req.unit), this.abort.signal));
+    if (reply === undefined) return;
+    await this.send(reply.frame, reply.reused ? this.releaseFrame : undefined);
+  }
+
+  private messagesReply(batch: DestinationBatch): BuiltFrame | undefined {
+    if (this.state === 'closed') return undefined;
+    if (batch.batchId === -1) return { frame: encodeFrame(emptyMessagesPacket()), reused: false };
+    if (batch.entries.length === 0) return { frame: encodeFrame(messagesPacket(batch.batchId)), reused: false };
     // The entries are copied out now: the store may reuse their memory once the batch is acked.
-    const built = this.framer.build(batch.batchId, batch.entries);
-    await this.send(built.frame, built.reused ? this.releaseFrame : undefined);
+    return this.framer.build(batch.batchId, batch.entries);
   }
 
   /** No reply on success: a stray ACK would be read as the reply to the client's next request. */
