@@ -13,6 +13,8 @@ export interface StoredBytes {
 /** What StoreDestination uses of src/store/event-store.ts (structurally, so tests may pass any store). */
 export interface BatchStore<I extends StoredBytes> {
   get(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<{ id: number; items: I[]; ackPosition?: EntryPosition } | null>;
+  /** the same batch as get(), as entry bytes only (EventStore builds no item per entry then); used when present */
+  getBytes?(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<{ id: number; entries: Uint8Array[]; ackPosition?: EntryPosition } | null>;
   ack(batchId: number): unknown;
   rollback(batchId?: number): unknown;
 }
@@ -123,7 +125,7 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     const storeTimeout = timeoutMs === -1 ? -1 : timeoutMs <= 0 ? 0 : timeoutMs;
     const getOpts: { signal: AbortSignal; filter?: (item: I) => boolean } = { signal };
     if (subscription.predicate !== undefined) getOpts.filter = subscription.predicate;
-    const batch = await this.store.get(fetchSize, storeTimeout, getOpts);
+    const batch = await this.fetch(fetchSize, storeTimeout, getOpts);
     if (batch === null) return { batchId: -1, entries: [] };
     if (this.holder?.sessionId !== sub.sessionId) {
       // The connection went away while the store was answering: nobody will ack this batch.
@@ -132,7 +134,20 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     }
     this.outstanding.push(batch.id);
     this.ackPositions.set(batch.id, batch.ackPosition);
-    return { batchId: batch.id, entries: batch.items.map((i) => i.bytes) };
+    return { batchId: batch.id, entries: batch.entries };
+  }
+
+  private async fetch(
+    fetchSize: number,
+    timeoutMs: number,
+    opts: { signal: AbortSignal; filter?: (item: I) => boolean },
+  ): Promise<{ id: number; entries: Uint8Array[]; ackPosition?: EntryPosition } | null> {
+    if (this.store.getBytes !== undefined) return await this.store.getBytes(fetchSize, timeoutMs, opts);
+    const batch = await this.store.get(fetchSize, timeoutMs, opts);
+    if (batch === null) return null;
+    const out: { id: number; entries: Uint8Array[]; ackPosition?: EntryPosition } = { id: batch.id, entries: batch.items.map((i) => i.bytes) };
+    if (batch.ackPosition !== undefined) out.ackPosition = batch.ackPosition;
+    return out;
   }
 
   ack(sub: Subscriber, batchId: number): void {

@@ -47,6 +47,11 @@ export interface Batch extends BatchRange {
   items: StoreItem[];
 }
 
+/** A batch as getBytes() hands it out: only each entry's bytes, valid until the batch is acknowledged. */
+export interface BytesBatch extends BatchRange {
+  entries: Uint8Array[];
+}
+
 export interface StoreStats {
   entries: number;
   bytes: number;
@@ -92,6 +97,8 @@ interface BatchRecord extends BatchRange {
 /** A blocked get. Its scan of unread items advances with each put, so waiting costs O(new items). */
 interface Waiter {
   size: number;
+  /** answer with entry bytes only (getBytes) rather than StoreItems */
+  bytesOnly: boolean;
   filter: ((item: StoreItem) => boolean) | undefined;
   epoch: number;
   scanSeq: number;
@@ -99,7 +106,7 @@ interface Waiter {
   visibleBytes: number;
   /** an isolated DDL ends the batch: it cannot grow any further */
   cut: boolean;
-  finish: (batch: Batch | null) => void;
+  finish: (batch: Batch | BytesBatch | null) => void;
 }
 
 export class EventStore extends EventEmitter<{ space: [] }> {
@@ -176,16 +183,28 @@ export class EventStore extends EventEmitter<{ space: [] }> {
    * full batch, then return what is there. Resolves null when nothing was available.
    */
   async get(batchSize: number, timeoutMs: number, opts: GetOptions = {}): Promise<Batch | null> {
+    return (await this.getBatch(batchSize, timeoutMs, opts, false)) as Batch | null;
+  }
+
+  /**
+   * The same batch as get() would hand out, for a consumer that needs only each entry's bytes (the
+   * server's session): no StoreItem is rebuilt per entry. The bytes are valid until the ack.
+   */
+  async getBytes(batchSize: number, timeoutMs: number, opts: GetOptions = {}): Promise<BytesBatch | null> {
+    return (await this.getBatch(batchSize, timeoutMs, opts, true)) as BytesBatch | null;
+  }
+
+  private async getBatch(batchSize: number, timeoutMs: number, opts: GetOptions, bytesOnly: boolean): Promise<Batch | BytesBatch | null> {
     const { signal, filter } = opts;
     if (this.closedReason !== undefined) throw new StoreError(this.closedReason, 400, undefined);
     signal?.throwIfAborted();
     const size = batchSize > 0 ? Math.floor(batchSize) : DEFAULT_FETCH_SIZE;
-    if (timeoutMs === -1) return this.take(size, filter);
+    if (timeoutMs === -1) return this.take(size, filter, bytesOnly);
 
-    const waiter: Waiter = { size, filter, epoch: -1, scanSeq: 0, visibleCount: 0, visibleBytes: 0, cut: false, finish: () => {} };
-    if (this.ready(waiter)) return this.take(size, filter);
+    const waiter: Waiter = { size, bytesOnly, filter, epoch: -1, scanSeq: 0, visibleCount: 0, visibleBytes: 0, cut: false, finish: () => {} };
+    if (this.ready(waiter)) return this.take(size, filter, bytesOnly);
 
-    return await new Promise<Batch | null>((resolve, reject) => {
+    return await new Promise<Batch | BytesBatch | null>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
         cleanup();
@@ -204,7 +223,7 @@ export class EventStore extends EventEmitter<{ space: [] }> {
       if (timeoutMs > 0) {
         timer = setTimeout(() => {
           cleanup();
-          resolve(this.take(size, filter));
+          resolve(this.take(size, filter, bytesOnly));
         }, timeoutMs);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -333,22 +352,24 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     if (this.waiters.length === 1) {
       const w = this.waiters[0]!;
       if (!this.ready(w)) return;
-      const batch = this.take(w.size, w.filter);
+      const batch = this.take(w.size, w.filter, w.bytesOnly);
       if (batch !== null) w.finish(batch);
       return;
     }
     for (const w of [...this.waiters]) {
       if (!this.ready(w)) continue;
-      const batch = this.take(w.size, w.filter);
+      const batch = this.take(w.size, w.filter, w.bytesOnly);
       if (batch !== null) w.finish(batch);
     }
   }
 
   /** Forms the batch from the get cursor and records it as outstanding; null when nothing is unread. */
-  private take(size: number, filter: ((item: StoreItem) => boolean) | undefined): Batch | null {
+  private take(size: number, filter: ((item: StoreItem) => boolean) | undefined, bytesOnly: boolean): Batch | BytesBatch | null {
     const start = this.getSeq;
     const budget = this.budget(size);
     const items: StoreItem[] = [];
+    const entries: Uint8Array[] = [];
+    let taken = 0;
     let visibleBytes = 0;
     let lastBoundary = -1;
     let seq = start;
@@ -358,12 +379,14 @@ export class EventStore extends EventEmitter<{ space: [] }> {
       const visible = item === undefined || filter!(item);
       const isolated = visible && this.ddlIsolation && this.isolatedAt(idx);
       if (visible) {
-        if (items.length > 0) {
+        if (taken > 0) {
           // MEMSIZE takes entries while the bytes so far are ≤ the budget: at most one entry of overshoot, as Canal.
-          if (this.batchMode === 'ITEMSIZE' ? items.length >= budget : visibleBytes > budget) break;
+          if (this.batchMode === 'ITEMSIZE' ? taken >= budget : visibleBytes > budget) break;
           if (isolated) break;
         }
-        items.push(item ?? this.itemAt(idx));
+        if (bytesOnly) entries.push(item?.bytes ?? this.bytesAt(idx));
+        else items.push(item ?? this.itemAt(idx));
+        taken++;
         visibleBytes += this.slots.bytesLength(idx);
       }
       if (this.slots.isBoundary(idx)) lastBoundary = idx;
@@ -384,16 +407,21 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     this.outstanding.push(rec);
     this.getSeq = seq;
     this.epoch++;
-    const batch: Batch = { id: rec.id, covered: rec.covered, start: rec.start, end: rec.end, items };
+    const batch: Batch | BytesBatch = bytesOnly
+      ? { id: rec.id, covered: rec.covered, start: rec.start, end: rec.end, entries }
+      : { id: rec.id, covered: rec.covered, start: rec.start, end: rec.end, items };
     if (ackPosition !== undefined) batch.ackPosition = ackPosition;
     return batch;
   }
 
   /** The item in slot `idx` as it was put, its bytes wherever the store keeps them. */
   private itemAt(idx: number): StoreItem {
+    return this.slots.item(idx, this.bytesAt(idx));
+  }
+
+  private bytesAt(idx: number): Uint8Array {
     const at = this.slots.placement(idx);
-    const bytes = at >= 0 ? this.bytesRing.view(at, this.slots.bytesLength(idx)) : this.slots.ownBytes(idx)!;
-    return this.slots.item(idx, bytes);
+    return at >= 0 ? this.bytesRing.view(at, this.slots.bytesLength(idx)) : this.slots.ownBytes(idx)!;
   }
 
   private isolatedAt(idx: number): boolean {
