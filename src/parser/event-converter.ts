@@ -65,7 +65,41 @@ interface MappedTable {
   schema: string;
   table: string;
   codec: TableCodec;
-  signature: string;
+  /** the table map's column type codes, and per column its name, COLUMN_TYPE and signedness */
+  columnTypes: number[];
+  columns: ColumnShape[];
+}
+
+/** The parts of one zongji column schema that decide how its values convert. */
+interface ColumnShape {
+  name: unknown;
+  type: unknown;
+  unsigned: boolean;
+}
+
+type ColumnSchema = TableMapEntry['columnSchemas'][number];
+
+/** Events yield no entry far more often than one: share one (frozen) empty result. */
+const NO_ENTRIES: ParsedEntry[] = Object.freeze([]) as unknown as ParsedEntry[];
+
+/**
+ * Whether a table map describes the table a codec was built for: same names, column type codes,
+ * and per column the name, COLUMN_TYPE and signedness (any change needs a new codec). Compared
+ * field by field because a table map arrives with every transaction.
+ */
+function sameTableShape(known: MappedTable, schema: string, table: string, columnTypes: readonly number[], columnSchemas: readonly ColumnSchema[]): boolean {
+  if (known.schema !== schema || known.table !== table) return false;
+  const types = known.columnTypes;
+  if (types.length !== columnTypes.length) return false;
+  for (let i = 0; i < types.length; i++) if (types[i] !== columnTypes[i]) return false;
+  const cols = known.columns;
+  if (cols.length !== columnSchemas.length) return false;
+  for (let i = 0; i < cols.length; i++) {
+    const k = cols[i]!;
+    const c = columnSchemas[i]!;
+    if (k.name !== c.COLUMN_NAME || k.type !== c.COLUMN_TYPE || k.unsigned !== (c.UNSIGNED === true)) return false;
+  }
+  return true;
 }
 
 export class EventConverter {
@@ -102,8 +136,12 @@ export class EventConverter {
   }
 
   /** The table a table map event names, when its metadata is not cached yet (the caller loads it first). */
-  tableNeedingMeta(event: BinlogEventLike, cached: (schema: string, table: string) => boolean): { schema: string; table: string } | undefined {
-    if (event.getEventName() !== 'tablemap') return undefined;
+  tableNeedingMeta(
+    event: BinlogEventLike,
+    cached: (schema: string, table: string) => boolean,
+    name: string = event.getEventName(),
+  ): { schema: string; table: string } | undefined {
+    if (name !== 'tablemap') return undefined;
     const e = event as TableMapEventLike;
     return cached(e.schemaName, e.tableName) ? undefined : { schema: e.schemaName, table: e.tableName };
   }
@@ -112,8 +150,7 @@ export class EventConverter {
    * Converts one event. Returns the entries it yields (zero or one). Throws a fatal ParserError
    * for an event that may carry row changes but cannot be decoded.
    */
-  convert(event: BinlogEventLike): ParsedEntry[] {
-    const name = event.getEventName();
+  convert(event: BinlogEventLike, name: string = event.getEventName()): ParsedEntry[] {
     if (event.timestamp > 0) this.lastEventTimestamp = event.timestamp;
     const out = this.dispatch(name, event);
     // Rotate events carry the old file's offset in their header; the dispatch already moved to the new file.
@@ -131,11 +168,11 @@ export class EventConverter {
         if (!this.mysqlSet) this.mysqlSet = new GtidSet();
         this.mysqlSet.add(String(event.gtid));
         this.gtidSetText = this.mysqlSet.toString();
-        return [];
+        return NO_ENTRIES;
       case 'anonymousgtid':
         this.mappedInGroup.clear();
         this.groupServerId = undefined;
-        return [];
+        return NO_ENTRIES;
       case 'query':
         return this.onQuery(event);
       case 'xid':
@@ -143,7 +180,7 @@ export class EventConverter {
         return [this.entry(event, EntryType.TRANSACTIONEND, { schema: '', table: '' }, { end: { transactionId: String(event.xid) } })];
       case 'tablemap':
         this.onTableMap(event as TableMapEventLike);
-        return [];
+        return NO_ENTRIES;
       case 'writerows':
       case 'updaterows':
       case 'deleterows':
@@ -151,10 +188,10 @@ export class EventConverter {
       case 'rotate':
         this.file = String(event.binlogName);
         this.offset = Number(event.position);
-        return [];
+        return NO_ENTRIES;
       case 'xaprepare':
         this.mappedInGroup.clear();
-        return [];
+        return NO_ENTRIES;
       case 'format':
       case 'heartbeat':
       case 'mariadbgtidlist':
@@ -164,11 +201,11 @@ export class EventConverter {
       case 'annotaterows':
       case 'rowsquery':
       case 'startencryption':
-        return [];
+        return NO_ENTRIES;
       case 'unknown':
         // Codes zongji does not know. The one MariaDB writes in ROW mode is the STOP event of a clean
         // shutdown, which has an empty body; anything with a body might hold changes we would lose.
-        if (event.size === 0) return [];
+        if (event.size === 0) return NO_ENTRIES;
         throw new ParserError(
           `binlog event at ${this.file}:${this.startOffset(event)} (${event.size} bytes) has a type the parser does not decode; ` +
             'refusing to skip it because it may carry row changes',
@@ -199,7 +236,7 @@ export class EventConverter {
     this.mariaPos.add({ domainId: Number(event.domainId), serverId, seqNo: event.seqNo as number | string });
     this.gtidSetText = this.mariaPos.toString();
     // Standalone groups (DDL) have no BEGIN; XA groups open with their own XA START statement.
-    if (event.standalone === true || event.preparedXa === true || event.completedXa === true) return [];
+    if (event.standalone === true || event.preparedXa === true || event.completedXa === true) return NO_ENTRIES;
     const begin: { threadId?: number } = {};
     if (typeof event.threadId === 'number') begin.threadId = event.threadId;
     return [this.entry(event, EntryType.TRANSACTIONBEGIN, { schema: '', table: '' }, { begin })];
@@ -218,7 +255,7 @@ export class EventConverter {
         this.mappedInGroup.clear();
         return [this.entry(event, EntryType.TRANSACTIONEND, { schema: '', table: '' }, { end: { transactionId: '0' } })];
       case 'savepoint':
-        return [];
+        return NO_ENTRIES;
       case 'xa': {
         const props: Pair[] = [
           { key: 'XA_TYPE', value: `XA ${k.phase}` },
@@ -226,7 +263,7 @@ export class EventConverter {
         ];
         if (k.phase === 'START') return [this.entry(event, EntryType.TRANSACTIONBEGIN, { schema: '', table: '' }, { begin: { threadId: Number(event.slaveProxyId), props } })];
         if (k.phase === 'END') return [this.entry(event, EntryType.TRANSACTIONEND, { schema: '', table: '' }, { end: { transactionId: '0', props } })];
-        if (k.phase === 'PREPARE') return [];
+        if (k.phase === 'PREPARE') return NO_ENTRIES;
         const eventType = k.phase === 'COMMIT' ? EventType.XACOMMIT : EventType.XAROLLBACK;
         return [
           this.entry(event, EntryType.ROWDATA, { schema: session, table: '' }, {
@@ -268,17 +305,15 @@ export class EventConverter {
         { fatal: true },
       );
     }
-    // Names, types with their lengths and scales, and signedness: any change needs a new codec.
-    const names = entry.columnSchemas.map((c) => `${c.COLUMN_NAME}\u0002${c.COLUMN_TYPE}\u0002${c.UNSIGNED === true ? 'u' : ''}`).join('\u0000');
-    const signature = `${e.schemaName}\u0001${e.tableName}\u0001${e.columnTypes.join(',')}\u0001${names}`;
     const known = this.tables.get(e.tableId);
-    if (!known || known.signature !== signature) {
+    if (!known || !sameTableShape(known, e.schemaName, e.tableName, e.columnTypes, entry.columnSchemas)) {
       const meta = this.opts.meta.get(e.schemaName, e.tableName);
       // If zongji has since replaced its entry for this id, show the codec the entry of this event.
       const input: TableMapInput =
         e.tableMap[e.tableId] === entry ? e : (Object.create(e, { tableMap: { value: { [e.tableId]: entry } } }) as TableMapEventLike);
       const codec = this.opts.buildCodec(input, meta, this.opts.format);
-      this.tables.set(e.tableId, { schema: e.schemaName, table: e.tableName, codec, signature });
+      const columns = entry.columnSchemas.map((c): ColumnShape => ({ name: c.COLUMN_NAME, type: c.COLUMN_TYPE, unsigned: c.UNSIGNED === true }));
+      this.tables.set(e.tableId, { schema: e.schemaName, table: e.tableName, codec, columnTypes: [...e.columnTypes], columns });
     }
     this.mappedInGroup.add(e.tableId);
   }

@@ -97,8 +97,11 @@ export class EventParser extends EventEmitter {
   private converter: EventConverter | undefined;
   private resumePoint: ResumePoint | undefined;
   private startDesc: StartDescription = {};
-  /** entries at or before this position were already handed on (or acknowledged): never again */
-  private skipThrough: FilePosition | undefined;
+  /** the last entry handed on (or the acknowledged cursor boundary): entries up to it never again */
+  private handedFile: string | undefined;
+  private handedOffset = 0;
+  /** set by each connect that follows handed-on entries, until the stream passes the last of them */
+  private skipPending = false;
   private lastActivity = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -253,6 +256,8 @@ export class EventParser extends EventEmitter {
 
       const zj = new ZongJi(pool);
       this.zj = zj;
+      // Positions only grow within one stream: the comparison matters only until the first new entry.
+      this.skipPending = this.handedFile !== undefined;
       this.meta = new TableMetaCache(db);
       this.rawQueue = [];
       this.metaLoading = false;
@@ -322,7 +327,8 @@ export class EventParser extends EventEmitter {
           return { file: c.journalName, offset: c.nextPosition, gtidSet: c.gtid };
         }
         // A Canal meta.dat cursor points at the acknowledged boundary event itself: read it again, drop it.
-        this.skipThrough = { file: c.journalName, offset: c.position };
+        this.handedFile = c.journalName;
+        this.handedOffset = c.position;
         return { file: c.journalName, offset: c.position, gtidSet: c.gtid !== '' ? c.gtid : await seedAt({ file: c.journalName, offset: c.position }) };
       }
     }
@@ -353,19 +359,19 @@ export class EventParser extends EventEmitter {
       this.rawQueue.push(ev);
       return;
     }
-    if (this.needsMeta(ev)) {
+    if (name === 'tablemap' && this.needsMeta(ev, name)) {
       this.rawQueue.push(ev);
       this.drainRaw();
       return;
     }
-    this.process(ev);
+    this.process(ev, name);
   }
 
-  private needsMeta(ev: BinlogEventLike): { schema: string; table: string } | undefined {
+  private needsMeta(ev: BinlogEventLike, name: string = ev.getEventName()): { schema: string; table: string } | undefined {
     const conv = this.converter;
     const meta = this.meta;
     if (!conv || !meta) return undefined;
-    return conv.tableNeedingMeta(ev, (s, t) => meta.has(s, t));
+    return conv.tableNeedingMeta(ev, (s, t) => meta.has(s, t), name);
   }
 
   /** Processes held events in order, stopping to load table metadata where a table map needs it. */
@@ -401,39 +407,38 @@ export class EventParser extends EventEmitter {
   }
 
   /** Converts one event and hands its entries on. Returns false when the stream failed. */
-  private process(ev: BinlogEventLike): boolean {
+  private process(ev: BinlogEventLike, name: string = ev.getEventName()): boolean {
     const conv = this.converter;
     if (!conv) return true;
     let entries: ParsedEntry[];
     try {
-      entries = conv.convert(ev);
+      entries = conv.convert(ev, name);
     } catch (err) {
       // Decoding the same bytes again would fail the same way: whatever went wrong here is final.
       this.fail(
         err instanceof ParserError
           ? err
-          : new ParserError(`could not convert the '${ev.getEventName()}' event ending at ${conv.file}:${ev.nextPosition}: ${(err as Error).message}`, { fatal: true, cause: err }),
+          : new ParserError(`could not convert the '${name}' event ending at ${conv.file}:${ev.nextPosition}: ${(err as Error).message}`, { fatal: true, cause: err }),
       );
       return false;
     }
     this.counters.events++;
     this.counters.bytes += ev.size + this.headerLength;
-    const name = ev.getEventName();
     // A real rotate lies between event groups: a restart may begin in the new file.
     if (name === 'rotate' && ev.nextPosition > 0) {
       this.resumePoint = { file: conv.file, offset: conv.offset, gtidSet: conv.gtidSet };
     }
     if (entries.length === 0) return true;
-    const kept: ParsedEntry[] = [];
-    for (const e of entries) {
-      const at = { file: e.position.file, offset: e.position.offset };
-      if (this.skipThrough && comparePositions(at, this.skipThrough) <= 0) continue;
-      this.skipThrough = at;
+    const kept = this.skipPending ? this.dropHandedOn(entries) : entries;
+    if (kept.length === 0) return true;
+    for (let i = 0; i < kept.length; i++) {
+      const e = kept[i]!;
       if (e.rowChange) this.counters.rows += e.rowChange.rowDatas.length;
       if (isBoundary(e)) this.resumePoint = { file: e.position.file, offset: e.position.nextOffset, gtidSet: e.position.gtidSet };
-      kept.push(e);
     }
-    if (kept.length === 0) return true;
+    const last = kept[kept.length - 1]!.position;
+    this.handedFile = last.file;
+    this.handedOffset = last.offset;
     if (this.consumerPaused || this.entryQueue.length > 0) {
       this.entryQueue.push(kept);
       this.bufferedCount += kept.length;
@@ -446,6 +451,18 @@ export class EventParser extends EventEmitter {
     }
     this.emitEntries(kept);
     return this.stateValue !== 'failed' && this.stateValue !== 'stopped';
+  }
+
+  /** After a reconnect: the entries past the last one handed on (clears skipPending once one passes). */
+  private dropHandedOn(entries: ParsedEntry[]): ParsedEntry[] {
+    const handed: FilePosition = { file: this.handedFile!, offset: this.handedOffset };
+    const kept: ParsedEntry[] = [];
+    for (const e of entries) {
+      if (this.skipPending && comparePositions(e.position, handed) <= 0) continue;
+      this.skipPending = false;
+      kept.push(e);
+    }
+    return kept;
   }
 
   private emitEntries(entries: ParsedEntry[]): void {
