@@ -96,6 +96,9 @@ export interface ClientResult {
   /** wall clock when the subscription was acknowledged */
   subscribedWallMs: number;
   cpuSeconds: number;
+  /** client mode: total and longest wait for the next batch after handling one */
+  waitedMs?: number;
+  longestWaitMs?: number;
   /** live mode: wall-clock receive ms per transaction index, NaN where never seen */
   receivedMs?: number[];
 }

@@ -140,6 +140,7 @@ export async function overTcp(ctx: Ctx, label: string, span: BinlogSpan, baselin
       note:
         `${ratio(baseline.seconds, m.seconds)}x zongji, subscribed after ${m.subscribedSeconds.toFixed(2)} s, first batch after ${m.startupSeconds.toFixed(2)} s, ${m.consumer.entries} entries in ${m.consumer.batches} batches, ` +
         `server rss ${mib(m.serverPeakRssBytes)} cpu ${m.serverCpuSeconds.toFixed(2)} s, client cpu ${m.consumer.cpuSeconds.toFixed(2)} s, ` +
+        (m.consumer.waitedMs !== undefined ? `client waited ${(m.consumer.waitedMs / 1000).toFixed(2)} s for batches (longest ${Math.round(m.consumer.longestWaitMs ?? 0)} ms), ` : '') +
         `runs ${runs.map((r) => r.seconds.toFixed(2)).join('/')}`,
     });
     const peak = Math.max(...runs.map((r) => r.serverPeakRssBytes));
@@ -150,6 +151,8 @@ export async function overTcp(ctx: Ctx, label: string, span: BinlogSpan, baselin
       out.e2eBinlogMBps = Math.round((span.bytes / 1e6 / m.seconds) * 10) / 10;
       out.e2eVsZongji = ratio(baseline.seconds, m.seconds);
       out.e2eStartupSeconds = Math.round(m.startupSeconds * 1000) / 1000;
+      out.e2eClientWaitSeconds = Math.round((m.consumer.waitedMs ?? 0) / 10) / 100;
+      out.e2eClientLongestWaitMs = Math.round(m.consumer.longestWaitMs ?? 0);
       out.e2eClientCpuSeconds = Math.round(m.consumer.cpuSeconds * 100) / 100;
       out.e2eServerCpuSeconds = Math.round(m.serverCpuSeconds * 100) / 100;
       // Load on a shared machine stretches wall time more than CPU time: zongji's CPU over the

@@ -36,10 +36,19 @@ async function viaClient(port: number): Promise<ClientResult> {
   let entries = 0;
   let batches = 0;
   let firstDataWallMs = 0;
+  // Time spent waiting for the next batch after handling one (ack + GET round trip + server wait):
+  // where the client idles, and whether it is many short waits or a few long stalls.
+  let waitedMs = 0;
+  let longestWaitMs = 0;
+  let handledAt = 0;
   const cpu0 = cpuSeconds();
   for await (const batch of c.stream({ batchSize: cfg.batchSize, timeoutMs: cfg.getTimeoutMs })) {
     const now = wallMs();
     if (batches++ === 0) firstDataWallMs = now;
+    else {
+      waitedMs += now - handledAt;
+      longestWaitMs = Math.max(longestWaitMs, now - handledAt);
+    }
     let sentinel = false;
     for (const e of batch) {
       entries++;
@@ -53,10 +62,21 @@ async function viaClient(port: number): Promise<ClientResult> {
         }
       } else if (e.tableName === cfg.sentinelTable) sentinel = true;
     }
+    handledAt = wallMs();
     if (sentinel) {
       const sentinelWallMs = wallMs();
       await c.ack(batch.id);
-      const out: ClientResult = { rows, entries, batches, sentinelWallMs, firstDataWallMs, subscribedWallMs, cpuSeconds: cpuSeconds() - cpu0 };
+      const out: ClientResult = {
+        rows,
+        entries,
+        batches,
+        sentinelWallMs,
+        firstDataWallMs,
+        subscribedWallMs,
+        cpuSeconds: cpuSeconds() - cpu0,
+        waitedMs,
+        longestWaitMs,
+      };
       if (receivedMs) out.receivedMs = receivedMs;
       return out;
     }
