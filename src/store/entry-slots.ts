@@ -68,7 +68,8 @@ export class EntrySlots {
     this.serverId[i] = p.serverId;
     this.timestamp[i] = p.timestamp;
     this.gtid[i] = p.gtid;
-    this.gtidSet[i] = p.gtidSet;
+    // With one replication domain the position after a transaction is its own GTID: keep one string.
+    this.gtidSet[i] = p.gtidSet === p.gtid ? p.gtid : p.gtidSet;
   }
 
   /** Forgets slot `i`, so the buffers and strings it referenced can be collected. */
