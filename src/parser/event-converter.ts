@@ -61,13 +61,15 @@ export interface ConverterOptions {
   format: ColumnFormatOptions;
 }
 
-interface MappedTable {
+/**
+ * What a codec was built from: names, the table map's column type codes, and per column its name,
+ * COLUMN_TYPE (with lengths and scales) and signedness. Any change needs a new codec.
+ */
+export interface TableShape {
   schema: string;
   table: string;
-  codec: TableCodec;
-  /** the table map's column type codes, and per column its name, COLUMN_TYPE and signedness */
-  columnTypes: number[];
-  columns: ColumnShape[];
+  columnTypes: readonly number[];
+  columns: readonly ColumnShape[];
 }
 
 /** The parts of one zongji column schema that decide how its values convert. */
@@ -79,6 +81,20 @@ interface ColumnShape {
 
 type ColumnSchema = TableMapEntry['columnSchemas'][number];
 
+interface MappedTable extends TableShape {
+  codec: TableCodec;
+}
+
+/** A copy of the parts of a table map that sameTableShape compares (zongji may reuse its objects). */
+export function tableShape(schema: string, table: string, columnTypes: readonly number[], columnSchemas: readonly ColumnSchema[]): TableShape {
+  return {
+    schema,
+    table,
+    columnTypes: [...columnTypes],
+    columns: columnSchemas.map((c): ColumnShape => ({ name: c.COLUMN_NAME, type: c.COLUMN_TYPE, unsigned: c.UNSIGNED === true })),
+  };
+}
+
 /** Events yield no entry far more often than one: share one (frozen) empty result. */
 const NO_ENTRIES: ParsedEntry[] = Object.freeze([]) as unknown as ParsedEntry[];
 
@@ -87,7 +103,7 @@ const NO_ENTRIES: ParsedEntry[] = Object.freeze([]) as unknown as ParsedEntry[];
  * and per column the name, COLUMN_TYPE and signedness (any change needs a new codec). Compared
  * field by field because a table map arrives with every transaction.
  */
-function sameTableShape(known: MappedTable, schema: string, table: string, columnTypes: readonly number[], columnSchemas: readonly ColumnSchema[]): boolean {
+export function sameTableShape(known: TableShape, schema: string, table: string, columnTypes: readonly number[], columnSchemas: readonly ColumnSchema[]): boolean {
   if (known.schema !== schema || known.table !== table) return false;
   const types = known.columnTypes;
   if (types.length !== columnTypes.length) return false;
@@ -312,8 +328,7 @@ export class EventConverter {
       const input: TableMapInput =
         e.tableMap[e.tableId] === entry ? e : (Object.create(e, { tableMap: { value: { [e.tableId]: entry } } }) as TableMapEventLike);
       const codec = this.opts.buildCodec(input, meta, this.opts.format);
-      const columns = entry.columnSchemas.map((c): ColumnShape => ({ name: c.COLUMN_NAME, type: c.COLUMN_TYPE, unsigned: c.UNSIGNED === true }));
-      this.tables.set(e.tableId, { schema: e.schemaName, table: e.tableName, codec, columnTypes: [...e.columnTypes], columns });
+      this.tables.set(e.tableId, { ...tableShape(e.schemaName, e.tableName, e.columnTypes, entry.columnSchemas), codec });
     }
     this.mappedInGroup.add(e.tableId);
   }

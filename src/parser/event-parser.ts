@@ -369,10 +369,12 @@ export class EventParser extends EventEmitter {
 
   private needsMeta(ev: BinlogEventLike, name: string = ev.getEventName()): { schema: string; table: string } | undefined {
     const conv = this.converter;
-    const meta = this.meta;
-    if (!conv || !meta) return undefined;
-    return conv.tableNeedingMeta(ev, (s, t) => meta.has(s, t), name);
+    if (!conv || !this.meta) return undefined;
+    return conv.tableNeedingMeta(ev, this.metaCached, name);
   }
+
+  /** Made once: the question is asked for every table map, one per transaction on single-row loads. */
+  private readonly metaCached = (schema: string, table: string): boolean => this.meta?.has(schema, table) === true;
 
   /** Processes held events in order, stopping to load table metadata where a table map needs it. */
   private drainRaw(): void {

@@ -23,15 +23,28 @@ export class TableMetaCache {
   /** undefined value: the table does not exist now (dropped since the event was written). */
   private readonly cache = new Map<string, TableMeta | undefined>();
   private loads = 0;
+  /** the last name asked for and its key: consecutive table maps usually name the same table */
+  private lastSchema = '';
+  private lastTable = '';
+  private lastKey = '.';
 
   constructor(private readonly pool: Pool) {}
 
   has(schema: string, table: string): boolean {
-    return this.cache.has(key(schema, table));
+    return this.cache.has(this.keyOf(schema, table));
   }
 
   get(schema: string, table: string): TableMeta | undefined {
-    return this.cache.get(key(schema, table));
+    return this.cache.get(this.keyOf(schema, table));
+  }
+
+  private keyOf(schema: string, table: string): string {
+    if (schema !== this.lastSchema || table !== this.lastTable) {
+      this.lastSchema = schema;
+      this.lastTable = table;
+      this.lastKey = key(schema, table);
+    }
+    return this.lastKey;
   }
 
   /** Number of information_schema loads so far (tests assert caching with it). */
