@@ -95,6 +95,38 @@ export function tableShape(schema: string, table: string, columnTypes: readonly 
   };
 }
 
+/** One replication domain's entry in a MariaDB GTID position. */
+export interface MariadbDomainGtid {
+  domainId: number;
+  text: string;
+}
+
+/** A GTID position ('' or 'D-S-N,...'), validated by zongji, as per-domain entries in domain order. */
+export function parseMariadbPosition(text: string): MariadbDomainGtid[] {
+  const canonical = MariadbGtidPosition.parse(text).toString();
+  if (canonical === '') return [];
+  return canonical.split(',').map((t) => ({ domainId: Number(t.slice(0, t.indexOf('-'))), text: t }));
+}
+
+/**
+ * Records a group's GTID as its domain's last (an overwrite, as MariadbGtidPosition.add does) and
+ * returns the position's text, the same as MariadbGtidPosition.toString() gives. Kept as text
+ * because it changes with every transaction and is read as text by every entry.
+ */
+export function addMariadbGtid(domains: MariadbDomainGtid[], domainId: number, serverId: number, seqNo: number | string): string {
+  // Sequence numbers are u64: zongji gives an exact string beyond 2^53, which BigInt keeps exact.
+  const seq = typeof seqNo === 'number' && Number.isSafeInteger(seqNo) ? String(seqNo) : BigInt(seqNo).toString();
+  const text = `${domainId}-${serverId}-${seq}`;
+  let i = 0;
+  while (i < domains.length && domains[i]!.domainId < domainId) i++;
+  if (i < domains.length && domains[i]!.domainId === domainId) domains[i]!.text = text;
+  else domains.splice(i, 0, { domainId, text });
+  if (domains.length === 1) return text;
+  let out = domains[0]!.text;
+  for (let k = 1; k < domains.length; k++) out += `,${domains[k]!.text}`;
+  return out;
+}
+
 /** Events yield no entry far more often than one: share one (frozen) empty result. */
 const NO_ENTRIES: ParsedEntry[] = Object.freeze([]) as unknown as ParsedEntry[];
 
@@ -127,7 +159,8 @@ export class EventConverter {
   lastEventTimestamp = 0;
   private readonly opts: ConverterOptions;
   private readonly headerLength: number;
-  private mariaPos: MariadbGtidPosition | undefined;
+  /** MariaDB: each replication domain's last GTID ('domain-server-seq'), by ascending domain id */
+  private mariaDomains: MariadbDomainGtid[] = [];
   private mysqlSet: GtidSet | undefined;
   private gtidSetText: string;
   private groupServerId: number | undefined;
@@ -142,7 +175,7 @@ export class EventConverter {
     this.offset = opts.offset ?? 0;
     this.headerLength = BINLOG_HEADER_LENGTH + (opts.checksum ? CHECKSUM_LENGTH : 0);
     this.gtidSetText = opts.gtidSeed;
-    if (opts.flavor === 'mariadb') this.mariaPos = MariadbGtidPosition.parse(opts.gtidSeed);
+    if (opts.flavor === 'mariadb') this.mariaDomains = parseMariadbPosition(opts.gtidSeed);
     else if (opts.gtidSeed !== '') this.mysqlSet = GtidSet.parse(opts.gtidSeed);
   }
 
@@ -248,9 +281,7 @@ export class EventConverter {
     this.mappedInGroup.clear();
     const serverId = Number(event.serverId);
     this.groupServerId = serverId;
-    this.mariaPos ??= new MariadbGtidPosition();
-    this.mariaPos.add({ domainId: Number(event.domainId), serverId, seqNo: event.seqNo as number | string });
-    this.gtidSetText = this.mariaPos.toString();
+    this.gtidSetText = addMariadbGtid(this.mariaDomains, Number(event.domainId), serverId, event.seqNo as number | string);
     // Standalone groups (DDL) have no BEGIN; XA groups open with their own XA START statement.
     if (event.standalone === true || event.preparedXa === true || event.completedXa === true) return NO_ENTRIES;
     const begin: { threadId?: number } = {};
