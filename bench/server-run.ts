@@ -1,5 +1,6 @@
 // Runs through the real server process: the wire stage (raw consumer), end to end (the
 // TypeScript client), the live latency of workload C, and the profiled run.
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +51,7 @@ async function serverRun(
     store: ctx.plan.store,
   };
   const profFlags = (who: string): string[] => (opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(opts.profileDir, who)}`] : []);
-  const server = startWorker<ServerMsg>('server', job, { deadlineMs, nodeFlags: [...ctx.plan.serverFlags, ...profFlags('server')] });
+  const server = startWorker<ServerMsg>('server', job, { deadlineMs, nodeFlags: [...SERVER_NODE_FLAGS, ...ctx.plan.serverFlags, ...profFlags('server')] });
   let peakRss = 0;
   let serverCpu = 0;
   let serverError: ((e: Error) => void) | undefined;

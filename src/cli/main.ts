@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 // The `sluice` command: one subcommand per module in this folder.
 import { Command } from 'commander';
 import { registerCheck } from './check.ts';
