@@ -1,11 +1,17 @@
 // Serializes a ParsedEntry into Canal Entry bytes, once, on its way into the store.
 import { pb, toObjectOptions } from './proto.ts';
 import { EntryType, type ParsedEntry, type Header, type RowChange, type TransactionBegin, type TransactionEnd } from './entry-model.ts';
-import { writeEntry } from './entry-writer.ts';
+import { writeEntry, writeEntryScratch } from './entry-writer.ts';
+import type { ProtoWriter } from './proto-writer.ts';
 
 /** The entry's Canal bytes, written by the hand-made writer of entry-writer.ts. */
 export function encodeEntry(e: ParsedEntry): Uint8Array {
   return writeEntry(e);
+}
+
+/** The same bytes as encodeEntry, left in the shared writer (`buf[0, pos)`) until the next entry is encoded. */
+export function encodeEntryScratch(e: ParsedEntry): ProtoWriter {
+  return writeEntryScratch(e);
 }
 
 /**

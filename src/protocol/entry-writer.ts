@@ -242,8 +242,18 @@ const KEEP_BYTES = 4 * 1024 * 1024;
 
 /** Serializes one entry into Canal Entry bytes (a new Buffer of exactly its size). */
 export function writeEntry(e: ParsedEntry): Buffer {
+  return writeEntryScratch(e).finish();
+}
+
+/**
+ * Serializes one entry into the shared writer and returns it: the bytes are `buf[0, pos)`, valid
+ * until the next entry is written. For a caller that copies them anyway (the store into its byte
+ * ring), this saves writeEntry's copy into a Buffer of its own.
+ */
+export function writeEntryScratch(e: ParsedEntry): ProtoWriter {
   const w = writer;
-  w.reset();
+  // Shrinking here rather than after the write keeps the last entry's bytes valid for the caller.
+  w.resetAndShrink(KEEP_BYTES);
   if (e.header != null) {
     w.byte(T.LEN_1);
     const m = w.fork(1);
@@ -267,7 +277,5 @@ export function writeEntry(e: ParsedEntry): Buffer {
     else if (e.entryType === EntryType.TRANSACTIONEND) writeBeginOrEnd(w, e.end ?? {});
     w.ldelim(m, 1);
   }
-  const out = w.finish();
-  w.resetAndShrink(KEEP_BYTES);
-  return out;
+  return w;
 }

@@ -25,6 +25,8 @@ export interface EntrySource {
 
 export interface ItemTarget {
   tryPut(item: StoreItem): boolean;
+  /** tryPut(storeItemFromEntry(e)) without building the item; a target without it gets items */
+  tryPutEntry?(e: ParsedEntry): boolean;
   on(event: 'space', listener: () => void): unknown;
   off(event: 'space', listener: () => void): unknown;
 }
@@ -132,19 +134,56 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
     let kept: ParsedEntry[];
     try {
       kept = feed.stream.filter(entries);
-      for (const e of kept) feed.pending.push(storeItemFromEntry(e));
+      let i = this.mayPutDirectly(feed) ? this.putDirectly(feed, kept) : 0;
+      for (; i < kept.length; i++) feed.pending.push(storeItemFromEntry(kept[i]!));
     } catch (err) {
       const first = entries[0]?.position;
       const at = first === undefined ? '' : ` at ${first.file}:${first.offset}`;
       this.emit('error', new Error(`pump: entries from ${feed.name}${at} could not be filtered or encoded: ${(err as Error).message}`, { cause: err }));
       return;
     }
-    if (kept.length > 0) this.drain();
+    // Entries put directly need no drain: nothing else was waiting for the store.
+    if (feed.pending.length > feed.head) this.drain();
     if (feed.pending.length > feed.head && !feed.paused) {
       feed.paused = true;
       feed.pauses++;
       feed.source.pause();
     }
+  }
+
+  /**
+   * The fast path applies when putting `feed`'s entries at once is what drain() would do: the
+   * store has room, no source has anything queued, and no other source's transaction owns the store.
+   */
+  private mayPutDirectly(feed: Feed): boolean {
+    if (this.store.tryPutEntry === undefined || this.storeFull || this.draining || feed.paused) return false;
+    if (this.owner !== undefined && this.owner !== feed) return false;
+    for (const f of this.feeds) if (f.pending.length > f.head) return false;
+    return true;
+  }
+
+  /** Puts `kept` in order until the store refuses one; how many were put. Ownership and turns move as in putTurn. */
+  private putDirectly(feed: Feed, kept: ParsedEntry[]): number {
+    const store = this.store as Required<ItemTarget>;
+    let i = 0;
+    for (; i < kept.length; i++) {
+      const e = kept[i]!;
+      if (!store.tryPutEntry(e)) {
+        this.storeFull = true;
+        break;
+      }
+      feed.stored++;
+      feed.lastStored = e.position;
+      if (e.entryType === EntryType.TRANSACTIONBEGIN) {
+        feed.inTransaction = true;
+        this.owner = feed;
+      } else if (e.entryType === EntryType.TRANSACTIONEND) {
+        feed.inTransaction = false;
+        if (this.owner === feed) this.owner = undefined;
+      }
+    }
+    if (this.owner === undefined) this.turn = (this.feeds.indexOf(feed) + 1) % this.feeds.length;
+    return i;
   }
 
   /** Puts what the store accepts, one turn per source between transactions, then resumes sources whose queue emptied. */

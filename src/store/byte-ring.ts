@@ -29,7 +29,24 @@ export class ByteRing {
    * contiguous room (the caller then keeps the entry's own buffer).
    */
   place(bytes: Uint8Array): number {
-    const n = bytes.byteLength;
+    const at = this.reserve(bytes.byteLength);
+    if (at >= 0) this.block!.set(bytes, at);
+    return at;
+  }
+
+  /** As place(), for the first `n` bytes of `src` (an encoder's scratch buffer), copied without a view of them. */
+  placeFrom(src: Buffer, n: number): number {
+    const at = this.reserve(n);
+    if (at < 0) return -1;
+    const block = this.block!;
+    // Below a few dozen bytes a loop beats the native copy's call overhead.
+    if (n < 48) for (let i = 0; i < n; i++) block[at + i] = src[i]!;
+    else src.copy(block, at, 0, n);
+    return at;
+  }
+
+  /** Claims `n` contiguous bytes after the newest live bytes: their offset, or −1 when there is no room. */
+  private reserve(n: number): number {
     if (n === 0 || n > this.capacity) return -1;
     let at: number;
     if (!this.wrapped) {
@@ -46,7 +63,6 @@ export class ByteRing {
     else return -1;
     // Allocated on first use and never zero-filled: pages become resident only once written.
     this.block ??= Buffer.allocUnsafeSlow(this.capacity);
-    this.block.set(bytes, at);
     this.head = at + n;
     return at;
   }

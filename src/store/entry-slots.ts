@@ -4,7 +4,7 @@
 // GC. With single-row transactions (three entries per row) that garbage, a few hundred bytes of
 // objects per entry, reached 70 MiB before V8 collected it. Kept this way, a held entry costs no
 // object of its own; a StoreItem is rebuilt only when a get hands it out, and dies young.
-import type { EntryPosition } from '../protocol/entry-model.ts';
+import { isBoundary, type EntryPosition, type ParsedEntry } from '../protocol/entry-model.ts';
 import type { EntryType, EventType } from '../protocol/entry-model.ts';
 import type { StoreItem } from './store-item.ts';
 
@@ -69,6 +69,33 @@ export class EntrySlots {
     this.timestamp[i] = p.timestamp;
     this.gtid[i] = p.gtid;
     // With one replication domain the position after a transaction is its own GTID: keep one string.
+    this.gtidSet[i] = p.gtidSet === p.gtid ? p.gtid : p.gtidSet;
+  }
+
+  /**
+   * Records the facts storeItemFromEntry would take from `e`, read from the entry itself so no
+   * StoreItem is built; its `length` bytes are at `placedAt` in the ring, or in `own` when −1.
+   */
+  setEntry(i: number, e: ParsedEntry, placedAt: number, length: number, own: Uint8Array | undefined): void {
+    const rc = e.rowChange;
+    const h = e.header;
+    this.entryType[i] = e.entryType;
+    this.eventType[i] = rc?.eventType ?? h.eventType ?? NO_EVENT_TYPE;
+    this.flags[i] = (rc?.isDdl === true ? IS_DDL : 0) | (isBoundary(e) ? BOUNDARY : 0);
+    this.placedAt[i] = placedAt;
+    this.length[i] = length;
+    this.own[i] = own;
+    this.schema[i] = h.schemaName ?? '';
+    this.table[i] = h.tableName ?? '';
+    const also = e.alsoNames;
+    this.alsoNames[i] = also !== undefined && also.length > 0 ? also : undefined;
+    const p = e.position;
+    this.file[i] = p.file;
+    this.offset[i] = p.offset;
+    this.nextOffset[i] = p.nextOffset;
+    this.serverId[i] = p.serverId;
+    this.timestamp[i] = p.timestamp;
+    this.gtid[i] = p.gtid;
     this.gtidSet[i] = p.gtidSet === p.gtid ? p.gtid : p.gtidSet;
   }
 

@@ -4,7 +4,9 @@
 // consumer that stops acknowledging stops the parser through tryPut() returning false; nothing
 // is ever dropped.
 import { EventEmitter } from 'node:events';
-import type { EntryPosition } from '../protocol/entry-model.ts';
+import { Buffer } from 'node:buffer';
+import { encodeEntryScratch } from '../protocol/entry-codec.ts';
+import type { EntryPosition, ParsedEntry } from '../protocol/entry-model.ts';
 import { ByteRing } from './byte-ring.ts';
 import { EntrySlots } from './entry-slots.ts';
 import { isIsolatedDdl, type StoreItem } from './store-item.ts';
@@ -162,19 +164,58 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     const size = item.bytes.byteLength;
     const count = this.putSeq - this.ackSeq;
     if (count >= this.maxEntries || (count > 0 && this.heldBytes + size > this.maxBytes)) {
-      if (!this.refused) {
-        this.refused = true;
-        // A blocked get waiting for a fuller batch would now wait forever: let it take what there is.
-        this.wakeWaiters();
-      }
+      this.refuse();
       return false;
     }
     if (count === this.slots.capacity) this.grow();
     this.slots.set(this.putSeq & this.mask, item, this.bytesRing.place(item.bytes));
+    this.put(size);
+    return true;
+  }
+
+  /**
+   * tryPut(storeItemFromEntry(e)) without the StoreItem: the entry is encoded into the writer's
+   * scratch buffer and copied once, into the byte ring (or a Buffer of its own when the ring has
+   * no room). Same bounds, same slot facts, same bytes. A refused entry is not encoded when the
+   * entry bound alone refuses it.
+   */
+  tryPutEntry(e: ParsedEntry): boolean {
+    if (this.closedReason !== undefined) return false;
+    const count = this.putSeq - this.ackSeq;
+    if (count >= this.maxEntries) {
+      this.refuse();
+      return false;
+    }
+    const w = encodeEntryScratch(e);
+    const size = w.pos;
+    if (count > 0 && this.heldBytes + size > this.maxBytes) {
+      this.refuse();
+      return false;
+    }
+    if (count === this.slots.capacity) this.grow();
+    const at = this.bytesRing.placeFrom(w.buf, size);
+    let own: Buffer | undefined;
+    if (at < 0) {
+      own = Buffer.allocUnsafe(size);
+      w.buf.copy(own, 0, 0, size);
+    }
+    this.slots.setEntry(this.putSeq & this.mask, e, at, size, own);
+    this.put(size);
+    return true;
+  }
+
+  private refuse(): void {
+    if (!this.refused) {
+      this.refused = true;
+      // A blocked get waiting for a fuller batch would now wait forever: let it take what there is.
+      this.wakeWaiters();
+    }
+  }
+
+  private put(size: number): void {
     this.putSeq++;
     this.heldBytes += size;
     if (this.waiters.length > 0) this.wakeWaiters();
-    return true;
   }
 
   /**

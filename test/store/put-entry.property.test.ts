@@ -1,0 +1,109 @@
+// tryPutEntry (encode into the writer's scratch, copy once into the ring, facts read from the
+// entry) against the path it replaces, tryPut(storeItemFromEntry(e)): two stores fed the same
+// random entries under the same random puts, gets, acks and rollbacks must refuse the same puts,
+// hand out equal items and bytes in equal batches, and report equal stats.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { EventType, type ParsedEntry } from '../../src/protocol/entry-model.ts';
+import { encodeEntry } from '../../src/protocol/entry-codec.ts';
+import { EventStore, type BatchMode } from '../../src/store/event-store.ts';
+import { storeItemFromEntry } from '../../src/store/store-item.ts';
+import { begin, col, ddl, end, heartbeat, rows } from '../sink/entries.ts';
+
+const nameArb = fc.constantFrom('', 'a', 'db', 'schéma', '表');
+const valueArb = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ minLength: 40, maxLength: 700 }));
+
+const entryArb: fc.Arbitrary<(serial: number) => ParsedEntry> = fc
+  .record({
+    kind: fc.constantFrom('begin', 'row', 'row', 'end', 'ddl', 'heartbeat'),
+    schema: nameArb,
+    table: nameArb,
+    eventType: fc.constantFrom(EventType.INSERT, EventType.UPDATE, EventType.DELETE),
+    ddlType: fc.constantFrom(EventType.CREATE, EventType.ALTER, EventType.RENAME, EventType.QUERY),
+    alsoNames: fc.option(fc.array(fc.constantFrom('db.x', 'db.y'), { maxLength: 2 }), { nil: undefined }),
+    values: fc.array(valueArb, { minLength: 1, maxLength: 4 }),
+    gtid: fc.constantFrom('', '0-1-5'),
+    gtidSet: fc.constantFrom('', '0-1-5', '0-1-5,1-2-3'),
+    ts: fc.integer({ min: 0, max: 2 ** 41 }),
+  })
+  .map((r) => (serial: number): ParsedEntry => {
+    const at = { offset: serial, ts: r.ts };
+    let e: ParsedEntry;
+    if (r.kind === 'begin') e = begin(at);
+    else if (r.kind === 'end') e = end(at);
+    else if (r.kind === 'heartbeat') e = heartbeat(at);
+    else if (r.kind === 'ddl') e = ddl(at, r.schema, r.table, r.ddlType, `ALTER TABLE ${r.table}`, r.alsoNames);
+    else e = rows(at, r.schema, r.table, r.eventType, r.values.map((v, i) => col(i, `c${i}`, v)));
+    e.position = { ...e.position, gtid: r.gtid, gtidSet: r.gtidSet };
+    return e;
+  });
+
+type Op = { op: 'put'; entry: (serial: number) => ParsedEntry } | { op: 'get'; size: number; bytes: boolean } | { op: 'ack' } | { op: 'rollback' };
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: entryArb.map((entry) => ({ op: 'put' as const, entry })) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('get' as const), size: fc.integer({ min: 1, max: 6 }), bytes: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.constant({ op: 'ack' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'rollback' as const }) },
+);
+
+const configArb = fc.record({
+  maxEntries: fc.integer({ min: 1, max: 12 }),
+  maxBytes: fc.integer({ min: 50, max: 3000 }),
+  batchMode: fc.constantFrom<BatchMode>('ITEMSIZE', 'MEMSIZE'),
+  memUnit: fc.integer({ min: 1, max: 200 }),
+  ddlIsolation: fc.boolean(),
+});
+
+test('tryPutEntry equals tryPut(storeItemFromEntry): same refusals, items, bytes, batches and stats', async () => {
+  await fc.assert(
+    fc.asyncProperty(configArb, fc.array(opArb, { maxLength: 80 }), async (cfg, ops) => {
+      const viaItem = new EventStore(cfg);
+      const direct = new EventStore(cfg);
+      const outstanding: number[] = [];
+      let serial = 0;
+      for (const op of ops) {
+        if (op.op === 'put') {
+          const e = op.entry(serial++);
+          const a = viaItem.tryPut(storeItemFromEntry(e));
+          const b = direct.tryPutEntry(e);
+          assert.equal(b, a, `put #${serial - 1} accepted by one store only`);
+        } else if (op.op === 'get') {
+          if (op.bytes) {
+            const a = await viaItem.getBytes(op.size, -1);
+            const b = await direct.getBytes(op.size, -1);
+            assert.deepEqual(b, a);
+            if (a !== null) outstanding.push(a.id);
+          } else {
+            const a = await viaItem.get(op.size, -1);
+            const b = await direct.get(op.size, -1);
+            assert.deepEqual(b, a);
+            if (a !== null) outstanding.push(a.id);
+          }
+        } else if (op.op === 'ack') {
+          const id = outstanding.shift();
+          if (id !== undefined) assert.deepEqual(direct.ack(id), viaItem.ack(id));
+        } else {
+          outstanding.length = 0;
+          assert.equal(direct.rollback(), viaItem.rollback());
+        }
+        assert.deepEqual(direct.stats(), viaItem.stats());
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('tryPutEntry stores exactly encodeEntry’s bytes, in the ring and in an entry larger than the ring', async () => {
+  const store = new EventStore({ maxEntries: 10, maxBytes: 120 });
+  const small = rows({ offset: 1 }, 'db', 't', EventType.INSERT, [col(0, 'id', '1')]);
+  const large = rows({ offset: 2 }, 'db', 't', EventType.INSERT, [col(0, 'v', 'x'.repeat(500))]);
+  assert.ok(store.tryPutEntry(small));
+  const first = await store.getBytes(10, -1);
+  assert.deepEqual(first?.entries.map((b) => Buffer.from(b)), [Buffer.from(encodeEntry(small))]);
+  store.ack(first!.id);
+  assert.ok(store.tryPutEntry(large), 'an entry larger than maxBytes passes into an empty store');
+  assert.equal(store.tryPutEntry(small), false, 'nothing more fits beside it');
+  const second = await store.getBytes(10, -1);
+  assert.deepEqual(second?.entries.map((b) => Buffer.from(b)), [Buffer.from(encodeEntry(large))]);
+});
