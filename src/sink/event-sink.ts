@@ -59,6 +59,14 @@ export class EventSink {
   readonly emptyTransactionIntervalMs: number;
   readonly emptyTransactionThreshold: number;
   private defaultStream: SinkStream | undefined;
+  /** the table decision for the last non-DDL entry keepRow judged */
+  private readonly lastRow: { entryType: EntryType | undefined; eventType: EventType | undefined; schema: string; table: string; pass: boolean } = {
+    entryType: undefined,
+    eventType: undefined,
+    schema: '',
+    table: '',
+    pass: false,
+  };
 
   /** Throws FilterError naming the key of any filter that does not compile. */
   constructor(opts: EventSinkOptions = {}) {
@@ -121,15 +129,26 @@ export class EventSink {
     const eventType = rc?.eventType ?? e.header.eventType;
     const isDdl = rc?.isDdl === true;
     if (isDdl ? this.drop.ddl === true : this.dropsDml(eventType)) return undefined;
-    const scoped: ScopedEntry = {
-      entryType: e.entryType,
-      eventType,
-      isDdl,
-      schema: e.header.schemaName ?? '',
-      table: e.header.tableName ?? '',
-      alsoNames: e.alsoNames,
-    };
-    if (!this.passes(scoped)) return undefined;
+    const schema = e.header.schemaName ?? '';
+    const table = e.header.tableName ?? '';
+    const also = e.alsoNames;
+    let pass: boolean;
+    if (isDdl || (also !== undefined && also.length > 0)) {
+      pass = this.passes({ entryType: e.entryType, eventType, isDdl, schema, table, alsoNames: also });
+    } else {
+      // Rows come table after table: the filters are fixed, so the last row's decision stands
+      // for the next row of the same table and kind (the parser hands over the same name strings).
+      const m = this.lastRow;
+      if (m.table !== table || m.schema !== schema || m.eventType !== eventType || m.entryType !== e.entryType) {
+        m.pass = this.passes({ entryType: e.entryType, eventType, isDdl, schema, table });
+        m.entryType = e.entryType;
+        m.eventType = eventType;
+        m.schema = schema;
+        m.table = table;
+      }
+      pass = m.pass;
+    }
+    if (!pass) return undefined;
     return this.columns.apply(e);
   }
 
