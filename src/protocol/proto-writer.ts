@@ -25,7 +25,7 @@ export class ProtoWriter {
     this.pos = 0;
   }
 
-  /** Makes room for `n` more bytes. */
+  /** Makes room for `n` more bytes. The hot primitives test the room themselves and call this only to grow. */
   ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
@@ -39,7 +39,7 @@ export class ProtoWriter {
   /** An unsigned 32-bit varint (tags, lengths, non-negative int32). */
   uint32(value: number): void {
     let v = value >>> 0;
-    this.ensure(5);
+    if (this.pos + 5 > this.buf.length) this.ensure(5);
     const b = this.buf;
     let p = this.pos;
     while (v > 127) {
@@ -78,7 +78,7 @@ export class ProtoWriter {
         if (++hi > 4294967295) hi = 0;
       }
     }
-    this.ensure(10);
+    if (this.pos + 10 > this.buf.length) this.ensure(10);
     const b = this.buf;
     let p = this.pos;
     while (hi !== 0) {
@@ -95,12 +95,12 @@ export class ProtoWriter {
   }
 
   bool(value: unknown): void {
-    this.ensure(1);
+    if (this.pos === this.buf.length) this.ensure(1);
     this.buf[this.pos++] = value ? 1 : 0;
   }
 
   byte(value: number): void {
-    this.ensure(1);
+    if (this.pos === this.buf.length) this.ensure(1);
     this.buf[this.pos++] = value;
   }
 
@@ -109,7 +109,7 @@ export class ProtoWriter {
     const n = s.length;
     if (n < SHORT_STRING) {
       // at most 3 bytes per unit: the length fits one byte
-      this.ensure(1 + n * 3);
+      if (this.pos + 1 + n * 3 > this.buf.length) this.ensure(1 + n * 3);
       const b = this.buf;
       const start = this.pos;
       let p = start + 1;
