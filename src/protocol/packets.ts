@@ -5,6 +5,7 @@
 import protobuf from 'protobufjs';
 import { pb, toObjectOptions } from './proto.ts';
 import { FRAME_HEADER_BYTES, MAX_WIRE_FRAME_BYTES, FrameTooLargeError } from './frame.ts';
+import { varintSize, writeVarint } from './varint.ts';
 
 export const PacketType = {
   HANDSHAKE: 1,
@@ -76,24 +77,6 @@ export function messagesPacket(batchId: number, entries: readonly Uint8Array[] =
 
 export function emptyMessagesPacket(): Uint8Array {
   return messagesPacket(-1);
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(out: Buffer, at: number, n: number): number {
-  while (n >= 0x80) {
-    out[at++] = (n % 0x80) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  out[at++] = n;
-  return at;
 }
 
 const TAG_PACKET_TYPE = 0x18; // field 3, varint

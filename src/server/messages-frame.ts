@@ -6,6 +6,7 @@
 // copied in as they are, never decoded.
 import { FRAME_HEADER_BYTES, FrameTooLargeError, MAX_WIRE_FRAME_BYTES } from '../protocol/frame.ts';
 import { PacketType } from '../protocol/packets.ts';
+import { varintSize, writeVarint } from '../protocol/varint.ts';
 
 const TAG_PACKET_TYPE = 0x18; // Packet field 3, varint
 const TAG_PACKET_BODY = 0x2a; // Packet field 5, length-delimited
@@ -69,22 +70,4 @@ export class MessagesFrameWriter {
   release(): void {
     this.inFlight = false;
   }
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(out: Buffer, at: number, n: number): number {
-  while (n >= 0x80) {
-    out[at++] = (n % 0x80) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  out[at++] = n;
-  return at;
 }

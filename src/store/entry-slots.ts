@@ -61,15 +61,7 @@ export class EntrySlots {
     this.schema[i] = item.schema;
     this.table[i] = item.table;
     this.alsoNames[i] = item.alsoNames;
-    const p = item.position;
-    this.file[i] = p.file;
-    this.offset[i] = p.offset;
-    this.nextOffset[i] = p.nextOffset;
-    this.serverId[i] = p.serverId;
-    this.timestamp[i] = p.timestamp;
-    this.gtid[i] = p.gtid;
-    // With one replication domain the position after a transaction is its own GTID: keep one string.
-    this.gtidSet[i] = p.gtidSet === p.gtid ? p.gtid : p.gtidSet;
+    this.setPosition(i, item.position);
   }
 
   /**
@@ -89,13 +81,17 @@ export class EntrySlots {
     this.table[i] = h.tableName ?? '';
     const also = e.alsoNames;
     this.alsoNames[i] = also !== undefined && also.length > 0 ? also : undefined;
-    const p = e.position;
+    this.setPosition(i, e.position);
+  }
+
+  private setPosition(i: number, p: EntryPosition): void {
     this.file[i] = p.file;
     this.offset[i] = p.offset;
     this.nextOffset[i] = p.nextOffset;
     this.serverId[i] = p.serverId;
     this.timestamp[i] = p.timestamp;
     this.gtid[i] = p.gtid;
+    // With one replication domain the position after a transaction is its own GTID: keep one string.
     this.gtidSet[i] = p.gtidSet === p.gtid ? p.gtid : p.gtidSet;
   }
 

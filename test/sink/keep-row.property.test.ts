@@ -21,7 +21,7 @@ test('keepRow with its remembered decision equals the table filters applied to e
           schema: fc.constantFrom('db', 'other', ''),
           table: fc.constantFrom('a', 'b', ''),
           eventType: fc.constantFrom(EventType.INSERT, EventType.UPDATE, EventType.DELETE),
-          also: fc.option(fc.constantFrom(['db.a'], ['other.x']), { nil: undefined }),
+          also: fc.option(fc.constantFrom<string[]>(['db.a'], ['other.x']), { nil: undefined }),
         }),
         { maxLength: 60 },
       ),
