@@ -11,6 +11,41 @@ const DIGITS_PER_GROUP = 9;
  * Throws when the text is not a plain decimal number.
  */
 export function canalDecimal(text: string, scale: number): string {
+  return canalDecimalShort(text, scale) ?? canalDecimalGeneral(text, scale);
+}
+
+/**
+ * The common case in one pass without slicing: zongji's form of a scale below one full group,
+ * i.e. an optional '-', digits without a leading zero (or a lone "0"), '.', exactly `scale`
+ * digits. A non-zero fraction is then printed as it is, so the text is returned unchanged.
+ * Undefined for anything else (canalDecimalGeneral decides).
+ */
+function canalDecimalShort(text: string, scale: number): string | undefined {
+  const n = text.length;
+  if (scale <= 0 || scale >= DIGITS_PER_GROUP) return undefined;
+  const point = n - scale - 1;
+  const intStart = text.charCodeAt(0) === 45 /* - */ ? 1 : 0;
+  if (point <= intStart || text.charCodeAt(point) !== 46 /* . */) return undefined;
+  const first = text.charCodeAt(intStart);
+  // a leading zero is only "0" itself
+  if (first === 48 && point !== intStart + 1) return undefined;
+  for (let i = intStart; i < point; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  let fracZero = true;
+  for (let i = point + 1; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    if (c !== 48) fracZero = false;
+  }
+  if (!fracZero) return text;
+  if (first === 48) return '0.0';
+  return text.slice(0, point + 1) + '0';
+}
+
+/** Every decimal text, by the rules above. */
+export function canalDecimalGeneral(text: string, scale: number): string {
   let negative = false;
   let body = text;
   if (body.charCodeAt(0) === 45 /* - */) {
