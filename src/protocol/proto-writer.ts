@@ -6,11 +6,40 @@
 import { Buffer } from 'node:buffer';
 
 /** Below this many UTF-16 units protobufjs encodes strings in JS (lone surrogates as 3 raw bytes). */
-const SHORT_STRING = 40;
+export const SHORT_STRING = 40;
 const TWO_32 = 4294967296;
 
 export function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+/**
+ * The UTF-8 of a string shorter than SHORT_STRING units at `p` of `b`, room for 3 bytes per unit
+ * checked by the caller; returns the end. Lone surrogates become 3 raw bytes, as in protobufjs.
+ * Shared by string() and writers that lay out a whole field run themselves (row-batch cells).
+ */
+export function writeShortString(b: Buffer, p: number, s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      b[p++] = c;
+    } else if (c < 0x800) {
+      b[p++] = (c >> 6) | 192;
+      b[p++] = (c & 63) | 128;
+    } else if ((c & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      c = 0x10000 + ((c & 0x03ff) << 10) + (s.charCodeAt(++i) & 0x03ff);
+      b[p++] = (c >> 18) | 240;
+      b[p++] = ((c >> 12) & 63) | 128;
+      b[p++] = ((c >> 6) & 63) | 128;
+      b[p++] = (c & 63) | 128;
+    } else {
+      b[p++] = (c >> 12) | 224;
+      b[p++] = ((c >> 6) & 63) | 128;
+      b[p++] = (c & 63) | 128;
+    }
+  }
+  return p;
 }
 
 export class ProtoWriter {
@@ -112,26 +141,7 @@ export class ProtoWriter {
       if (this.pos + 1 + n * 3 > this.buf.length) this.ensure(1 + n * 3);
       const b = this.buf;
       const start = this.pos;
-      let p = start + 1;
-      for (let i = 0; i < n; i++) {
-        let c = s.charCodeAt(i);
-        if (c < 0x80) {
-          b[p++] = c;
-        } else if (c < 0x800) {
-          b[p++] = (c >> 6) | 192;
-          b[p++] = (c & 63) | 128;
-        } else if ((c & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-          c = 0x10000 + ((c & 0x03ff) << 10) + (s.charCodeAt(++i) & 0x03ff);
-          b[p++] = (c >> 18) | 240;
-          b[p++] = ((c >> 12) & 63) | 128;
-          b[p++] = ((c >> 6) & 63) | 128;
-          b[p++] = (c & 63) | 128;
-        } else {
-          b[p++] = (c >> 12) | 224;
-          b[p++] = ((c >> 6) & 63) | 128;
-          b[p++] = (c & 63) | 128;
-        }
-      }
+      const p = writeShortString(b, start + 1, s);
       b[start] = p - start - 1;
       this.pos = p;
       return;

@@ -6,7 +6,7 @@
 // materialized row), and then exactly as the table codec has always built them.
 import type { Column, RowData } from '../../protocol/entry-model.ts';
 import { ROW_WRITER, writeRowDataObjects, type SelfWritingRowData } from '../../protocol/entry-writer.ts';
-import { ProtoWriter } from '../../protocol/proto-writer.ts';
+import { ProtoWriter, SHORT_STRING, writeShortString } from '../../protocol/proto-writer.ts';
 import type { ColumnSpec } from './column-spec.ts';
 
 /** Cell flags: the low two bits say what the cell holds, bit 2 is Column.updated. */
@@ -119,11 +119,32 @@ export class RowBatch {
       const flag = flags[base + c]!;
       if ((flag & WHAT) === Cell.ABSENT || (keep !== undefined && keep[c] === 0)) continue;
       const t = templates[c]!;
+      const head = t.heads[flag & 7]!;
+      const tail = t.tail;
+      const text = texts[base + c]!;
+      const n = text.length;
+      // The whole cell at once when its length surely fits one byte: one room check, no fork.
+      if (n < SHORT_STRING && head.length + 1 + 3 * n + tail.length < 128) {
+        if (w.pos + 3 + head.length + 3 * n + tail.length > w.buf.length) w.ensure(3 + head.length + 3 * n + tail.length);
+        const b = w.buf;
+        let p = w.pos;
+        b[p] = tag;
+        const lenAt = p + 1;
+        p += 2;
+        for (let i = 0; i < head.length; i++) b[p++] = head[i]!;
+        const textAt = p++;
+        p = writeShortString(b, p, text);
+        b[textAt] = p - textAt - 1;
+        for (let i = 0; i < tail.length; i++) b[p++] = tail[i]!;
+        b[lenAt] = p - lenAt - 1;
+        w.pos = p;
+        continue;
+      }
       w.byte(tag);
       const m = w.fork(1);
-      w.raw(t.heads[flag & 7]!);
-      w.string(texts[base + c]!);
-      w.raw(t.tail);
+      w.raw(head);
+      w.string(text);
+      w.raw(tail);
       w.ldelim(m, 1);
     }
   }
