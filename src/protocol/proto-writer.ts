@@ -42,12 +42,19 @@ export function writeShortString(b: Buffer, p: number, s: string): number {
   return p;
 }
 
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
 export class ProtoWriter {
   buf: Buffer;
+  /** a view of `buf`, for writers that store 4 bytes at a time (row-batch cells) */
+  view: DataView;
   pos = 0;
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
+    this.view = viewOf(this.buf);
   }
 
   reset(): void {
@@ -63,6 +70,7 @@ export class ProtoWriter {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.view = viewOf(next);
   }
 
   /** An unsigned 32-bit varint (tags, lengths, non-negative int32). */
@@ -206,7 +214,10 @@ export class ProtoWriter {
   /** Starts over, dropping a buffer grown past `maxBytes` (by one huge message) so it is not held forever. */
   resetAndShrink(maxBytes: number): void {
     this.pos = 0;
-    if (this.buf.length > maxBytes) this.buf = Buffer.allocUnsafe(64 * 1024);
+    if (this.buf.length > maxBytes) {
+      this.buf = Buffer.allocUnsafe(64 * 1024);
+      this.view = viewOf(this.buf);
+    }
   }
 
   /** A copy of what was written since the last reset. */

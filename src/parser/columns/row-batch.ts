@@ -23,6 +23,15 @@ const WHAT = 3;
 const TAG_BEFORE = 0x0a;
 const TAG_AFTER = 0x12;
 
+function words(bytes: Uint8Array): Uint32Array {
+  const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4);
+  padded.set(bytes);
+  const view = new DataView(padded.buffer);
+  const out = new Uint32Array(padded.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = view.getUint32(i * 4, true);
+  return out;
+}
+
 /** Everything about a column that the bytes of its cells share. */
 export class ColumnTemplate {
   readonly spec: ColumnSpec;
@@ -30,6 +39,9 @@ export class ColumnTemplate {
   readonly heads: Uint8Array[];
   /** the mysqlType field */
   readonly tail: Uint8Array;
+  /** heads and tail as little-endian 32-bit words (zero-padded): 4 bytes per store */
+  readonly headWords: Uint32Array[];
+  readonly tailWords: Uint32Array;
 
   constructor(spec: ColumnSpec) {
     this.spec = spec;
@@ -62,6 +74,8 @@ export class ColumnTemplate {
       w.string(spec.mysqlType);
     }
     this.tail = Uint8Array.from(w.buf.subarray(0, w.pos));
+    this.headWords = this.heads.map(words);
+    this.tailWords = words(this.tail);
   }
 
   /** The Column object of a cell, field for field what the table codec always built. */
@@ -124,18 +138,26 @@ export class RowBatch {
       const text = texts[base + c]!;
       const n = text.length;
       // The whole cell at once when its length surely fits one byte: one room check, no fork.
+      // Head and tail go 4 bytes per store; the padding past their end is overwritten next
+      // (or lies past pos), so the room check counts whole words.
       if (n < SHORT_STRING && head.length + 1 + 3 * n + tail.length < 128) {
-        if (w.pos + 3 + head.length + 3 * n + tail.length > w.buf.length) w.ensure(3 + head.length + 3 * n + tail.length);
+        const hw = t.headWords[flag & 7]!;
+        const tw = t.tailWords;
+        const room = 3 + 4 * hw.length + 3 * n + 4 * tw.length;
+        if (w.pos + room > w.buf.length) w.ensure(room);
         const b = w.buf;
+        const v = w.view;
         let p = w.pos;
         b[p] = tag;
         const lenAt = p + 1;
         p += 2;
-        for (let i = 0; i < head.length; i++) b[p++] = head[i]!;
+        for (let i = 0, q = p; i < hw.length; i++, q += 4) v.setUint32(q, hw[i]!, true);
+        p += head.length;
         const textAt = p++;
         p = writeShortString(b, p, text);
         b[textAt] = p - textAt - 1;
-        for (let i = 0; i < tail.length; i++) b[p++] = tail[i]!;
+        for (let i = 0, q = p; i < tw.length; i++, q += 4) v.setUint32(q, tw[i]!, true);
+        p += tail.length;
         b[lenAt] = p - lenAt - 1;
         w.pos = p;
         continue;
