@@ -18,9 +18,20 @@ export function varintSize(v: number): number {
  * checked by the caller; returns the end. Lone surrogates become 3 raw bytes, as in protobufjs.
  * Shared by string() and writers that lay out a whole field run themselves (row-batch cells).
  */
-export function writeShortString(b: Buffer, p: number, s: string): number {
+export function writeShortString(b: Buffer, v: DataView, p: number, s: string): number {
   const n = s.length;
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  // ASCII four units to a store, the rest (and anything after the first non-ASCII unit) one by one
+  for (; i + 4 <= n; i += 4) {
+    const c0 = s.charCodeAt(i);
+    const c1 = s.charCodeAt(i + 1);
+    const c2 = s.charCodeAt(i + 2);
+    const c3 = s.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) >= 0x80) break;
+    v.setUint32(p, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), true);
+    p += 4;
+  }
+  for (; i < n; i++) {
     let c = s.charCodeAt(i);
     if (c < 0x80) {
       b[p++] = c;
@@ -149,7 +160,7 @@ export class ProtoWriter {
       if (this.pos + 1 + n * 3 > this.buf.length) this.ensure(1 + n * 3);
       const b = this.buf;
       const start = this.pos;
-      const p = writeShortString(b, start + 1, s);
+      const p = writeShortString(b, this.view, start + 1, s);
       b[start] = p - start - 1;
       this.pos = p;
       return;

@@ -154,7 +154,7 @@ export class RowBatch {
         for (let i = 0, q = p; i < hw.length; i++, q += 4) v.setUint32(q, hw[i]!, true);
         p += head.length;
         const textAt = p++;
-        p = writeShortString(b, p, text);
+        p = writeShortString(b, v, p, text);
         b[textAt] = p - textAt - 1;
         for (let i = 0, q = p; i < tw.length; i++, q += 4) v.setUint32(q, tw[i]!, true);
         p += tail.length;
