@@ -90,18 +90,34 @@ const TAG_MESSAGES_ENTRY = 0x12; // field 2, length-delimited
  * Like Canal's, this packet has no version field.
  */
 export function rawMessagesFrame(batchId: number, entries: readonly Uint8Array[]): Buffer {
+  const layout = rawMessagesLayout(batchId, entries);
+  return writeRawMessagesFrame(Buffer.allocUnsafe(layout.frameBytes), layout, batchId, entries);
+}
+
+/** Sizes of a raw MESSAGES frame: `frameBytes` includes the 4-byte length header. */
+export interface RawMessagesLayout {
+  bodyLen: number;
+  packetLen: number;
+  frameBytes: number;
+}
+
+export function rawMessagesLayout(batchId: number, entries: readonly Uint8Array[]): RawMessagesLayout {
   if (!Number.isSafeInteger(batchId) || batchId < 1) throw new RangeError(`raw MESSAGES needs a batch id >= 1, got ${batchId}`);
   let bodyLen = 1 + varintSize(batchId);
   for (const e of entries) bodyLen += 1 + varintSize(e.length) + e.length;
   const packetLen = 2 + 1 + varintSize(bodyLen) + bodyLen;
   if (packetLen > MAX_WIRE_FRAME_BYTES) throw new FrameTooLargeError(packetLen, MAX_WIRE_FRAME_BYTES);
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + packetLen);
-  out.writeUInt32BE(packetLen, 0);
+  return { bodyLen, packetLen, frameBytes: FRAME_HEADER_BYTES + packetLen };
+}
+
+/** Lays the frame out in `out` (at least `layout.frameBytes` long) and returns `out`. */
+export function writeRawMessagesFrame(out: Buffer, layout: RawMessagesLayout, batchId: number, entries: readonly Uint8Array[]): Buffer {
+  out.writeUInt32BE(layout.packetLen, 0);
   let at = FRAME_HEADER_BYTES;
   out[at++] = TAG_PACKET_TYPE;
   out[at++] = PacketType.MESSAGES;
   out[at++] = TAG_PACKET_BODY;
-  at = writeVarint(out, at, bodyLen);
+  at = writeVarint(out, at, layout.bodyLen);
   out[at++] = TAG_MESSAGES_BATCH_ID;
   at = writeVarint(out, at, batchId);
   for (const e of entries) {

@@ -4,14 +4,7 @@
 // a full GC. Reusing one buffer keeps a connection's output at a fixed size. The bytes are those
 // of rawMessagesFrame in src/protocol/packets.ts (Canal's raw fast path): stored entries are
 // copied in as they are, never decoded.
-import { FRAME_HEADER_BYTES, FrameTooLargeError, MAX_WIRE_FRAME_BYTES } from '../protocol/frame.ts';
-import { PacketType } from '../protocol/packets.ts';
-import { varintSize, writeVarint } from '../protocol/varint.ts';
-
-const TAG_PACKET_TYPE = 0x18; // Packet field 3, varint
-const TAG_PACKET_BODY = 0x2a; // Packet field 5, length-delimited
-const TAG_MESSAGES_BATCH_ID = 0x08; // Messages field 1, varint
-const TAG_MESSAGES_ENTRY = 0x12; // Messages field 2, length-delimited
+import { rawMessagesLayout, writeRawMessagesFrame } from '../protocol/packets.ts';
 
 /** Frames up to this size reuse the connection's buffer; larger ones (huge ITEMSIZE batches) get their own. */
 export const MAX_REUSED_FRAME_BYTES = 4 * 1024 * 1024;
@@ -30,12 +23,8 @@ export class MessagesFrameWriter {
 
   /** The complete frame (length header included) of a non-empty batch. */
   build(batchId: number, entries: readonly Uint8Array[]): BuiltFrame {
-    if (!Number.isSafeInteger(batchId) || batchId < 1) throw new RangeError(`raw MESSAGES needs a batch id >= 1, got ${batchId}`);
-    let bodyLen = 1 + varintSize(batchId);
-    for (const e of entries) bodyLen += 1 + varintSize(e.length) + e.length;
-    const packetLen = 3 + varintSize(bodyLen) + bodyLen;
-    if (packetLen > MAX_WIRE_FRAME_BYTES) throw new FrameTooLargeError(packetLen, MAX_WIRE_FRAME_BYTES);
-    const size = FRAME_HEADER_BYTES + packetLen;
+    const layout = rawMessagesLayout(batchId, entries);
+    const size = layout.frameBytes;
     let out: Buffer;
     let reused = false;
     if (!this.inFlight && size <= this.maxReusedBytes) {
@@ -49,20 +38,7 @@ export class MessagesFrameWriter {
     } else {
       out = Buffer.allocUnsafe(size);
     }
-    out.writeUInt32BE(packetLen, 0);
-    let at = FRAME_HEADER_BYTES;
-    out[at++] = TAG_PACKET_TYPE;
-    out[at++] = PacketType.MESSAGES;
-    out[at++] = TAG_PACKET_BODY;
-    at = writeVarint(out, at, bodyLen);
-    out[at++] = TAG_MESSAGES_BATCH_ID;
-    at = writeVarint(out, at, batchId);
-    for (const e of entries) {
-      out[at++] = TAG_MESSAGES_ENTRY;
-      at = writeVarint(out, at, e.length);
-      out.set(e, at);
-      at += e.length;
-    }
+    writeRawMessagesFrame(out, layout, batchId, entries);
     return { frame: out, reused };
   }
 
