@@ -70,7 +70,7 @@ export async function showPositions(dataDir: string, only: string | string[] | u
       const at = c.cursor ? `${describeCursor(c.cursor)}${c.cursor.timestamp ? ` at ${new Date(c.cursor.timestamp).toISOString()}` : ''}` : 'no cursor yet';
       io.out(`  client ${c.clientId}: ${at}${c.filter ? `; filter ${c.filter}` : ''}`);
     }
-    if (meta.start) io.out(`  next start (set by positions reset): ${describeStart(meta.start)}`);
+    if (meta.start) io.out(`  next start (until the first ack): ${describeStart(meta.start)}`);
   }
 }
 

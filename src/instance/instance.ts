@@ -154,6 +154,13 @@ export class Instance implements Destination, InstanceStatsSource {
     } catch (err) {
       this.fail(err);
       await this.teardown;
+      return;
+    }
+    // "The end" moves on: a restart before the first ack must begin where this start began,
+    // or what was handed out but never acknowledged would be skipped.
+    const began = parser.startPoint();
+    if (choice.start.kind === 'end' && began !== undefined && this.run === run) {
+      meta.keepStart({ kind: 'position', file: began.file, offset: began.offset });
     }
   }
 

@@ -88,6 +88,17 @@ export class MetaStore {
     return this.startRequest;
   }
 
+  /**
+   * Keeps where a start without any cursor began (the binlog end of that moment), so a restart
+   * before the first acknowledgement re-delivers from there instead of jumping to a newer end.
+   * Ignored once any client has a cursor; written with the next write (never with no client).
+   */
+  keepStart(start: StartRequest): void {
+    for (const c of this.clients.values()) if (c.cursor) return;
+    this.startRequest = start;
+    this.writeSoon(true);
+  }
+
   /** Registers (or re-registers, replacing the filter) a client; written at once. */
   subscribe(clientId: string, filter: string): void {
     const prev = this.clients.get(clientId);

@@ -96,6 +96,8 @@ export class EventParser extends EventEmitter {
   private meta: TableMetaCache | undefined;
   private converter: EventConverter | undefined;
   private resumePoint: ResumePoint | undefined;
+  /** where the first connect began, when that was a file and offset */
+  private firstPoint: FilePosition | undefined;
   private startDesc: StartDescription = {};
   /** the last entry handed on (or the acknowledged cursor boundary): entries up to it never again */
   private handedFile: string | undefined;
@@ -193,6 +195,14 @@ export class EventParser extends EventEmitter {
     this.applySocketPause();
   }
 
+  /**
+   * The file and offset the stream began at, once the start was resolved (undefined for a GTID
+   * start): lets the owner keep a start such as the binlog end of that moment for a later restart.
+   */
+  startPoint(): FilePosition | undefined {
+    return this.firstPoint === undefined ? undefined : { ...this.firstPoint };
+  }
+
   stats(): ParserStats {
     const c = this.converter;
     return {
@@ -249,7 +259,11 @@ export class EventParser extends EventEmitter {
       const idRow = (idRows as { id: number | string; v: string }[])[0]!;
       this.sourceServerId = Number(idRow.id);
       const mariadb = /mariadb/i.test(idRow.v);
-      if (first) this.resumePoint = await this.resolveStart(pool, mariadb);
+      if (first) {
+        const rp = await this.resolveStart(pool, mariadb);
+        this.resumePoint = rp;
+        if (rp.file !== undefined && rp.offset !== undefined) this.firstPoint = { file: rp.file, offset: rp.offset };
+      }
       if (epoch !== this.epoch) return;
       const rp = this.resumePoint!;
       this.startDesc = { file: rp.file, offset: rp.offset, gtid: rp.gtid, destination: this.o.destination };

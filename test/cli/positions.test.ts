@@ -68,7 +68,7 @@ test('positions show lists cursors and whether the destination runs; reset refus
 
     shown = await sluice(['positions', 'show', '--data-dir', dir, '--destination', 'orders']);
     assert.match(shown.stdout, /client 1001: no cursor yet/);
-    assert.match(shown.stdout, /next start \(set by positions reset\): binlog\.000009:4/);
+    assert.match(shown.stdout, /next start \(until the first ack\): binlog\.000009:4/);
 
     // A cursor written after the reset supersedes the reset request.
     const again = await MetaStore.open({ dataDir: dir, destination: 'orders', flushIntervalMs: 10, source: { address: '127.0.0.1', port: 3306 } });
