@@ -83,6 +83,12 @@ type ColumnSchema = TableMapEntry['columnSchemas'][number];
 
 interface MappedTable extends TableShape {
   codec: TableCodec;
+  /**
+   * zongji's arrays the shape was copied from. zongji-patch.ts hands a table map with the same
+   * bytes the same (never again written) arrays, so finding them again proves the same shape.
+   */
+  srcTypes: readonly number[];
+  srcSchemas: readonly ColumnSchema[];
 }
 
 /** A copy of the parts of a table map that sameTableShape compares (zongji may reuse its objects). */
@@ -353,13 +359,17 @@ export class EventConverter {
       );
     }
     const known = this.tables.get(e.tableId);
-    if (!known || !sameTableShape(known, e.schemaName, e.tableName, e.columnTypes, entry.columnSchemas)) {
+    const reused = known !== undefined && known.srcSchemas === entry.columnSchemas && known.srcTypes === e.columnTypes && known.schema === e.schemaName && known.table === e.tableName;
+    if (!reused && (!known || !sameTableShape(known, e.schemaName, e.tableName, e.columnTypes, entry.columnSchemas))) {
       const meta = this.opts.meta.get(e.schemaName, e.tableName);
       // If zongji has since replaced its entry for this id, show the codec the entry of this event.
       const input: TableMapInput =
         e.tableMap[e.tableId] === entry ? e : (Object.create(e, { tableMap: { value: { [e.tableId]: entry } } }) as TableMapEventLike);
       const codec = this.opts.buildCodec(input, meta, this.opts.format);
-      this.tables.set(e.tableId, { ...tableShape(e.schemaName, e.tableName, e.columnTypes, entry.columnSchemas), codec });
+      this.tables.set(e.tableId, { ...tableShape(e.schemaName, e.tableName, e.columnTypes, entry.columnSchemas), codec, srcTypes: e.columnTypes, srcSchemas: entry.columnSchemas });
+    } else if (!reused) {
+      known.srcTypes = e.columnTypes;
+      known.srcSchemas = entry.columnSchemas;
     }
     this.mappedInGroup.add(e.tableId);
   }

@@ -13,6 +13,7 @@ import { classifyError, ParserError, type StartDescription } from './errors.ts';
 import { EventConverter, type BinlogEventLike, type CodecFactory, type TableMapEventLike } from './event-converter.ts';
 import { assertSourceReady } from './preflight.ts';
 import { TableMetaCache } from './table-meta.ts';
+import { installZongjiPatches } from './zongji-patch.ts';
 
 export type StartFrom =
   | { kind: 'position'; file: string; offset: number }
@@ -69,6 +70,9 @@ export interface ParserStats {
   maxBufferedSeen: number;
   state: ParserState;
 }
+
+/** whether the zongji patch outcome was logged (by the first parser of the process) */
+let patchesReported = false;
 
 const silentLogger: LoggerLike = { warn() {}, info() {}, error() {} };
 
@@ -253,6 +257,7 @@ export class EventParser extends EventEmitter {
     this.pool = pool;
     const db = pool.promise();
     try {
+      await this.applyPatches();
       const first = this.resumePoint === undefined;
       if (first && this.o.preflight !== false) await assertSourceReady(db, this.o.slaveId);
       const [idRows] = await db.query('SELECT @@GLOBAL.server_id AS id, VERSION() AS v');
@@ -307,6 +312,16 @@ export class EventParser extends EventEmitter {
       });
     } catch (err) {
       if (epoch === this.epoch) this.onFailure(err);
+    }
+  }
+
+  /** Once per process; a zongji whose internals differ from what the patches know runs unpatched. */
+  private async applyPatches(): Promise<void> {
+    const first = !patchesReported;
+    patchesReported = true;
+    const r = await installZongjiPatches();
+    if (first && r.problems.length > 0) {
+      this.log.warn({ problems: r.problems, tableMapReuse: r.tableMapReuse, fastUnsigned: r.fastUnsigned }, 'zongji decode patches not applied; decoding unpatched');
     }
   }
 
