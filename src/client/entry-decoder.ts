@@ -36,7 +36,7 @@ function pushPair(list: Pair[] | undefined, r: WireReader): Pair[] {
 
 /**
  * Strings that repeat at each column position of a table's rows (names, MySQL types), kept
- * once for both the map images and lazily read Column lists.
+ * once for lazily read Column lists (the maps' names come from ImageBuilder's prefixes).
  */
 interface ColumnStrings {
   names: PositionStrings;
@@ -170,15 +170,26 @@ function rowData(r: WireReader, end: number): RowData {
  * gives it the template's shape at once, with the properties in the object itself) and only
  * the values are stored. The keys and their order are those of plain assignment in column
  * order, which is what entry.ts's reference `values` does.
+ *
+ * A column at a position starts with the same bytes in every row of a table (index, sqlType,
+ * name), so those bytes are kept per position and compared instead of parsed: a match gives
+ * the name, and only the fields after it (isKey, updated, isNull, value, mysqlType) are read.
  */
 class ImageBuilder {
   private readonly names: string[] = [];
-  private readonly values: (string | null)[] = [];
+  /** each value's bytes; start -1 for NULL */
+  private readonly valueStarts: number[] = [];
+  private readonly valueEnds: number[] = [];
   private count = 0;
+  /** per position: a column's bytes up to the end of its name, and that name */
+  private readonly prefixes: (Buffer | undefined)[] = [];
+  private readonly prefixNames: string[] = [];
+  /** the last row's values were all ASCII: worth decoding them with one call (see asciiSpan) */
+  private asciiRows = true;
+  /** where the text asciiSpan returned starts in the buffer */
+  private spanStart = 0;
   private template: Record<string, string | null> | undefined;
   private templateNames: string[] = [];
-
-  constructor(private readonly nameCache: PositionStrings) {}
 
   /** Forgets columns added for a map that was never built (its row failed to decode). */
   reset(): void {
@@ -187,14 +198,74 @@ class ImageBuilder {
 
   /** Reads one Column message: null when isNull, else the value string ('' when absent). */
   addColumn(r: WireReader, end: number): void {
+    const i = this.count++;
+    const prefix = this.prefixes[i];
+    if (prefix !== undefined) {
+      const buf = r.buf;
+      const start = r.pos;
+      const n = prefix.length;
+      let k = 0;
+      if (start + n <= end) while (k < n && buf[start + k] === prefix[k]) k++;
+      if (k === n && this.afterName(r, start + n, end, i)) {
+        this.names[i] = this.prefixNames[i]!;
+        return;
+      }
+      r.pos = start;
+      this.readColumn(r, end, i, k === n);
+      return;
+    }
+    this.readColumn(r, end, i, false);
+  }
+
+  /**
+   * The fields after a known name, when they are the usual ones (isKey, updated, isNull, value,
+   * mysqlType, each at most once and in that order, booleans in one byte): true when read to
+   * `end`, false for any other layout (which the general reader then reads).
+   */
+  private afterName(r: WireReader, at: number, end: number, i: number): boolean {
     const buf = r.buf;
+    let p = at;
+    if (p + 1 < end && buf[p] === 32 && buf[p + 1]! < 0x80) p += 2;
+    if (p + 1 < end && buf[p] === 40 && buf[p + 1]! < 0x80) p += 2;
+    let isNull = false;
+    if (p + 1 < end && buf[p] === 48 && buf[p + 1]! < 0x80) {
+      isNull = buf[p + 1] !== 0;
+      p += 2;
+    }
+    let valueStart = 0;
+    let valueEnd = 0;
+    if (p < end && buf[p] === 66) {
+      r.pos = p + 1;
+      valueEnd = r.endOfLength();
+      valueStart = r.pos;
+      p = valueEnd;
+    }
+    if (p < end && buf[p] === 82) {
+      r.pos = p + 1;
+      p = r.endOfLength();
+    }
+    if (p !== end) return false;
+    r.pos = end;
+    this.valueStarts[i] = isNull ? -1 : valueStart;
+    this.valueEnds[i] = valueEnd;
+    return true;
+  }
+
+  /** The general reader; `known`: the column starts with position i's prefix (keep it). */
+  private readColumn(r: WireReader, end: number, i: number, known: boolean): void {
+    const buf = r.buf;
+    const start = r.pos;
     let nameStart = 0;
     let nameEnd = 0;
     let valueStart = 0;
     let valueEnd = 0;
     let isNull = false;
+    // fields 1, 2, 3 first and in order: the bytes up to the name's end can be the prefix
+    let order = 0;
+    let prefixEnd = -1;
     while (r.pos < end) {
       const tag = r.uint32();
+      order = (order === 0 && tag === 8) || (order === 1 && tag === 16) || (order === 2 && tag === 26) ? order + 1 : -1;
       switch (tag) {
         // name (3) and value (8), length-delimited
         case 26: nameEnd = r.endOfLength(); nameStart = r.pos; r.pos = nameEnd; break;
@@ -207,18 +278,30 @@ class ImageBuilder {
           r.skip(tag & 7);
         }
       }
+      if (order === 3) prefixEnd = nameEnd;
     }
-    const i = this.count++;
-    this.names[i] = this.nameCache.get(buf, nameStart, nameEnd, i);
-    this.values[i] = isNull ? null : utf8(buf, valueStart, valueEnd);
+    // A later name field wins over the one in the prefix (protobuf's last-one-wins).
+    if (prefixEnd !== nameEnd) this.names[i] = utf8(buf, nameStart, nameEnd);
+    else this.names[i] = known ? this.prefixNames[i]! : this.learnPrefix(buf, start, prefixEnd, nameStart, i);
+    this.valueStarts[i] = isNull ? -1 : valueStart;
+    this.valueEnds[i] = valueEnd;
   }
 
-  /** The map of the columns added since the last build. */
-  build(): Record<string, string | null> {
+  /** The name at [nameStart, prefixEnd), which ends position i's new prefix [start, prefixEnd). */
+  private learnPrefix(buf: Buffer, start: number, prefixEnd: number, nameStart: number, i: number): string {
+    const name = utf8(buf, nameStart, prefixEnd);
+    if (prefixEnd - start <= MAX_PREFIX_BYTES && i < MAX_PREFIXES) {
+      this.prefixes[i] = Buffer.from(buf.subarray(start, prefixEnd));
+      this.prefixNames[i] = name;
+    }
+    return name;
+  }
+
+  /** The map of the columns added since the last build, their values read from `buf`. */
+  build(buf: Buffer): Record<string, string | null> {
     const n = this.count;
     this.count = 0;
     const names = this.names;
-    const values = this.values;
     let out: Record<string, string | null>;
     if (this.template !== undefined && this.sameNames(n)) {
       out = { ...this.template };
@@ -226,8 +309,69 @@ class ImageBuilder {
       out = {};
       if (n > 0) this.learn(n);
     }
-    for (let i = 0; i < n; i++) out[names[i]!] = values[i]!;
+    const starts = this.valueStarts;
+    const ends = this.valueEnds;
+    if (n > 1 && this.asciiRows) {
+      const text = this.asciiSpan(buf, n);
+      if (text !== undefined) {
+        const base = this.spanStart;
+        for (let i = 0; i < n; i++) {
+          const s = starts[i]!;
+          out[names[i]!] = s < 0 ? null : text.slice(s - base, ends[i]! - base);
+        }
+        return out;
+      }
+    }
+    let chars = 0;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const s = starts[i]!;
+      if (s < 0) {
+        out[names[i]!] = null;
+        continue;
+      }
+      const e = ends[i]!;
+      const v = utf8(buf, s, e);
+      chars += v.length;
+      bytes += e - s;
+      out[names[i]!] = v;
+    }
+    // Try the span again once a row's values are plain ASCII (a hint only: correctness does not depend on it).
+    this.asciiRows = chars === bytes;
     return out;
+  }
+
+  /**
+   * The bytes from the first value's start to the last value's end as one string (one char per
+   * byte), when every value byte is ASCII: each value is then a slice of it at its byte offsets.
+   * Undefined otherwise. A Buffer decode is a native call costing more than a short value's bytes.
+   */
+  private asciiSpan(buf: Buffer, n: number): string | undefined {
+    const starts = this.valueStarts;
+    const ends = this.valueEnds;
+    let lo = -1;
+    let hi = -1;
+    for (let i = 0; i < n; i++) {
+      const s = starts[i]!;
+      if (s < 0) continue;
+      if (lo < 0) lo = s;
+      hi = ends[i]!;
+    }
+    // Long values: the native decoder checks their bytes faster than a loop here does.
+    if (lo < 0 || hi <= lo || hi - lo > MAX_SPAN_BYTES) return undefined;
+    let bits = 0;
+    for (let i = 0; i < n; i++) {
+      const s = starts[i]!;
+      if (s < 0) continue;
+      const e = ends[i]!;
+      for (let k = s; k < e; k++) bits |= buf[k]!;
+    }
+    if (bits >= 0x80) {
+      this.asciiRows = false;
+      return undefined;
+    }
+    this.spanStart = lo;
+    return (buf as Latin1SliceBuffer).latin1Slice(lo, hi);
   }
 
   private sameNames(n: number): boolean {
@@ -252,8 +396,19 @@ class ImageBuilder {
   }
 }
 
-const beforeImages = new ImageBuilder(beforeStrings.names);
-const afterImages = new ImageBuilder(afterStrings.names);
+/** Buffer's own Latin-1 decoder (each byte one char; the same text as UTF-8 for ASCII bytes). */
+interface Latin1SliceBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+}
+
+/** Positions whose column prefix is kept, and the longest prefix kept. */
+const MAX_PREFIXES = 256;
+const MAX_PREFIX_BYTES = 96;
+/** Longest run of a row's values decoded as one string (see asciiSpan). */
+const MAX_SPAN_BYTES = 2048;
+
+const beforeImages = new ImageBuilder();
+const afterImages = new ImageBuilder();
 
 /** A row's two images as maps. */
 export interface RowImages {
@@ -275,8 +430,8 @@ export function readRowValues(buf: Buffer, start: number, end: number, row: RowI
     else if (tag === 18) afterImages.addColumn(r, r.endOfLength());
     else r.skip(tag & 7);
   }
-  row.before = beforeImages.build();
-  row.after = afterImages.build();
+  row.before = beforeImages.build(buf);
+  row.after = afterImages.build(buf);
 }
 
 function rowChange(r: WireReader, end: number): RowChange {
