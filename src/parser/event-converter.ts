@@ -133,6 +133,34 @@ export function addMariadbGtid(domains: MariadbDomainGtid[], domainId: number, s
   return out;
 }
 
+/**
+ * The names the converter switches on, as literals: zongji's getEventName() lower-cases its class
+ * name into a new string for every event, which each comparison then reads character by
+ * character; a literal compares by identity.
+ */
+const EVENT_NAMES = new Map<string, string>(
+  [
+    'mariadbgtid', 'gtid', 'anonymousgtid', 'query', 'xid', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'rotate',
+    'xaprepare', 'format', 'heartbeat', 'mariadbgtidlist', 'binlogcheckpoint', 'previousgtids', 'intvar', 'annotaterows',
+    'rowsquery', 'startencryption', 'unknown', 'transactionpayload', 'partialupdaterows',
+  ].map((n) => [n, n]),
+);
+const namesByClass = new Map<unknown, string>();
+
+/**
+ * event.getEventName(), remembered per event class: zongji's name depends on the class alone.
+ * Objects that carry their own getEventName (test doubles) are asked every time.
+ */
+export function eventNameOf(event: BinlogEventLike): string {
+  const cls = event.constructor;
+  let name = namesByClass.get(cls);
+  if (name !== undefined) return name;
+  const asked = event.getEventName();
+  name = EVENT_NAMES.get(asked) ?? asked;
+  if (cls !== Object && cls !== undefined && !Object.prototype.hasOwnProperty.call(event, 'getEventName')) namesByClass.set(cls, name);
+  return name;
+}
+
 /** Events yield no entry far more often than one: share one (frozen) empty result. */
 const NO_ENTRIES: ParsedEntry[] = Object.freeze([]) as unknown as ParsedEntry[];
 
@@ -194,7 +222,7 @@ export class EventConverter {
   tableNeedingMeta(
     event: BinlogEventLike,
     cached: (schema: string, table: string) => boolean,
-    name: string = event.getEventName(),
+    name: string = eventNameOf(event),
   ): { schema: string; table: string } | undefined {
     if (name !== 'tablemap') return undefined;
     const e = event as TableMapEventLike;
@@ -205,7 +233,7 @@ export class EventConverter {
    * Converts one event. Returns the entries it yields (zero or one). Throws a fatal ParserError
    * for an event that may carry row changes but cannot be decoded.
    */
-  convert(event: BinlogEventLike, name: string = event.getEventName()): ParsedEntry[] {
+  convert(event: BinlogEventLike, name: string = eventNameOf(event)): ParsedEntry[] {
     if (event.timestamp > 0) this.lastEventTimestamp = event.timestamp;
     const out = this.dispatch(name, event);
     // Rotate events carry the old file's offset in their header; the dispatch already moved to the new file.

@@ -10,7 +10,7 @@ import { buildTableCodec, keepGeometryBytes } from './columns/table-codec.ts';
 import { ZONGJI_VALUE_OPTIONS } from './columns/zongji-options.ts';
 import { comparePositions, findPositionForTime, gtidPositionAt, readBinlogEnd, type FilePosition } from './binlog-files.ts';
 import { classifyError, ParserError, type StartDescription } from './errors.ts';
-import { EventConverter, type BinlogEventLike, type CodecFactory, type TableMapEventLike } from './event-converter.ts';
+import { EventConverter, eventNameOf, type BinlogEventLike, type CodecFactory, type TableMapEventLike } from './event-converter.ts';
 import { assertSourceReady } from './preflight.ts';
 import { TableMetaCache } from './table-meta.ts';
 import { installZongjiPatches } from './zongji-patch.ts';
@@ -365,7 +365,7 @@ export class EventParser extends EventEmitter {
 
   private onBinlog(ev: BinlogEventLike): void {
     this.lastActivity = Date.now();
-    const name = ev.getEventName();
+    const name = eventNameOf(ev);
     if (name === 'tablemap' || name === 'writerows' || name === 'updaterows' || name === 'deleterows') {
       // zongji replaces its table map entry on every TableMap event: take the one valid now, since
       // the event may wait in rawQueue while later table maps arrive.
@@ -396,7 +396,7 @@ export class EventParser extends EventEmitter {
     this.process(ev, name);
   }
 
-  private needsMeta(ev: BinlogEventLike, name: string = ev.getEventName()): { schema: string; table: string } | undefined {
+  private needsMeta(ev: BinlogEventLike, name: string = eventNameOf(ev)): { schema: string; table: string } | undefined {
     const conv = this.converter;
     if (!conv || !this.meta) return undefined;
     return conv.tableNeedingMeta(ev, this.metaCached, name);
@@ -438,7 +438,7 @@ export class EventParser extends EventEmitter {
   }
 
   /** Converts one event and hands its entries on. Returns false when the stream failed. */
-  private process(ev: BinlogEventLike, name: string = ev.getEventName()): boolean {
+  private process(ev: BinlogEventLike, name: string = eventNameOf(ev)): boolean {
     const conv = this.converter;
     if (!conv) return true;
     let entries: ParsedEntry[];
