@@ -56,42 +56,154 @@ function writePairs(w: ProtoWriter, tag: number, pairs: Pair[] | undefined): voi
   }
 }
 
-function writeHeader(w: ProtoWriter, h: Header): void {
-  if (h.version != null) {
-    w.byte(T.VARINT_1);
-    w.int32(h.version);
+/**
+ * The encoded bytes of a run of consecutive header fields whose values repeat entry after entry
+ * (file name, server id and encoding, source type and names), kept as little-endian words so a
+ * run is laid down 4 bytes per store; the padding past its end is overwritten by what follows
+ * (or lies past pos).
+ */
+interface Run {
+  n: number;
+  words: Uint32Array;
+}
+
+const runScratch = new ProtoWriter(1024);
+
+function makeRun(write: (w: ProtoWriter) => void): Run {
+  const s = runScratch;
+  s.reset();
+  write(s);
+  const n = s.pos;
+  const padded = new Uint8Array((n + 3) & ~3);
+  padded.set(s.buf.subarray(0, n));
+  const dv = new DataView(padded.buffer);
+  const words = new Uint32Array(padded.length >> 2);
+  for (let i = 0; i < words.length; i++) words[i] = dv.getUint32(i * 4, true);
+  return { n, words };
+}
+
+function putRun(w: ProtoWriter, run: Run): void {
+  const words = run.words;
+  const room = words.length * 4;
+  if (w.pos + room > w.buf.length) w.ensure(room);
+  const v = w.view;
+  for (let i = 0, q = w.pos; i < words.length; i++, q += 4) v.setUint32(q, words[i]!, true);
+  w.pos += run.n;
+}
+
+/** Fields 1-2 (version, logfileName), by their values; one slot: the file changes at rotates only. */
+let fileKeyVersion = NaN;
+let fileKeyName: string | undefined;
+let fileRun: Run | undefined;
+/** Fields 4-5 (serverId, serverenCode). */
+let serverKeyId = NaN;
+let serverKeyCode: string | undefined;
+let serverRun: Run | undefined;
+/** Fields 7-9 (sourceType, schemaName, tableName): a few slots, transactions' BEGIN/END and their tables alternate. */
+const NAME_SLOTS = 8;
+const nameKeyType: number[] = new Array<number>(NAME_SLOTS).fill(NaN);
+const nameKeySchema: (string | undefined)[] = new Array<string | undefined>(NAME_SLOTS).fill(undefined);
+const nameKeyTable: (string | undefined)[] = new Array<string | undefined>(NAME_SLOTS).fill(undefined);
+const nameRuns: (Run | undefined)[] = new Array<Run | undefined>(NAME_SLOTS).fill(undefined);
+let nameNext = 0;
+/** Field 12 when it holds one pair (rowsCount of a rows event). */
+let pairKeyKey: string | undefined;
+let pairKeyValue: string | undefined;
+let pairRun: Run | undefined;
+
+function nameRun(sourceType: number, schema: string, table: string): Run {
+  for (let i = 0; i < NAME_SLOTS; i++) {
+    if (nameKeyTable[i] === table && nameKeySchema[i] === schema && nameKeyType[i] === sourceType) return nameRuns[i]!;
   }
-  if (h.logfileName != null) {
-    w.byte(T.LEN_2);
-    w.string(h.logfileName);
+  const run = makeRun((s) => {
+    s.byte(T.VARINT_7);
+    s.int32(sourceType);
+    s.byte(T.LEN_8);
+    s.string(schema);
+    s.byte(T.LEN_9);
+    s.string(table);
+  });
+  const i = nameNext;
+  nameNext = (nameNext + 1) % NAME_SLOTS;
+  nameKeyType[i] = sourceType;
+  nameKeySchema[i] = schema;
+  nameKeyTable[i] = table;
+  nameRuns[i] = run;
+  return run;
+}
+
+function writeHeader(w: ProtoWriter, h: Header): void {
+  if (h.version != null && h.logfileName != null) {
+    if (h.logfileName !== fileKeyName || h.version !== fileKeyVersion) {
+      const version = h.version;
+      const name = h.logfileName;
+      fileRun = makeRun((s) => {
+        s.byte(T.VARINT_1);
+        s.int32(version);
+        s.byte(T.LEN_2);
+        s.string(name);
+      });
+      fileKeyVersion = version;
+      fileKeyName = name;
+    }
+    putRun(w, fileRun!);
+  } else {
+    if (h.version != null) {
+      w.byte(T.VARINT_1);
+      w.int32(h.version);
+    }
+    if (h.logfileName != null) {
+      w.byte(T.LEN_2);
+      w.string(h.logfileName);
+    }
   }
   if (h.logfileOffset != null) {
     w.byte(T.VARINT_3);
     w.int64(h.logfileOffset);
   }
-  if (h.serverId != null) {
-    w.byte(T.VARINT_4);
-    w.int64(h.serverId);
-  }
-  if (h.serverenCode != null) {
-    w.byte(T.LEN_5);
-    w.string(h.serverenCode);
+  if (h.serverId != null && h.serverenCode != null) {
+    if (h.serverId !== serverKeyId || h.serverenCode !== serverKeyCode) {
+      const id = h.serverId;
+      const code = h.serverenCode;
+      serverRun = makeRun((s) => {
+        s.byte(T.VARINT_4);
+        s.int64(id);
+        s.byte(T.LEN_5);
+        s.string(code);
+      });
+      serverKeyId = id;
+      serverKeyCode = code;
+    }
+    putRun(w, serverRun!);
+  } else {
+    if (h.serverId != null) {
+      w.byte(T.VARINT_4);
+      w.int64(h.serverId);
+    }
+    if (h.serverenCode != null) {
+      w.byte(T.LEN_5);
+      w.string(h.serverenCode);
+    }
   }
   if (h.executeTime != null) {
     w.byte(T.VARINT_6);
     w.int64(h.executeTime);
   }
-  if (h.sourceType != null) {
-    w.byte(T.VARINT_7);
-    w.int32(h.sourceType);
-  }
-  if (h.schemaName != null) {
-    w.byte(T.LEN_8);
-    w.string(h.schemaName);
-  }
-  if (h.tableName != null) {
-    w.byte(T.LEN_9);
-    w.string(h.tableName);
+  if (h.sourceType != null && h.schemaName != null && h.tableName != null) {
+    putRun(w, nameRun(h.sourceType, h.schemaName, h.tableName));
+  } else {
+    if (h.sourceType != null) {
+      w.byte(T.VARINT_7);
+      w.int32(h.sourceType);
+    }
+    if (h.schemaName != null) {
+      w.byte(T.LEN_8);
+      w.string(h.schemaName);
+    }
+    if (h.tableName != null) {
+      w.byte(T.LEN_9);
+      w.string(h.tableName);
+    }
   }
   if (h.eventLength != null) {
     w.byte(T.VARINT_10);
@@ -101,7 +213,19 @@ function writeHeader(w: ProtoWriter, h: Header): void {
     w.byte(T.VARINT_11);
     w.int32(h.eventType);
   }
-  writePairs(w, T.LEN_12, h.props);
+  const props = h.props;
+  if (props != null && props.length === 1 && props[0]!.key != null && props[0]!.value != null) {
+    const p = props[0]!;
+    if (p.key !== pairKeyKey || p.value !== pairKeyValue) {
+      const one = [p];
+      pairRun = makeRun((s) => writePairs(s, T.LEN_12, one));
+      pairKeyKey = p.key;
+      pairKeyValue = p.value;
+    }
+    putRun(w, pairRun!);
+  } else {
+    writePairs(w, T.LEN_12, props);
+  }
   if (h.gtid != null) {
     w.byte(T.LEN_13);
     w.string(h.gtid);
