@@ -410,6 +410,11 @@ const MAX_SPAN_BYTES = 2048;
 const beforeImages = new ImageBuilder();
 const afterImages = new ImageBuilder();
 
+// One reader each for the functions that read one message per call, many times over (none
+// calls another of them while reading).
+const rowReader = new WireReader(Buffer.alloc(0), 0, 0);
+const layoutReader = new WireReader(Buffer.alloc(0), 0, 0);
+
 /** A row's two images as maps. */
 export interface RowImages {
   before: Record<string, string | null>;
@@ -421,7 +426,7 @@ export interface RowImages {
  * name → value maps (one object per image), without building Column objects.
  */
 export function readRowValues(buf: Buffer, start: number, end: number, row: RowImages): void {
-  const r = new WireReader(buf, start, buf.length);
+  const r = rowReader.reset(buf, start, buf.length);
   beforeImages.reset();
   afterImages.reset();
   while (r.pos < end) {
@@ -430,6 +435,7 @@ export function readRowValues(buf: Buffer, start: number, end: number, row: RowI
     else if (tag === 18) afterImages.addColumn(r, r.endOfLength());
     else r.skip(tag & 7);
   }
+  r.release();
   row.before = beforeImages.build(buf);
   row.after = afterImages.build(buf);
 }
@@ -489,7 +495,7 @@ export interface EntryLayout {
  * reuses one). Throws on bytes that are not an Entry.
  */
 export function entryLayout(buf: Buffer, out: EntryLayout): EntryLayout {
-  const r = new WireReader(buf, 0, buf.length);
+  const r = layoutReader.reset(buf, 0, buf.length);
   out.entryType = EntryType.ROWDATA;
   out.headerStart = out.headerEnd = -1;
   out.bodyStart = out.bodyEnd = 0;
@@ -506,6 +512,7 @@ export function entryLayout(buf: Buffer, out: EntryLayout): EntryLayout {
       }
     }
   }
+  r.release();
   return out;
 }
 

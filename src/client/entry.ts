@@ -110,7 +110,13 @@ export function canalEntryOf(d: DecodedEntry): CanalEntry {
 /** Scratch for the constructor: an entry keeps the layout's numbers, not the object. */
 const layout: EntryLayout = { entryType: 0, headerStart: -1, headerEnd: -1, bodyStart: 0, bodyEnd: 0 };
 
-/** File, schema and table names by header field number: they repeat from entry to entry. */
+/**
+ * The reader of the constructor's header and RowChange fields (one after the other, never
+ * nested). readRows has its own: it calls row decoding, which has another.
+ */
+const headerReader = new WireReader(Buffer.alloc(0), 0, 0);
+
+/** File, schema and table names and GTIDs by header field number: they repeat from entry to entry. */
 const headerStrings = new PositionStrings();
 
 /**
@@ -195,6 +201,7 @@ class LazyCanalEntry implements CanalEntry {
     this.entryType = enumName(entryTypeNames, l.entryType) as EntryTypeName;
     if (l.headerStart >= 0) this.readHeaderFields(l.headerStart, l.headerEnd);
     if (l.entryType === EntryType.ROWDATA) this.readRowChangeFields(l.bodyStart, l.bodyEnd);
+    headerReader.release();
   }
 
   get rows(): CanalRow[] {
@@ -257,7 +264,7 @@ class LazyCanalEntry implements CanalEntry {
 
   /** Only the header fields the flat view carries; props and the rest wait for `header`. */
   private readHeaderFields(start: number, end: number): void {
-    const r = new WireReader(this.#buf, start, this.#buf.length);
+    const r = headerReader.reset(this.#buf, start, this.#buf.length);
     while (r.pos < end) {
       const tag = r.uint32();
       switch (tag >>> 3) {
@@ -268,7 +275,8 @@ class LazyCanalEntry implements CanalEntry {
         case 8: this.schemaName = headerStrings.read(r, 8); break;
         case 9: this.tableName = headerStrings.read(r, 9); break;
         case 10: this.eventLength = r.int64(); break;
-        case 13: this.gtid = r.string(); break;
+        // the same for every entry of a transaction
+        case 13: this.gtid = headerStrings.read(r, 13); break;
         default: r.skip(tag & 7);
       }
     }
@@ -276,7 +284,7 @@ class LazyCanalEntry implements CanalEntry {
 
   /** RowChange's scalar fields; the rows are only skipped over here. */
   private readRowChangeFields(start: number, end: number): void {
-    const r = new WireReader(this.#buf, start, this.#buf.length);
+    const r = headerReader.reset(this.#buf, start, this.#buf.length);
     let eventType = 2;
     while (r.pos < end) {
       const tag = r.uint32();

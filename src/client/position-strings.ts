@@ -12,7 +12,9 @@ export class PositionStrings {
   private static readonly MAX_POSITIONS = 256;
   /** longer strings (statements, long values) are rarely repeated: not worth keeping */
   private static readonly MAX_BYTES = 64;
+  /** each position's last bytes, in a buffer of MAX_BYTES kept for it (a miss copies, never allocates) */
   private readonly bytes: (Buffer | undefined)[] = [];
+  private readonly lengths: number[] = [];
   private readonly names: string[] = [];
 
   get(buf: Buffer, start: number, end: number, position: number): string {
@@ -21,14 +23,16 @@ export class PositionStrings {
     // entry's empty table name between row entries' names).
     if (len === 0) return '';
     if (position >= PositionStrings.MAX_POSITIONS || len > PositionStrings.MAX_BYTES) return utf8(buf, start, end);
-    const known = this.bytes[position];
-    if (known !== undefined && known.length === len) {
+    let known = this.bytes[position];
+    if (known !== undefined && this.lengths[position] === len) {
       let i = 0;
       while (i < len && known[i] === buf[start + i]) i++;
       if (i === len) return this.names[position]!;
     }
     const name = utf8(buf, start, end);
-    this.bytes[position] = Buffer.from(buf.subarray(start, end));
+    if (known === undefined) known = this.bytes[position] = Buffer.allocUnsafe(PositionStrings.MAX_BYTES);
+    for (let i = 0; i < len; i++) known[i] = buf[start + i]!;
+    this.lengths[position] = len;
     this.names[position] = name;
     return name;
   }

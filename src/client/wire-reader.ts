@@ -5,6 +5,7 @@
 // offset, as protobufjs throws on truncated input.
 
 const TWO_32 = 4294967296;
+const EMPTY = Buffer.alloc(0);
 
 /** Buffer's own UTF-8 decoder, which toString('utf8', ...) calls after argument checks. */
 interface Utf8SliceBuffer extends Buffer {
@@ -20,12 +21,28 @@ export class WireReader {
   pos: number;
 
   constructor(
-    readonly buf: Buffer,
+    public buf: Buffer,
     start: number,
     /** offset just past the last byte this reader may read */
     public limit: number,
   ) {
     this.pos = start;
+  }
+
+  /**
+   * Points this reader at other bytes: for a caller that reads many messages one after the
+   * other with one reader, instead of allocating one per message.
+   */
+  reset(buf: Buffer, start: number, limit: number): this {
+    this.buf = buf;
+    this.pos = start;
+    this.limit = limit;
+    return this;
+  }
+
+  /** Drops the bytes after a reset() reader's use, so that it does not keep them alive. */
+  release(): void {
+    this.buf = EMPTY;
   }
 
   /** The low 32 bits of a varint of up to 10 bytes, unsigned (as protobufjs's uint32). */
