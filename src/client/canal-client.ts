@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { scramblePassword } from '../protocol/auth.ts';
 import { ackError, CanalConnection, type Reply } from './connection.ts';
-import { CanalBatch } from './entry.ts';
+import { batchOfSpans, type CanalBatch } from './entry.ts';
+import { readMessages } from './messages-reader.ts';
 import { CanalAuthError, CanalConnectionError, CanalError, CanalProtocolError, CanalReconnectError, CanalServerError, isRetryable } from './errors.ts';
 import {
   clientAckPacket,
@@ -16,7 +17,6 @@ import {
   clientRollbackPacket,
   decodeAck,
   decodeHandshake,
-  decodeMessages,
   getPacket,
   packetTypeName,
   PacketType,
@@ -196,8 +196,8 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     }
     let batch: CanalBatch;
     try {
-      const m = decodeMessages(r.packet.body);
-      batch = new CanalBatch(m.batchId, m.entries);
+      const m = readMessages(r.packet.body);
+      batch = batchOfSpans(m.batchId, m.body, m.starts, m.ends);
     } catch (e) {
       const err = new CanalProtocolError(`${conn.peer} sent a MESSAGES packet that does not decode: ${(e as Error).message}`);
       conn.destroy(err);

@@ -46,9 +46,12 @@ interface ColumnStrings {
 const beforeStrings: ColumnStrings = { names: new PositionStrings(), mysqlTypes: new PositionStrings() };
 const afterStrings: ColumnStrings = { names: new PositionStrings(), mysqlTypes: new PositionStrings() };
 
-/** The Header message at [start, end). */
-export function readHeader(buf: Buffer, start: number, end: number): Header {
-  const r = new WireReader(buf, start, buf.length);
+/**
+ * The Header message at [start, end). `limit` (here and below): the end of the entry the
+ * message is in, which no length inside it may run past.
+ */
+export function readHeader(buf: Buffer, start: number, end: number, limit = buf.length): Header {
+  const r = new WireReader(buf, start, limit);
   const h: Header = {};
   while (r.pos < end) {
     const tag = r.uint32();
@@ -120,8 +123,8 @@ function standardColumn(r: WireReader, end: number, strings: ColumnStrings, posi
 }
 
 /** The Column messages of one side (BEFORE or AFTER) of the RowData at [start, end). */
-export function readColumns(buf: Buffer, start: number, end: number, side: typeof BEFORE | typeof AFTER): Column[] {
-  const r = new WireReader(buf, start, buf.length);
+export function readColumns(buf: Buffer, start: number, end: number, side: typeof BEFORE | typeof AFTER, limit = buf.length): Column[] {
+  const r = new WireReader(buf, start, limit);
   const out: Column[] = [];
   const strings = side === BEFORE ? beforeStrings : afterStrings;
   while (r.pos < end) {
@@ -425,8 +428,8 @@ export interface RowImages {
  * Sets `row.before` and `row.after` to the row images of the RowData at [start, end), as
  * name → value maps (one object per image), without building Column objects.
  */
-export function readRowValues(buf: Buffer, start: number, end: number, row: RowImages): void {
-  const r = rowReader.reset(buf, start, buf.length);
+export function readRowValues(buf: Buffer, start: number, end: number, row: RowImages, limit = buf.length): void {
+  const r = rowReader.reset(buf, start, limit);
   beforeImages.reset();
   afterImages.reset();
   while (r.pos < end) {
@@ -462,8 +465,8 @@ function rowChange(r: WireReader, end: number): RowChange {
 export type TransactionBody = TransactionBegin & TransactionEnd & { executeTime?: number };
 
 /** The TransactionBegin or TransactionEnd message at [start, end). */
-export function readTransactionBody(buf: Buffer, start: number, end: number): TransactionBody {
-  const r = new WireReader(buf, start, buf.length);
+export function readTransactionBody(buf: Buffer, start: number, end: number, limit = buf.length): TransactionBody {
+  const r = new WireReader(buf, start, limit);
   const t: TransactionBody = {};
   while (r.pos < end) {
     const tag = r.uint32();
@@ -491,15 +494,16 @@ export interface EntryLayout {
 }
 
 /**
- * Finds an Entry's parts without decoding them, into `out` (a caller decoding many entries
- * reuses one). Throws on bytes that are not an Entry.
+ * Finds the parts of the Entry at buf[start, end) without decoding them, into `out` (a caller
+ * decoding many entries reuses one). Throws on bytes that are not an Entry. An entry without
+ * storeValue gets an empty one at `start`.
  */
-export function entryLayout(buf: Buffer, out: EntryLayout): EntryLayout {
-  const r = layoutReader.reset(buf, 0, buf.length);
+export function entryLayout(buf: Buffer, out: EntryLayout, start = 0, end = buf.length): EntryLayout {
+  const r = layoutReader.reset(buf, start, end);
   out.entryType = EntryType.ROWDATA;
   out.headerStart = out.headerEnd = -1;
-  out.bodyStart = out.bodyEnd = 0;
-  while (r.pos < buf.length) {
+  out.bodyStart = out.bodyEnd = start;
+  while (r.pos < end) {
     const tag = r.uint32();
     switch (tag) {
       case 10: out.headerEnd = r.endOfLength(); out.headerStart = r.pos; r.pos = out.headerEnd; break;

@@ -69,7 +69,8 @@ function propsMap(pairs: Pair[] | undefined): Record<string, string> {
 
 /** Decodes one serialized Canal Entry. Throws on bytes that are not one. */
 export function toCanalEntry(bytes: Uint8Array): CanalEntry {
-  return new LazyCanalEntry(asBuffer(bytes));
+  const buf = asBuffer(bytes);
+  return new LazyCanalEntry(buf, 0, buf.length);
 }
 
 /**
@@ -128,20 +129,23 @@ class LazyCanalRow implements CanalRow {
   readonly #buf: Buffer;
   readonly #start: number;
   readonly #end: number;
+  /** end of the row's entry */
+  readonly #limit: number;
   #beforeColumns: Column[] | undefined;
   #afterColumns: Column[] | undefined;
   before!: RowValues;
   after!: RowValues;
 
-  constructor(buf: Buffer, start: number, end: number) {
+  constructor(buf: Buffer, start: number, end: number, limit: number) {
     this.#buf = buf;
     this.#start = start;
     this.#end = end;
-    readRowValues(buf, start, end, this);
+    this.#limit = limit;
+    readRowValues(buf, start, end, this, limit);
   }
 
   get beforeColumns(): Column[] {
-    return (this.#beforeColumns ??= readColumns(this.#buf, this.#start, this.#end, BEFORE));
+    return (this.#beforeColumns ??= readColumns(this.#buf, this.#start, this.#end, BEFORE, this.#limit));
   }
 
   set beforeColumns(cols: Column[]) {
@@ -149,7 +153,7 @@ class LazyCanalRow implements CanalRow {
   }
 
   get afterColumns(): Column[] {
-    return (this.#afterColumns ??= readColumns(this.#buf, this.#start, this.#end, AFTER));
+    return (this.#afterColumns ??= readColumns(this.#buf, this.#start, this.#end, AFTER, this.#limit));
   }
 
   set afterColumns(cols: Column[]) {
@@ -168,6 +172,8 @@ class LazyCanalRow implements CanalRow {
  */
 class LazyCanalEntry implements CanalEntry {
   readonly #buf: Buffer;
+  /** end of the entry's bytes in #buf */
+  readonly #end: number;
   readonly #type: number;
   readonly #headerStart: number;
   readonly #headerEnd: number;
@@ -190,9 +196,11 @@ class LazyCanalEntry implements CanalEntry {
   sql = '';
   gtid = '';
 
-  constructor(buf: Buffer) {
+  /** The entry at buf[start, end). */
+  constructor(buf: Buffer, start: number, end: number) {
     this.#buf = buf;
-    const l = entryLayout(buf, layout);
+    this.#end = end;
+    const l = entryLayout(buf, layout, start, end);
     this.#type = l.entryType;
     this.#headerStart = l.headerStart;
     this.#headerEnd = l.headerEnd;
@@ -221,7 +229,7 @@ class LazyCanalEntry implements CanalEntry {
   }
 
   get header(): Header {
-    return (this.#header ??= this.#headerStart < 0 ? {} : readHeader(this.#buf, this.#headerStart, this.#headerEnd));
+    return (this.#header ??= this.#headerStart < 0 ? {} : readHeader(this.#buf, this.#headerStart, this.#headerEnd, this.#end));
   }
 
   set header(h: Header) {
@@ -231,7 +239,7 @@ class LazyCanalEntry implements CanalEntry {
   get transactionId(): string {
     if (this.#transactionId === undefined) {
       const type = this.#type;
-      const body = type === EntryType.TRANSACTIONBEGIN || type === EntryType.TRANSACTIONEND ? readTransactionBody(this.#buf, this.#bodyStart, this.#bodyEnd) : undefined;
+      const body = type === EntryType.TRANSACTIONBEGIN || type === EntryType.TRANSACTIONEND ? readTransactionBody(this.#buf, this.#bodyStart, this.#bodyEnd, this.#end) : undefined;
       this.#transactionId = body?.transactionId ?? '';
     }
     return this.#transactionId;
@@ -264,7 +272,7 @@ class LazyCanalEntry implements CanalEntry {
 
   /** Only the header fields the flat view carries; props and the rest wait for `header`. */
   private readHeaderFields(start: number, end: number): void {
-    const r = headerReader.reset(this.#buf, start, this.#buf.length);
+    const r = headerReader.reset(this.#buf, start, this.#end);
     while (r.pos < end) {
       const tag = r.uint32();
       switch (tag >>> 3) {
@@ -284,7 +292,7 @@ class LazyCanalEntry implements CanalEntry {
 
   /** RowChange's scalar fields; the rows are only skipped over here. */
   private readRowChangeFields(start: number, end: number): void {
-    const r = headerReader.reset(this.#buf, start, this.#buf.length);
+    const r = headerReader.reset(this.#buf, start, this.#end);
     let eventType = 2;
     while (r.pos < end) {
       const tag = r.uint32();
@@ -303,13 +311,13 @@ class LazyCanalEntry implements CanalEntry {
     if (this.#type !== EntryType.ROWDATA) return rows;
     const buf = this.#buf;
     const end = this.#bodyEnd;
-    const r = new WireReader(buf, this.#bodyStart, buf.length);
+    const r = new WireReader(buf, this.#bodyStart, this.#end);
     while (r.pos < end) {
       const tag = r.uint32();
       if (tag === 98) {
         // rowDatas (12), length-delimited
         const rowEnd = r.endOfLength();
-        rows.push(new LazyCanalRow(buf, r.pos, rowEnd));
+        rows.push(new LazyCanalRow(buf, r.pos, rowEnd, this.#end));
         r.pos = rowEnd;
       } else {
         r.skip(tag & 7);
@@ -319,45 +327,85 @@ class LazyCanalEntry implements CanalEntry {
   }
 }
 
+/** Reads the batch of a MESSAGES body from its entries' spans; set by CanalBatch. */
+let spanBatch: (id: number, body: Buffer, starts: readonly number[], ends: readonly number[]) => CanalBatch;
+
+/**
+ * A batch whose entry i is body[starts[i], ends[i]), read in place: no Buffer is made for an
+ * entry unless `raw` is asked for. For the client, which reads MESSAGES bodies itself.
+ */
+export function batchOfSpans(id: number, body: Buffer, starts: readonly number[], ends: readonly number[]): CanalBatch {
+  return spanBatch(id, body, starts, ends);
+}
+
+const NO_ENTRIES: readonly Uint8Array[] = [];
+
 /**
  * One GET result. Entries are decoded on first access and cached; `raw[i]` are the bytes as
  * received, for consumers that forward them or decode only some.
  */
 export class CanalBatch implements Iterable<CanalEntry> {
-  private readonly decoded: (CanalEntry | undefined)[];
+  /** the entries' bytes as separate arrays: given, or made from the spans on first use */
+  #raw: readonly Uint8Array[] | undefined;
+  /** with spans: entry i is #body[#starts[i], #ends[i]) */
+  #body: Buffer | undefined;
+  #starts: readonly number[] = [];
+  #ends: readonly number[] = [];
+  #decoded: (CanalEntry | undefined)[];
 
   constructor(
     /** -1 for an empty result */
     readonly id: number,
-    readonly raw: readonly Uint8Array[],
+    raw: readonly Uint8Array[],
   ) {
-    this.decoded = new Array<CanalEntry | undefined>(raw.length);
+    this.#raw = raw;
+    this.#decoded = new Array<CanalEntry | undefined>(raw.length);
+  }
+
+  static {
+    spanBatch = (id, body, starts, ends) => {
+      const b = new CanalBatch(id, NO_ENTRIES);
+      b.#raw = undefined;
+      b.#body = body;
+      b.#starts = starts;
+      b.#ends = ends;
+      b.#decoded = new Array<CanalEntry | undefined>(starts.length);
+      return b;
+    };
+  }
+
+  get raw(): readonly Uint8Array[] {
+    if (this.#raw === undefined) {
+      const body = this.#body!;
+      const ends = this.#ends;
+      this.#raw = this.#starts.map((s, i) => body.subarray(s, ends[i]));
+    }
+    return this.#raw;
   }
 
   get size(): number {
-    return this.raw.length;
+    return this.#decoded.length;
   }
 
   get isEmpty(): boolean {
-    return this.raw.length === 0;
+    return this.#decoded.length === 0;
   }
 
   /** The i-th entry, decoded now if it was not yet. */
   entry(i: number): CanalEntry {
-    const bytes = this.raw[i];
-    if (bytes === undefined) throw new RangeError(`batch ${this.id} has ${this.raw.length} entries; there is no entry ${i}`);
-    let e = this.decoded[i];
-    if (e === undefined) {
-      e = toCanalEntry(bytes);
-      this.decoded[i] = e;
-    }
+    let e = this.#decoded[i];
+    if (e !== undefined) return e;
+    if (!(i >= 0 && i < this.#decoded.length && Number.isInteger(i))) throw new RangeError(`batch ${this.id} has ${this.#decoded.length} entries; there is no entry ${i}`);
+    const body = this.#body;
+    e = body === undefined ? toCanalEntry(this.#raw![i]!) : new LazyCanalEntry(body, this.#starts[i]!, this.#ends[i]!);
+    this.#decoded[i] = e;
     return e;
   }
 
   /** Every entry, decoded. */
   get entries(): CanalEntry[] {
     const out: CanalEntry[] = [];
-    for (let i = 0; i < this.raw.length; i++) out.push(this.entry(i));
+    for (let i = 0; i < this.#decoded.length; i++) out.push(this.entry(i));
     return out;
   }
 
@@ -369,6 +417,6 @@ export class CanalBatch implements Iterable<CanalEntry> {
   }
 
   *[Symbol.iterator](): Iterator<CanalEntry> {
-    for (let i = 0; i < this.raw.length; i++) yield this.entry(i);
+    for (let i = 0; i < this.#decoded.length; i++) yield this.entry(i);
   }
 }
