@@ -7,6 +7,7 @@ import mysql from 'mysql2';
 import type { Pool as CallbackPool } from 'mysql2';
 import { isBoundary, type LogPosition, type ParsedEntry } from '../protocol/entry-model.ts';
 import { buildTableCodec, keepGeometryBytes } from './columns/table-codec.ts';
+import { keepRawBytes } from './columns/raw-values.ts';
 import { ZONGJI_VALUE_OPTIONS } from './columns/zongji-options.ts';
 import { comparePositions, findPositionForTime, gtidPositionAt, readBinlogEnd, type FilePosition } from './binlog-files.ts';
 import { classifyError, ParserError, type StartDescription } from './errors.ts';
@@ -373,8 +374,12 @@ export class EventParser extends EventEmitter {
       const entry = t.tableMap?.[t.tableId];
       ev.mapEntry = entry;
       // zongji decodes the next rows event as soon as this handler returns, so GEOMETRY columns
-      // must be retyped now for their bytes to survive.
-      if (entry && name === 'tablemap') keepGeometryBytes(entry);
+      // must be retyped now for their bytes to survive, and DECIMAL/DATETIME(n) ones for zongji to
+      // hand over their bytes instead of formatting them (the codec reads either).
+      if (entry && name === 'tablemap') {
+        keepGeometryBytes(entry);
+        keepRawBytes(entry);
+      }
     }
     if (this.stateValue !== 'running') {
       // The first event (the dump's own rotate) proves the source accepted the dump request.

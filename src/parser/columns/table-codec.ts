@@ -9,6 +9,7 @@ import { canalDecimal } from './decimal.ts';
 import { EnumIndex, SetMask } from './enum-set.ts';
 import { javaDoubleToString, javaFloatToString } from './java-number.ts';
 import { formatInet4, formatInet6, formatUuid } from './mariadb-types.ts';
+import { datetime2Size, datetime2Text, decimalSize, decimalText, keepRawBytes, originalColumn } from './raw-values.ts';
 import { BatchRow, Cell, ColumnTemplate, RowBatch, type Image } from './row-batch.ts';
 import { canalYear, TimestampRenderer } from './temporal.ts';
 import type { ColumnFormatOptions, TableCodec, TableMapInput, TableMeta } from './types.ts';
@@ -49,9 +50,22 @@ class ColumnCodec {
   private readonly timestamps: TimestampRenderer | undefined;
   private readonly enumIndex: EnumIndex | undefined;
   private readonly setMask: SetMask | undefined;
+  /** DECIMAL: precision, and the stored size (0: zongji gives text only) */
+  private readonly precision: number;
+  private readonly decimalBytes: number;
+  /** DATETIME2: fsp, and the stored size (0: zongji gives text only) */
+  private readonly fsp: number | undefined;
+  private readonly datetimeBytes: number;
 
-  constructor(spec: ColumnSpec, where: string, timestamps: TimestampRenderer) {
+  constructor(spec: ColumnSpec, where: string, timestamps: TimestampRenderer, column?: NonNullable<TableMapEntry['columns']>[number]) {
     this.spec = spec;
+    const md = column?.metadata as { precision?: unknown; decimals?: unknown } | undefined;
+    const decimalBytes = column?.type === BinlogType.NEWDECIMAL ? decimalSize(md?.precision, md?.decimals) : undefined;
+    this.precision = decimalBytes !== undefined ? (md!.precision as number) : 0;
+    this.decimalBytes = decimalBytes ?? 0;
+    const datetimeBytes = column?.type === BinlogType.DATETIME2 ? datetime2Size(md?.decimals) : undefined;
+    this.fsp = datetimeBytes !== undefined ? (md?.decimals as number | undefined) : undefined;
+    this.datetimeBytes = datetimeBytes ?? 0;
     this.where = `${where}.${spec.name}`;
     this.timestamps = spec.kind === Kind.TIMESTAMP ? timestamps : undefined;
     this.enumIndex = spec.kind === Kind.ENUM ? new EnumIndex(this.where, spec.values) : undefined;
@@ -95,6 +109,11 @@ class ColumnCodec {
         if (s.unsigned && bigintAboveSigned(text)) this.promoted = true;
         break;
       case Kind.DECIMAL:
+        // stored bytes after keepRawBytes, zongji's text otherwise
+        if (typeof value === 'object' && this.decimalBytes > 0 && Buffer.isBuffer(value) && value.length === this.decimalBytes) {
+          text = canalDecimal(decimalText(value, this.precision, s.scale), s.scale);
+          break;
+        }
         if (typeof value !== 'string' && typeof value !== 'number') throw this.unexpected(value);
         text = canalDecimal(String(value), s.scale);
         break;
@@ -110,6 +129,10 @@ class ColumnCodec {
         text = bitValue(this.bytes(value));
         break;
       case Kind.TEMPORAL_TEXT:
+        if (typeof value === 'object' && this.datetimeBytes > 0 && Buffer.isBuffer(value) && value.length === this.datetimeBytes) {
+          text = datetime2Text(value, this.fsp);
+          break;
+        }
         if (typeof value !== 'string') throw this.unexpected(value);
         text = value;
         break;
@@ -256,6 +279,8 @@ export function buildTableCodec(input: TableMapInput, meta: TableMeta | undefine
   const where = `${input.schemaName}.${input.tableName}`;
   if (entry?.columns === undefined) throw new Error(`table map of ${where} (table id ${input.tableId}) has no decoded columns in zongji's cache`);
   keepGeometryBytes(entry);
+  keepRawBytes(entry);
+  const columns = entry.columns.map(originalColumn);
 
   // The key as the event was written (FULL metadata) beats the key the table has now.
   let keyOrdinals: Set<number>;
@@ -263,12 +288,12 @@ export function buildTableCodec(input: TableMapInput, meta: TableMeta | undefine
     keyOrdinals = new Set(input.primaryKey ?? []);
   } else {
     const keyNames = new Set(meta?.primaryKey ?? []);
-    keyOrdinals = new Set(entry.columns.flatMap((c, i) => (keyNames.has(c.name) ? [i] : [])));
+    keyOrdinals = new Set(columns.flatMap((c, i) => (keyNames.has(c.name) ? [i] : [])));
   }
 
   const timestamps = rendererFor(opts.timezone);
-  const codecs = entry.columns.map(
-    (column, i) => new ColumnCodec(buildColumnSpec(i, column, entry.columnSchemas[i], keyOrdinals.has(i), meta), where, timestamps),
+  const codecs = columns.map(
+    (column, i) => new ColumnCodec(buildColumnSpec(i, column, entry.columnSchemas[i], keyOrdinals.has(i), meta), where, timestamps, column),
   );
   return new RowsCodec(input, codecs);
 }
