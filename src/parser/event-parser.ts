@@ -117,6 +117,8 @@ export class EventParser extends EventEmitter {
   /** raw events held while table metadata loads, to keep strict order */
   private rawQueue: BinlogEventLike[] = [];
   private metaLoading = false;
+  /** zongji's columns array of the last table map retyped for raw bytes */
+  private keptColumns: unknown;
   /** entries decoded while the consumer is paused */
   private entryQueue: ParsedEntry[][] = [];
   private bufferedCount = 0;
@@ -367,18 +369,17 @@ export class EventParser extends EventEmitter {
   private onBinlog(ev: BinlogEventLike): void {
     this.lastActivity = Date.now();
     const name = eventNameOf(ev);
-    if (name === 'tablemap' || name === 'writerows' || name === 'updaterows' || name === 'deleterows') {
-      // zongji replaces its table map entry on every TableMap event: take the one valid now, since
-      // the event may wait in rawQueue while later table maps arrive.
+    if (name === 'tablemap') {
       const t = ev as TableMapEventLike;
       const entry = t.tableMap?.[t.tableId];
-      ev.mapEntry = entry;
       // zongji decodes the next rows event as soon as this handler returns, so GEOMETRY columns
       // must be retyped now for their bytes to survive, and DECIMAL/DATETIME(n) ones for zongji to
-      // hand over their bytes instead of formatting them (the codec reads either).
-      if (entry && name === 'tablemap') {
+      // hand over their bytes instead of formatting them (the codec reads either). A columns
+      // array seen last time (zongji-patch.ts reuses it for an unchanged table map) is done.
+      if (entry && entry.columns !== this.keptColumns) {
         keepGeometryBytes(entry);
         keepRawBytes(entry);
+        this.keptColumns = entry.columns;
       }
     }
     if (this.stateValue !== 'running') {
@@ -390,15 +391,28 @@ export class EventParser extends EventEmitter {
       fr?.resolve();
     }
     if (this.metaLoading || this.rawQueue.length > 0) {
-      this.rawQueue.push(ev);
+      this.hold(ev, name);
       return;
     }
     if (name === 'tablemap' && this.needsMeta(ev, name)) {
-      this.rawQueue.push(ev);
+      this.hold(ev, name);
       this.drainRaw();
       return;
     }
     this.process(ev, name);
+  }
+
+  /**
+   * Queues an event in rawQueue. zongji replaces its table map entry on every TableMap event: a
+   * held table map or rows event keeps the entry valid now, as later table maps may arrive before
+   * it is converted (one converted at once reads the same entry from zongji's map).
+   */
+  private hold(ev: BinlogEventLike, name: string): void {
+    if (name === 'tablemap' || name === 'writerows' || name === 'updaterows' || name === 'deleterows') {
+      const t = ev as TableMapEventLike;
+      ev.mapEntry = t.tableMap?.[t.tableId];
+    }
+    this.rawQueue.push(ev);
   }
 
   private needsMeta(ev: BinlogEventLike, name: string = eventNameOf(ev)): { schema: string; table: string } | undefined {

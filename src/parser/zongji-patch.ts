@@ -47,8 +47,9 @@ interface Decoded {
   /** where the parse left the reader, counted back from the packet end */
   endDelta: number;
   columnTypes: unknown;
-  /** the decoded fields present on the event that was parsed, as [name, value] pairs */
-  fields: [string, unknown][];
+  /** DECODED_FIELDS[i] was an own property of the parsed event when bit i is set; its value is values[i] */
+  present: number;
+  values: unknown[];
   columnSchemas: unknown;
   columns: unknown;
 }
@@ -227,7 +228,17 @@ export function patchTableMap(TableMap: unknown, indexText: string, problems: st
         const end = parser._packetEnd - (st.zongji.useChecksum ? 4 : 0);
         if (end - bodyStart === d.bytes.length && d.bytes.compare(parser._buffer, bodyStart, end) === 0) {
           this.columnTypes = d.columnTypes;
-          for (const [k, v] of d.fields) this[k] = v;
+          // named stores: one hidden-class path for every reused event
+          const v = d.values;
+          const has = d.present;
+          if (has & 1) this.columnsMetadata = v[0];
+          if (has & 2) this.columnNames = v[1];
+          if (has & 4) this.signedness = v[2];
+          if (has & 8) this.primaryKey = v[3];
+          if (has & 16) this.columnVisibility = v[4];
+          if (has & 32) this.geometryTypes = v[5];
+          if (has & 64) this._columnCharsetIds = v[6];
+          if (has & 128) this._enumSetValues = v[7];
           parser._offset = parser._packetEnd - d.endDelta;
           this[HIT] = d;
           patchStats.tableMapReuses++;
@@ -251,7 +262,7 @@ export function patchTableMap(TableMap: unknown, indexText: string, problems: st
     const end = parser._packetEnd - (zongji.useChecksum ? 4 : 0);
     if (end < bodyStart) return;
     const bytes = Buffer.from(parser._buffer.subarray(bodyStart, end));
-    this[PENDING] = { bytes, endDelta: parser._packetEnd - parser._offset, columnTypes: undefined, fields: [], columnSchemas: undefined, columns: undefined };
+    this[PENDING] = { bytes, endDelta: parser._packetEnd - parser._offset, columnTypes: undefined, present: 0, values: [], columnSchemas: undefined, columns: undefined };
   };
 
   proto.buildColumnSchemas = function () {
@@ -278,7 +289,11 @@ export function patchTableMap(TableMap: unknown, indexText: string, problems: st
     // Reused from here on: these objects are read, never written, once the entry is complete.
     p.columns = entry.columns;
     p.columnTypes = this.columnTypes;
-    for (const k of DECODED_FIELDS) if (Object.prototype.hasOwnProperty.call(this, k)) p.fields.push([k, this[k]]);
+    for (let i = 0; i < DECODED_FIELDS.length; i++) {
+      const k = DECODED_FIELDS[i]!;
+      if (Object.prototype.hasOwnProperty.call(this, k)) p.present |= 1 << i;
+      p.values.push(this[k]);
+    }
     this[PENDING] = undefined;
     st.byId.set(this.tableId, p);
   };
