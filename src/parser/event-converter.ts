@@ -200,8 +200,13 @@ export class EventConverter {
   private groupServerId: number | undefined;
   /** table maps by table id, kept across transactions so codecs are built once per table */
   private readonly tables = new Map<number, MappedTable>();
-  /** table ids mapped since the current event group began: rows may only use these */
-  private readonly mappedInGroup = new Set<number>();
+  /**
+   * Table ids mapped since the current event group began (rows may only use these): the group
+   * number each id was last mapped in. A new group is a new number, not a cleared set (a Set's
+   * clear allocates a new table, twice per transaction).
+   */
+  private readonly mappedIn = new Map<number, number>();
+  private group = 0;
 
   constructor(opts: ConverterOptions) {
     this.opts = opts;
@@ -246,20 +251,20 @@ export class EventConverter {
       case 'mariadbgtid':
         return this.onMariadbGtid(event);
       case 'gtid':
-        this.mappedInGroup.clear();
+        this.group++;
         this.groupServerId = undefined;
         if (!this.mysqlSet) this.mysqlSet = new GtidSet();
         this.mysqlSet.add(String(event.gtid));
         this.gtidSetText = this.mysqlSet.toString();
         return NO_ENTRIES;
       case 'anonymousgtid':
-        this.mappedInGroup.clear();
+        this.group++;
         this.groupServerId = undefined;
         return NO_ENTRIES;
       case 'query':
         return this.onQuery(event);
       case 'xid':
-        this.mappedInGroup.clear();
+        this.group++;
         return [this.entry(event, EntryType.TRANSACTIONEND, { schema: '', table: '' }, { end: { transactionId: String(event.xid) } })];
       case 'tablemap':
         this.onTableMap(event as TableMapEventLike);
@@ -273,7 +278,7 @@ export class EventConverter {
         this.offset = Number(event.position);
         return NO_ENTRIES;
       case 'xaprepare':
-        this.mappedInGroup.clear();
+        this.group++;
         return NO_ENTRIES;
       case 'format':
       case 'heartbeat':
@@ -312,7 +317,7 @@ export class EventConverter {
   }
 
   private onMariadbGtid(event: BinlogEventLike): ParsedEntry[] {
-    this.mappedInGroup.clear();
+    this.group++;
     const serverId = Number(event.serverId);
     this.groupServerId = serverId;
     this.gtidSetText = addMariadbGtid(this.mariaDomains, Number(event.domainId), serverId, event.seqNo as number | string);
@@ -329,11 +334,11 @@ export class EventConverter {
     const k: StatementKind = classifyStatement(sql, session);
     switch (k.kind) {
       case 'begin':
-        this.mappedInGroup.clear();
+        this.group++;
         return [this.entry(event, EntryType.TRANSACTIONBEGIN, { schema: '', table: '' }, { begin: { threadId: Number(event.slaveProxyId) } })];
       case 'commit':
       case 'rollback':
-        this.mappedInGroup.clear();
+        this.group++;
         return [this.entry(event, EntryType.TRANSACTIONEND, { schema: '', table: '' }, { end: { transactionId: '0' } })];
       case 'savepoint':
         return NO_ENTRIES;
@@ -399,7 +404,7 @@ export class EventConverter {
       known.srcTypes = e.columnTypes;
       known.srcSchemas = entry.columnSchemas;
     }
-    this.mappedInGroup.add(e.tableId);
+    this.mappedIn.set(e.tableId, this.group);
   }
 
   private onRows(kind: 'writerows' | 'updaterows' | 'deleterows', event: BinlogEventLike): ParsedEntry[] {
@@ -407,7 +412,7 @@ export class EventConverter {
     const mapped = this.tables.get(tableId);
     const zjMap = event.mapEntry ?? (event.tableMap as Record<number, TableMapEntry> | undefined)?.[tableId];
     // Decoding rows with another table's map would silently mislabel data: refuse instead.
-    if (!mapped || !this.mappedInGroup.has(tableId) || !zjMap || zjMap.parentSchema !== mapped.schema || zjMap.tableName !== mapped.table) {
+    if (!mapped || this.mappedIn.get(tableId) !== this.group || !zjMap || zjMap.parentSchema !== mapped.schema || zjMap.tableName !== mapped.table) {
       throw new ParserError(
         `rows event at ${this.file}:${this.startOffset(event)} refers to table id ${tableId}, which no table map of its transaction describes`,
         { fatal: true },
@@ -427,7 +432,12 @@ export class EventConverter {
 
   private dropCodecs(names: readonly string[]): void {
     const set = new Set(names);
-    for (const [id, t] of this.tables) if (set.has(`${t.schema}.${t.table}`)) this.tables.delete(id);
+    for (const [id, t] of this.tables) {
+      if (set.has(`${t.schema}.${t.table}`)) {
+        this.tables.delete(id);
+        this.mappedIn.delete(id);
+      }
+    }
   }
 
   private startOffset(event: BinlogEventLike): number {
