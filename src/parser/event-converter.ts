@@ -161,6 +161,19 @@ export function eventNameOf(event: BinlogEventLike): string {
   return name;
 }
 
+/** A rows event's header props by row count: shared and frozen (nothing writes entry props). */
+const rowsCountProps: (Pair[] | undefined)[] = [];
+
+function rowsCount(n: number): Pair[] {
+  if (n >= 64) return [{ key: 'rowsCount', value: String(n) }];
+  let props = rowsCountProps[n];
+  if (props === undefined) {
+    props = Object.freeze([Object.freeze({ key: 'rowsCount', value: String(n) })]) as unknown as Pair[];
+    rowsCountProps[n] = props;
+  }
+  return props;
+}
+
 /** Events yield no entry far more often than one: share one (frozen) empty result. */
 const NO_ENTRIES: ParsedEntry[] = Object.freeze([]) as unknown as ParsedEntry[];
 
@@ -424,7 +437,7 @@ export class EventConverter {
     return [
       this.entry(event, EntryType.ROWDATA, { schema: mapped.schema, table: mapped.table }, {
         eventType,
-        props: rows.length > 0 ? [{ key: 'rowsCount', value: String(rows.length) }] : undefined,
+        props: rows.length > 0 ? rowsCount(rows.length) : undefined,
         rowChange: { tableId, eventType, isDdl: false, rowDatas },
       }),
     ];
