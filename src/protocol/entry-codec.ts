@@ -1,7 +1,8 @@
 // Serializes a ParsedEntry into Canal Entry bytes, once, on its way into the store.
+import type { Buffer } from 'node:buffer';
 import { pb, toObjectOptions } from './proto.ts';
 import { EntryType, type ParsedEntry, type Header, type RowChange, type TransactionBegin, type TransactionEnd } from './entry-model.ts';
-import { writeEntry, writeEntryScratch } from './entry-writer.ts';
+import { writeEntry, writeEntryAt, writeEntryScratch } from './entry-writer.ts';
 import type { ProtoWriter } from './proto-writer.ts';
 
 /** The entry's Canal bytes, written by the hand-made writer of entry-writer.ts. */
@@ -12,6 +13,11 @@ export function encodeEntry(e: ParsedEntry): Uint8Array {
 /** The same bytes as encodeEntry, left in the shared writer (`buf[0, pos)`) until the next entry is encoded. */
 export function encodeEntryScratch(e: ParsedEntry): ProtoWriter {
   return writeEntryScratch(e);
+}
+
+/** The same bytes written from `start` of `target` (see writeEntryAt): `buf[start, pos)` of the writer returned. */
+export function encodeEntryAt(e: ParsedEntry, target: Buffer, view: DataView, start: number): ProtoWriter {
+  return writeEntryAt(e, target, view, start);
 }
 
 /**

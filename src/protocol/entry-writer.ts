@@ -378,6 +378,30 @@ export function writeEntryScratch(e: ParsedEntry): ProtoWriter {
   const w = writer;
   // Shrinking here rather than after the write keeps the last entry's bytes valid for the caller.
   w.resetAndShrink(KEEP_BYTES);
+  writeEntryBody(w, e);
+  return w;
+}
+
+/** Writes into memory the caller lends (writeEntryAt); its buffer is replaced per call. */
+const lentWriter = new ProtoWriter(64);
+
+/**
+ * Serializes one entry straight into `target` (free bytes the caller owns, `view` a DataView of
+ * the same bytes) from `start` on, and returns the writer: the bytes are `buf[start, pos)`. `buf`
+ * is `target` unless the entry outgrew it; then it is a new buffer holding `target`'s bytes up to
+ * `pos` at the same offsets, and `target` past `start` holds garbage. Saves the copy out of the
+ * scratch writer for a caller that keeps the bytes in a block of its own (the store's ring).
+ */
+export function writeEntryAt(e: ParsedEntry, target: Buffer, view: DataView, start: number): ProtoWriter {
+  const w = lentWriter;
+  w.buf = target;
+  w.view = view;
+  w.pos = start;
+  writeEntryBody(w, e);
+  return w;
+}
+
+function writeEntryBody(w: ProtoWriter, e: ParsedEntry): void {
   if (e.header != null) {
     w.byte(T.LEN_1);
     const m = w.fork(1);
@@ -401,5 +425,4 @@ export function writeEntryScratch(e: ParsedEntry): ProtoWriter {
     else if (e.entryType === EntryType.TRANSACTIONEND) writeBeginOrEnd(w, e.end ?? {});
     w.ldelim(m, 1);
   }
-  return w;
 }

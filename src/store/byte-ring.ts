@@ -5,6 +5,9 @@
 // which V8 puts off until tens of MiB of such garbage have piled up. Copying each entry here
 // keeps the store's memory at one block of `capacity` bytes, and the encoder's Buffer dies young.
 
+/** Largest window lent at once (openWindow). */
+const WINDOW_BYTES = 1024 * 1024;
+
 export class ByteRing {
   private block: Buffer | undefined;
   /** next write offset */
@@ -14,6 +17,13 @@ export class ByteRing {
   /** the live bytes run from tail to wrapEnd, then from 0 to head */
   private wrapped = false;
   private wrapEnd = 0;
+  /** free bytes lent for writing entries in place (openWindow), or undefined */
+  private win: Buffer | undefined;
+  private winView: DataView | undefined;
+  /** block offset of win[0] */
+  private winBase = 0;
+  /** block offset where the next entry written into the window starts */
+  private winNext = 0;
 
   constructor(readonly capacity: number) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`ByteRing capacity must be a positive integer, got ${capacity}`);
@@ -34,19 +44,85 @@ export class ByteRing {
     return at;
   }
 
-  /** As place(), for the first `n` bytes of `src` (an encoder's scratch buffer), copied without a view of them. */
-  placeFrom(src: Buffer, n: number): number {
+  /** As place(), for `n` bytes of `src` from `from` on (an encoder's buffer), copied without a view of them. */
+  placeFrom(src: Buffer, n: number, from = 0): number {
     const at = this.reserve(n);
     if (at < 0) return -1;
     const block = this.block!;
     // Below a few dozen bytes a loop beats the native copy's call overhead.
-    if (n < 48) for (let i = 0; i < n; i++) block[at + i] = src[i]!;
-    else src.copy(block, at, 0, n);
+    if (n < 48) for (let i = 0; i < n; i++) block[at + i] = src[from + i]!;
+    else src.copy(block, at, from, from + n);
     return at;
+  }
+
+  /**
+   * Free bytes for the next entries to be written in place, so they need no copy: a view of the
+   * block where at least `min` contiguous bytes are free from windowStart on, or undefined when
+   * there are not (the caller then writes elsewhere and uses place/placeFrom). Bytes written there
+   * become live only through claim(). The same window serves entry after entry until its room
+   * falls below `min`, then the next is cut (at most WINDOW_BYTES, so an entry that outgrows the
+   * window and is moved by its writer drags little with it). place/placeFrom and reset drop it.
+   */
+  openWindow(min: number): Buffer | undefined {
+    const win = this.win;
+    if (win !== undefined && this.winBase + win.length - this.winNext >= min) return win;
+    return this.cutWindow(min);
+  }
+
+  /** Offset in the open window where the next entry starts. */
+  get windowStart(): number {
+    return this.winNext - this.winBase;
+  }
+
+  /** DataView of the open window's bytes. */
+  get windowView(): DataView {
+    return this.winView!;
+  }
+
+  /** The `n` bytes written at windowStart become the newest live bytes; returns their block offset. */
+  claim(n: number): number {
+    const at = this.winNext;
+    // A window cut at the block's start while the live bytes run on to near its end: that is the wrap.
+    if (!this.wrapped && at < this.head) {
+      this.wrapped = true;
+      this.wrapEnd = this.head;
+    }
+    this.head = at + n;
+    this.winNext = at + n;
+    return at;
+  }
+
+  /** The free run reserve() would place `min` bytes at, and what lies free after it. */
+  private cutWindow(min: number): Buffer | undefined {
+    this.win = undefined;
+    if (min > this.capacity) return undefined;
+    let from: number;
+    let to: number;
+    if (!this.wrapped) {
+      if (this.head + min <= this.capacity) {
+        from = this.head;
+        to = this.capacity;
+      } else if (min <= this.tail) {
+        from = 0;
+        to = this.tail;
+      } else return undefined;
+    } else if (this.head + min <= this.tail) {
+      from = this.head;
+      to = this.tail;
+    } else return undefined;
+    if (to - from > WINDOW_BYTES) to = from + WINDOW_BYTES;
+    const block = (this.block ??= Buffer.allocUnsafeSlow(this.capacity));
+    this.win = block.subarray(from, to);
+    this.winView = new DataView(block.buffer, block.byteOffset + from, to - from);
+    this.winBase = from;
+    this.winNext = from;
+    return this.win;
   }
 
   /** Claims `n` contiguous bytes after the newest live bytes: their offset, or −1 when there is no room. */
   private reserve(n: number): number {
+    // head moves without the window's cursor: the window no longer starts at the newest bytes
+    this.win = undefined;
     if (n === 0 || n > this.capacity) return -1;
     let at: number;
     if (!this.wrapped) {
@@ -88,6 +164,7 @@ export class ByteRing {
 
   /** Nothing is live: writing starts over at the beginning, so a quiet store touches few pages. */
   reset(): void {
+    this.win = undefined;
     this.head = 0;
     this.tail = 0;
     this.wrapped = false;

@@ -5,7 +5,8 @@
 // is ever dropped.
 import { EventEmitter } from 'node:events';
 import { Buffer } from 'node:buffer';
-import { encodeEntryScratch } from '../protocol/entry-codec.ts';
+import { encodeEntryAt, encodeEntryScratch } from '../protocol/entry-codec.ts';
+import type { ProtoWriter } from '../protocol/proto-writer.ts';
 import type { EntryPosition, ParsedEntry } from '../protocol/entry-model.ts';
 import { ByteRing } from './byte-ring.ts';
 import { EntrySlots } from './entry-slots.ts';
@@ -90,6 +91,9 @@ const DEFAULT_FETCH_SIZE = 1000;
 /** Largest block the store copies entries into; a larger maxBytes lets the rest keep their own buffers. */
 const MAX_RING_BYTES = 256 * 1024 * 1024;
 
+/** See windowMin. */
+const WINDOW_MIN_BYTES = 64 * 1024;
+
 interface BatchRecord extends BatchRange {
   startSeq: number;
   /** exclusive */
@@ -121,6 +125,8 @@ export class EventStore extends EventEmitter<{ space: [] }> {
   private slots: EntrySlots;
   private mask: number;
   private readonly bytesRing: ByteRing;
+  /** free bytes the ring must have in a row for an entry to be written into it in place */
+  private readonly windowMin: number;
   private putSeq = 0;
   private getSeq = 0;
   private ackSeq = 0;
@@ -152,6 +158,9 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     this.slots = new EntrySlots(initial);
     this.mask = initial - 1;
     this.bytesRing = new ByteRing(Math.min(this.maxBytes, MAX_RING_BYTES));
+    // Room for any usual entry (one larger is moved out by its writer and copied back), and for a
+    // small ring a fraction of it, so in-place writes still happen there and are tested.
+    this.windowMin = Math.max(1, Math.min(WINDOW_MIN_BYTES, this.bytesRing.capacity >> 2));
   }
 
   /**
@@ -174,10 +183,11 @@ export class EventStore extends EventEmitter<{ space: [] }> {
   }
 
   /**
-   * tryPut(storeItemFromEntry(e)) without the StoreItem: the entry is encoded into the writer's
-   * scratch buffer and copied once, into the byte ring (or a Buffer of its own when the ring has
-   * no room). Same bounds, same slot facts, same bytes. A refused entry is not encoded when the
-   * entry bound alone refuses it.
+   * tryPut(storeItemFromEntry(e)) without the StoreItem: the entry is encoded straight into the
+   * byte ring's free bytes when it has a window of them (no copy at all), else into the writer's
+   * scratch buffer and copied once, into the ring or a Buffer of its own when the ring has no room.
+   * Same bounds, same slot facts, same bytes. A refused entry is not encoded when the entry bound
+   * alone refuses it; one refused by the byte bound leaves only unclaimed garbage in the ring.
    */
   tryPutEntry(e: ParsedEntry): boolean {
     if (this.closedReason !== undefined) return false;
@@ -186,18 +196,30 @@ export class EventStore extends EventEmitter<{ space: [] }> {
       this.refuse();
       return false;
     }
-    const w = encodeEntryScratch(e);
-    const size = w.pos;
+    const ring = this.bytesRing;
+    const win = ring.openWindow(this.windowMin);
+    let w: ProtoWriter;
+    let from: number;
+    if (win !== undefined) {
+      from = ring.windowStart;
+      w = encodeEntryAt(e, win, ring.windowView, from);
+    } else {
+      from = 0;
+      w = encodeEntryScratch(e);
+    }
+    const size = w.pos - from;
     if (count > 0 && this.heldBytes + size > this.maxBytes) {
       this.refuse();
       return false;
     }
     if (count === this.slots.capacity) this.grow();
-    const at = this.bytesRing.placeFrom(w.buf, size);
+    let at: number;
+    if (w.buf === win && size > 0) at = ring.claim(size);
+    else at = ring.placeFrom(w.buf, size, from);
     let own: Buffer | undefined;
     if (at < 0) {
       own = Buffer.allocUnsafe(size);
-      w.buf.copy(own, 0, 0, size);
+      w.buf.copy(own, 0, from, from + size);
     }
     this.slots.setEntry(this.putSeq & this.mask, e, at, size, own);
     this.put(size);

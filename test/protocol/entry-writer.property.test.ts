@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { encodeEntry, encodeEntryReference, decodeEntry } from '../../src/protocol/entry-codec.ts';
+import { encodeEntry, encodeEntryAt, encodeEntryReference, decodeEntry } from '../../src/protocol/entry-codec.ts';
 import type { Column, Header, Pair, ParsedEntry, RowData } from '../../src/protocol/entry-model.ts';
 
 const str = fc.oneof(
@@ -101,6 +101,27 @@ test('encodeEntry writes the same bytes as protobufjs reflection on random entri
   fc.assert(
     fc.property(entry, (e) => {
       assert.deepEqual(Buffer.from(encodeEntry(e)), Buffer.from(encodeEntryReference(e)));
+    }),
+    { numRuns: 1500 },
+  );
+});
+
+// The store lends its ring's free bytes: an entry written there from any offset, into room that
+// may be too small (the writer then moves to a buffer of its own), is the same bytes, and nothing
+// outside [start, end of room) is touched while it fits.
+test('encodeEntryAt writes the same bytes at any offset of lent memory, also when it outgrows it', () => {
+  fc.assert(
+    fc.property(entry, fc.integer({ min: 0, max: 64 }), fc.integer({ min: 0, max: 400 }), (e, start, room) => {
+      const ref = Buffer.from(encodeEntryReference(e));
+      const block = Buffer.alloc(start + room + 8, 0xee);
+      const target = block.subarray(0, start + room);
+      const w = encodeEntryAt(e, target, new DataView(block.buffer, block.byteOffset, start + room), start);
+      assert.deepEqual(Buffer.from(w.buf.subarray(start, w.pos)), ref);
+      if (w.buf === target) {
+        assert.ok(ref.length <= room);
+        assert.ok(block.subarray(0, start).every((b) => b === 0xee), 'bytes before start untouched');
+      }
+      assert.ok(block.subarray(start + room).every((b) => b === 0xee), 'bytes past the room untouched');
     }),
     { numRuns: 1500 },
   );

@@ -68,3 +68,66 @@ test('byte ring property: live placements never overlap or change, and room is r
     { numRuns: 1000 },
   );
 });
+
+// Entries written in place (openWindow, then claim) mixed with copied placements and releases:
+// the same guarantees, and a window is refused only when place() would have refused as many bytes.
+type WOp = { op: 'write'; size: number; min: number } | Op;
+const wopArb: fc.Arbitrary<WOp> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('write' as const), size: fc.integer({ min: 1, max: 50 }), min: fc.integer({ min: 1, max: 60 }) }) },
+  { weight: 1, arbitrary: opArb },
+);
+
+test('byte ring property: bytes written into windows and claimed stay apart from every live placement', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 200 }), fc.array(wopArb, { minLength: 20, maxLength: 150 }), (capacity, ops) => {
+      const ring = new ByteRing(capacity);
+      const live: Live[] = [];
+      let serial = 0;
+      const check = (at: number, size: number): void => {
+        assert.ok(at >= 0 && at + size <= capacity);
+        for (const l of live) {
+          const apart = at + size <= l.offset || l.offset + l.view.byteLength <= at;
+          assert.ok(apart, `placement ${at}+${size} overlaps live ${l.offset}+${l.view.byteLength}`);
+        }
+      };
+      for (const op of ops) {
+        if (op.op === 'write') {
+          const win = ring.openWindow(op.min);
+          const probe = new Uint8Array(op.min);
+          if (win === undefined) {
+            // place() of `min` bytes must fail as well; undo nothing, since it refused
+            assert.equal(ring.place(probe), -1, `window of ${op.min} refused where place() found room`);
+            continue;
+          }
+          const start = ring.windowStart;
+          assert.ok(win.length - start >= op.min);
+          const size = Math.min(op.size, win.length - start);
+          for (let k = 0; k < size; k++) win[start + k] = fill(serial, k);
+          const at = ring.claim(size);
+          check(at, size);
+          live.push({ serial, view: ring.view(at, size), offset: at });
+          serial++;
+        } else if (op.op === 'place') {
+          const bytes = new Uint8Array(op.size);
+          for (let k = 0; k < op.size; k++) bytes[k] = fill(serial, k);
+          const at = ring.place(bytes);
+          if (at >= 0) {
+            check(at, op.size);
+            live.push({ serial, view: ring.view(at, op.size), offset: at });
+          }
+          serial++;
+        } else {
+          const gone = live.splice(0, op.count);
+          if (gone.length > 0 && live.length === 0) ring.reset();
+          else if (gone.length > 0) ring.release(gone.at(-1)!.offset, gone.at(-1)!.view.byteLength);
+        }
+        for (const l of live) {
+          for (let k = 0; k < l.view.byteLength; k++) {
+            if (l.view[k] !== fill(l.serial, k)) assert.fail(`placement ${l.serial} at ${l.offset} changed at byte ${k}`);
+          }
+        }
+      }
+    }),
+    { numRuns: 1000 },
+  );
+});
