@@ -14,7 +14,7 @@ import { classifyError, ParserError, type StartDescription } from './errors.ts';
 import { EventConverter, eventNameOf, type BinlogEventLike, type CodecFactory, type TableMapEventLike } from './event-converter.ts';
 import { assertSourceReady } from './preflight.ts';
 import { TableMetaCache } from './table-meta.ts';
-import { installZongjiPatches } from './zongji-patch.ts';
+import { installZongjiPatches, patchBinlogStream } from './zongji-patch.ts';
 
 export type StartFrom =
   | { kind: 'position'; file: string; offset: number }
@@ -288,6 +288,8 @@ export class EventParser extends EventEmitter {
         if (epoch === this.epoch) this.onFailure(err);
       });
       zj.on('ready', () => {
+        // zongji queues its dump command right after this listener returns
+        patchBinlogStream(zj);
         if (epoch !== this.epoch) return;
         this.headerLength = 19 + (zj.useChecksum ? 4 : 0);
         this.converter = new EventConverter({

@@ -6,7 +6,11 @@
 //    decoded for that table id with FULL metadata gets that decode's objects instead.
 //  - Parser.parseUnsignedNumber for 1-4 bytes reads the bytes directly instead of going through
 //    Buffer.readUIntLE's generic dispatch (~4% of a single-row load's CPU).
-// Both check the shape of what they patch first and leave zongji as it is when it differs.
+//  - The per-packet path (lib/sequence/binlog.js binlogData with lib/packet/binlog.js): the same
+//    steps without a Parser, a BinlogPacket, a generator, an options object and a lower-cased
+//    class name per packet (patchBinlogStream, per zongji instance at 'ready').
+// Each checks the shape of what they patch first and leave zongji as it is when it differs.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Buffer } from 'node:buffer';
 
@@ -75,6 +79,7 @@ interface ZongjiState {
 export interface PatchResult {
   tableMapReuse: boolean;
   fastUnsigned: boolean;
+  packetPath: boolean;
   /** why a patch was not applied */
   problems: string[];
 }
@@ -82,8 +87,8 @@ export interface PatchResult {
 let installed: Promise<PatchResult> | undefined;
 /** Off: every hook takes zongji's own path (tests compare both ways on the same binlog). */
 let enabled = true;
-/** Table maps that reused an earlier decode (tests check the reuse path ran). */
-export const patchStats = { tableMapReuses: 0 };
+/** Table maps that reused an earlier decode, streams given the lean packet path (tests check both ran). */
+export const patchStats = { tableMapReuses: 0, packetPaths: 0 };
 
 export function setZongjiPatchesEnabled(on: boolean): void {
   enabled = on;
@@ -96,7 +101,7 @@ export function installZongjiPatches(): Promise<PatchResult> {
 }
 
 async function install(): Promise<PatchResult> {
-  const result: PatchResult = { tableMapReuse: false, fastUnsigned: false, problems: [] };
+  const result: PatchResult = { tableMapReuse: false, fastUnsigned: false, packetPath: false, problems: [] };
   let base: URL;
   try {
     base = new URL(import.meta.resolve('@vlasky/zongji'));
@@ -121,6 +126,11 @@ async function install(): Promise<PatchResult> {
     result.tableMapReuse = patchTableMap(events.TableMap, indexText, result.problems);
   } catch (err) {
     result.problems.push(`table map: ${(err as Error).message}`);
+  }
+  try {
+    result.packetPath = await preparePacketPath(base, result.problems);
+  } catch (err) {
+    result.problems.push(`packet path: ${(err as Error).message}`);
   }
   return result;
 }
@@ -303,3 +313,245 @@ export function patchTableMap(TableMap: unknown, indexText: string, problems: st
 }
 
 const PATCHED = Symbol('sluice.patched');
+
+// ---- the per-packet path ----
+
+/** sha256 of the zongji 0.9.0 files whose per-packet steps binlogData below repeats. */
+const PACKET_FILES: Record<string, string> = {
+  './lib/sequence/binlog.js': 'cf97f8c8d8f2248ab3144d7ba2e710a845e26fcd7b9d1de29d9fdf3d038bca2b',
+  './lib/packet/binlog.js': 'dd2dafa603fd62f86420ae72f7b015604912b4d7247b162d107b7461719258d1',
+  './lib/code_map.js': 'f5e6394984dd3ea5a192ad79861c0618ac58ef6674321d0b4eb870852aef3c49',
+};
+
+type EventClass = (new (parser: ReusedParser, options: PacketOptions, zongji: unknown) => object) & { name: string; unsupportedReason?: string };
+
+interface PacketOptions {
+  timestamp: number;
+  nextPosition: number;
+  size: number;
+  eventType: number;
+  serverId: number;
+}
+
+/** What binlogData decides from the event type code alone, made once per code. */
+interface TypeInfo {
+  cls: EventClass;
+  name: string;
+  isGtidEvent: boolean;
+  isRotate: boolean;
+  isCommitCandidate: boolean;
+  isGtidList: boolean;
+  isTableMap: boolean;
+}
+
+/** The parts of a zongji instance that its binlogData reads and writes. */
+interface StreamZongji {
+  useChecksum: boolean;
+  stopped: boolean;
+  connection: unknown;
+  options: { filename?: string; position?: number };
+  BinlogClass?: { prototype: { binlogData?: unknown } };
+  _positionFrozen: boolean;
+  _currentGtid: unknown;
+  _executedGtids: unknown;
+  _seedGtidsFromStream: boolean;
+  _warnUnsupportedEvent(cls: unknown): void;
+  _trackGtidProgress(name: string, event: unknown): boolean;
+  _skipEvent(name: string): boolean;
+}
+
+interface MysqlPacket {
+  buffer: Buffer;
+  offset: number;
+  end: number;
+  isEOF(): boolean;
+  isError(): boolean;
+  asError(encoding: unknown): Error;
+}
+
+interface BinlogCommand {
+  _callback?: (this: BinlogCommand, error: unknown, event?: unknown) => void;
+  emit(name: string, ...args: unknown[]): boolean;
+}
+
+interface ReusedParser {
+  setPacket(p: MysqlPacket): void;
+  packet: unknown;
+  _buffer: Buffer | null;
+}
+
+interface PacketPath {
+  Parser: new () => ReusedParser;
+  getEventClass: (code: number) => EventClass;
+}
+
+let packetPath: PacketPath | undefined;
+
+async function preparePacketPath(base: URL, problems: string[]): Promise<boolean> {
+  for (const [file, digest] of Object.entries(PACKET_FILES)) {
+    const text = readFileSync(new URL(file, base));
+    if (createHash('sha256').update(text).digest('hex') !== digest) {
+      problems.push(`zongji ${file} is not the one the packet path knows`);
+      return false;
+    }
+  }
+  const reader = (await import(new URL('./lib/reader.js', base).href)) as { Parser?: unknown };
+  const codes = (await import(new URL('./lib/code_map.js', base).href)) as { getEventClass?: unknown };
+  if (!isFn(reader.Parser) || !isFn(codes.getEventClass) || !isFn((reader.Parser as { prototype: { setPacket?: unknown } }).prototype.setPacket)) {
+    problems.push('zongji reader/code map exports are not the ones the packet path knows');
+    return false;
+  }
+  packetPath = { Parser: reader.Parser as unknown as PacketPath['Parser'], getEventClass: codes.getEventClass as PacketPath['getEventClass'] };
+  return true;
+}
+
+/**
+ * Gives this zongji's binlog command class (made at 'ready', before the dump command is queued)
+ * the lean binlogData. Call synchronously in a 'ready' listener; returns whether it applied.
+ */
+export function patchBinlogStream(zongji: unknown): boolean {
+  const zj = zongji as StreamZongji;
+  const path = packetPath;
+  const proto = zj?.BinlogClass?.prototype;
+  if (!enabled || path === undefined || proto === undefined) return false;
+  const orig = proto.binlogData;
+  if (!isFn(orig) || !String(orig).includes('binlogPacket.parse(parser)')) return false;
+  const binlogData = makeBinlogData(zj, path, proto as { binlogData: unknown }, orig as (this: BinlogCommand, p: MysqlPacket, c: unknown) => unknown);
+  (binlogData as { sluicePatched?: boolean }).sluicePatched = true;
+  proto.binlogData = binlogData;
+  patchStats.packetPaths++;
+  return true;
+}
+
+/** Header bytes after the packet's status byte: marker(1) timestamp(4) type(1) server(4) length(4) next(4) flags(2). */
+const HEADER_READ = 20;
+
+function makeBinlogData(
+  zongji: StreamZongji,
+  path: PacketPath,
+  proto: { binlogData: unknown },
+  orig: (this: BinlogCommand, packet: MysqlPacket, connection: unknown) => unknown,
+): (this: BinlogCommand, packet: MysqlPacket, connection: { clientEncoding?: unknown }) => unknown {
+  // as lib/packet/binlog.js sets BinlogPacket.Length when the class is made (at 'ready')
+  const headerLength = zongji.useChecksum ? 19 + 4 : 19;
+  const types: (TypeInfo | undefined)[] = new Array(256);
+  const parser = new path.Parser();
+  // never kept by an event: every constructor copies what it needs
+  const options: PacketOptions = { timestamp: 0, nextPosition: 0, size: 0, eventType: 0, serverId: 0 };
+
+  const typeInfo = (code: number): TypeInfo => {
+    let t = types[code];
+    if (t === undefined) {
+      const cls = path.getEventClass(code);
+      const name = cls.name ? cls.name.toLowerCase() : 'unknown';
+      t = {
+        cls,
+        name,
+        isGtidEvent: name === 'gtid' || name === 'anonymousgtid' || name === 'mariadbgtid',
+        isRotate: name === 'rotate',
+        isCommitCandidate: name === 'xid' || name === 'query' || name === 'xaprepare',
+        isGtidList: name === 'previousgtids' || name === 'mariadbgtidlist',
+        isTableMap: name === 'tablemap',
+      };
+      types[code] = t;
+    }
+    return t;
+  };
+
+  return function binlogData(this: BinlogCommand, packet, connection) {
+    if (packet.isEOF()) {
+      this.emit('eof');
+      return null;
+    }
+    if (packet.isError()) {
+      const err = packet.asError(connection.clientEncoding);
+      if (this._callback) this._callback.call(this, err);
+      else this.emit('error', err);
+      return null;
+    }
+    const b = packet.buffer;
+    const o = packet.offset;
+    // a short header: zongji's own path, with its own error
+    if (!enabled || !(o >= 0 && o + HEADER_READ <= b.length)) return orig.call(this, packet, connection);
+    packet.offset = o + HEADER_READ;
+    const eventType = b[o + 5]!;
+    const nextPosition = u32(b, o + 14);
+    const t = typeInfo(eventType);
+    const cls = t.cls;
+    if (cls.unsupportedReason) zongji._warnUnsupportedEvent(cls);
+    const callback = this._callback;
+    if (!callback) return proto.binlogData;
+    options.timestamp = u32(b, o + 1) * 1000;
+    options.nextPosition = nextPosition;
+    options.size = u32(b, o + 10) - headerLength;
+    options.eventType = eventType;
+    options.serverId = u32(b, o + 6);
+
+    const eventName = t.name;
+    let event: unknown;
+    let error: unknown;
+    const isCurrent = !zongji.stopped && zongji.connection === connection;
+    const isGtidEvent = t.isGtidEvent;
+    const isRotate = t.isRotate;
+    const isCommitCandidate = t.isCommitCandidate;
+    const isTrackedEvent =
+      isGtidEvent || isRotate || isCommitCandidate || ((zongji._executedGtids !== null || zongji._seedGtidsFromStream) && t.isGtidList);
+    if (isCurrent && t.isTableMap) zongji._positionFrozen = true;
+
+    let closesTransaction = false;
+    if (isTrackedEvent) {
+      try {
+        event = construct(cls, packet);
+        if (isCurrent) {
+          if (isGtidEvent || isRotate) zongji._positionFrozen = false;
+          if (isGtidEvent) zongji._currentGtid = eventName === 'anonymousgtid' ? undefined : (event as { gtid?: unknown }).gtid;
+          if (isRotate) {
+            zongji.options.filename = (event as { binlogName: string }).binlogName;
+            zongji.options.position = (event as { position: number }).position;
+          }
+          closesTransaction = zongji._trackGtidProgress(eventName, event);
+          if (closesTransaction) zongji._positionFrozen = false;
+        }
+      } catch (err) {
+        if (isCurrent && (isGtidEvent || isCommitCandidate)) zongji._currentGtid = undefined;
+        error = err;
+      }
+    }
+
+    if (zongji._skipEvent(eventName) && !error) {
+      if (isCurrent && !t.isTableMap && !isRotate && !zongji._positionFrozen && nextPosition > 0) {
+        zongji.options.position = nextPosition;
+      }
+      if (closesTransaction) zongji._currentGtid = undefined;
+      return proto.binlogData;
+    }
+
+    if (!isTrackedEvent && !error) {
+      try {
+        event = construct(cls, packet);
+      } catch (err) {
+        error = err;
+      }
+    }
+    try {
+      callback.call(this, error, event);
+    } finally {
+      if (closesTransaction) zongji._currentGtid = undefined;
+    }
+    return proto.binlogData;
+  };
+
+  function construct(cls: EventClass, packet: MysqlPacket): object {
+    parser.setPacket(packet);
+    try {
+      return new cls(parser, options, zongji);
+    } finally {
+      parser.packet = null;
+      parser._buffer = null;
+    }
+  }
+}
+
+function u32(b: Buffer, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+}

@@ -58,19 +58,22 @@ async function readAll(): Promise<{ bytes: string[]; rec: Recorder }> {
 
 test('the patches install on the pinned zongji', async () => {
   const r = await installZongjiPatches();
-  assert.deepEqual(r, { tableMapReuse: true, fastUnsigned: true, problems: [] });
+  assert.deepEqual(r, { tableMapReuse: true, fastUnsigned: true, packetPath: true, problems: [] });
 });
 
 test('same entries with the patches on and off, table maps reused across transactions and after ALTER', async () => {
   await installZongjiPatches();
   setZongjiPatchesEnabled(true);
   const before = patchStats.tableMapReuses;
+  const streams = patchStats.packetPaths;
   const on = await readAll();
   const reuses = patchStats.tableMapReuses - before;
+  assert.equal(patchStats.packetPaths - streams, 1, 'the stream read with the lean packet path');
   setZongjiPatchesEnabled(false);
   const off = await readAll();
   setZongjiPatchesEnabled(true);
   assert.equal(patchStats.tableMapReuses - before, reuses, 'no reuse while off');
+  assert.equal(patchStats.packetPaths - streams, 1, 'no lean packet path while off');
   // pt: 6 inserts + update + delete share one map (7 reuses), 3 after each ALTER (2 each); other: insert+delete (1), 2 after its ALTER (1)
   assert.ok(reuses >= 12, `table maps reused: ${reuses}`);
   assert.equal(on.bytes.length, off.bytes.length);
