@@ -169,20 +169,19 @@ class LazyCanalRow implements CanalRow {
  * An entry whose header fields are read at once (with a hand-written reader) and whose rows,
  * props, full header and transaction body are read from the retained bytes on first access.
  * A consumer that only routes on table names, or skips BEGIN/END, pays for nothing else.
+ *
+ * A batch keeps every entry it decoded for as long as it lives, and a consumer's young-space
+ * collections copy (then promote) those of the batch in hand: each field here costs that for
+ * every entry. So the entry keeps only where its bytes are (the layout is found again when a
+ * lazy part is asked for), and the caches of parts that few read share one object.
  */
 class LazyCanalEntry implements CanalEntry {
   readonly #buf: Buffer;
+  readonly #start: number;
   /** end of the entry's bytes in #buf */
   readonly #end: number;
-  readonly #type: number;
-  readonly #headerStart: number;
-  readonly #headerEnd: number;
-  readonly #bodyStart: number;
-  readonly #bodyEnd: number;
   #rows: CanalRow[] | undefined;
-  #props: Record<string, string> | undefined;
-  #header: Header | undefined;
-  #transactionId: string | undefined;
+  #more: LazyParts | undefined;
   entryType: EntryTypeName;
   logfileName = '';
   logfileOffset = 0;
@@ -199,13 +198,9 @@ class LazyCanalEntry implements CanalEntry {
   /** The entry at buf[start, end). */
   constructor(buf: Buffer, start: number, end: number) {
     this.#buf = buf;
+    this.#start = start;
     this.#end = end;
     const l = entryLayout(buf, layout, start, end);
-    this.#type = l.entryType;
-    this.#headerStart = l.headerStart;
-    this.#headerEnd = l.headerEnd;
-    this.#bodyStart = l.bodyStart;
-    this.#bodyEnd = l.bodyEnd;
     this.entryType = enumName(entryTypeNames, l.entryType) as EntryTypeName;
     if (l.headerStart >= 0) this.readHeaderFields(l.headerStart, l.headerEnd);
     if (l.entryType === EntryType.ROWDATA) this.readRowChangeFields(l.bodyStart, l.bodyEnd);
@@ -221,32 +216,40 @@ class LazyCanalEntry implements CanalEntry {
   }
 
   get props(): Record<string, string> {
-    return (this.#props ??= propsMap(this.header.props));
+    const more = this.more();
+    return (more.props ??= propsMap(this.header.props));
   }
 
   set props(props: Record<string, string>) {
-    this.#props = props;
+    this.more().props = props;
   }
 
   get header(): Header {
-    return (this.#header ??= this.#headerStart < 0 ? {} : readHeader(this.#buf, this.#headerStart, this.#headerEnd, this.#end));
+    const more = this.more();
+    if (more.header === undefined) {
+      const l = this.layout();
+      more.header = l.headerStart < 0 ? {} : readHeader(this.#buf, l.headerStart, l.headerEnd, this.#end);
+    }
+    return more.header;
   }
 
   set header(h: Header) {
-    this.#header = h;
+    this.more().header = h;
   }
 
   get transactionId(): string {
-    if (this.#transactionId === undefined) {
-      const type = this.#type;
-      const body = type === EntryType.TRANSACTIONBEGIN || type === EntryType.TRANSACTIONEND ? readTransactionBody(this.#buf, this.#bodyStart, this.#bodyEnd, this.#end) : undefined;
-      this.#transactionId = body?.transactionId ?? '';
+    const more = this.more();
+    if (more.transactionId === undefined) {
+      const l = this.layout();
+      const type = l.entryType;
+      const body = type === EntryType.TRANSACTIONBEGIN || type === EntryType.TRANSACTIONEND ? readTransactionBody(this.#buf, l.bodyStart, l.bodyEnd, this.#end) : undefined;
+      more.transactionId = body?.transactionId ?? '';
     }
-    return this.#transactionId;
+    return more.transactionId;
   }
 
   set transactionId(id: string) {
-    this.#transactionId = id;
+    this.more().transactionId = id;
   }
 
   toJSON(): CanalEntry {
@@ -268,6 +271,15 @@ class LazyCanalEntry implements CanalEntry {
       rows: this.rows,
       header: this.header,
     };
+  }
+
+  private more(): LazyParts {
+    return (this.#more ??= { props: undefined, header: undefined, transactionId: undefined });
+  }
+
+  /** The entry's layout again (the constructor read the same bytes, so this does not throw). */
+  private layout(): EntryLayout {
+    return entryLayout(this.#buf, layout, this.#start, this.#end);
   }
 
   /** Only the header fields the flat view carries; props and the rest wait for `header`. */
@@ -307,25 +319,42 @@ class LazyCanalEntry implements CanalEntry {
   }
 
   private readRows(): CanalRow[] {
-    const rows: CanalRow[] = [];
-    if (this.#type !== EntryType.ROWDATA) return rows;
+    const l = this.layout();
+    if (l.entryType !== EntryType.ROWDATA) return [];
     const buf = this.#buf;
-    const end = this.#bodyEnd;
-    const r = new WireReader(buf, this.#bodyStart, this.#end);
-    while (r.pos < end) {
-      const tag = r.uint32();
-      if (tag === 98) {
-        // rowDatas (12), length-delimited
-        const rowEnd = r.endOfLength();
-        rows.push(new LazyCanalRow(buf, r.pos, rowEnd, this.#end));
-        r.pos = rowEnd;
-      } else {
-        r.skip(tag & 7);
+    const end = l.bodyEnd;
+    const r = new WireReader(buf, l.bodyStart, this.#end);
+    const found = rowScratch;
+    let n = 0;
+    try {
+      while (r.pos < end) {
+        const tag = r.uint32();
+        if (tag === 98) {
+          // rowDatas (12), length-delimited
+          const rowEnd = r.endOfLength();
+          found[n++] = new LazyCanalRow(buf, r.pos, rowEnd, this.#end);
+          r.pos = rowEnd;
+        } else {
+          r.skip(tag & 7);
+        }
       }
+      // An array of exactly the rows: one grown by push keeps room for 16 more, for as long as the entry lives.
+      return found.slice(0, n) as CanalRow[];
+    } finally {
+      found.fill(undefined, 0, n);
     }
-    return rows;
   }
 }
+
+/** Parts of an entry few consumers read, cached together once one is. */
+interface LazyParts {
+  props: Record<string, string> | undefined;
+  header: Header | undefined;
+  transactionId: string | undefined;
+}
+
+/** readRows collects an entry's rows here before copying them out (rows are never read re-entrantly). */
+const rowScratch: (CanalRow | undefined)[] = [];
 
 /** Reads the batch of a MESSAGES body from its entries' spans; set by CanalBatch. */
 let spanBatch: (id: number, body: Buffer, starts: readonly number[], ends: readonly number[]) => CanalBatch;
