@@ -6,9 +6,10 @@
 //    decoded for that table id with FULL metadata gets that decode's objects instead.
 //  - Parser.parseUnsignedNumber for 1-4 bytes reads the bytes directly instead of going through
 //    Buffer.readUIntLE's generic dispatch (~4% of a single-row load's CPU).
-//  - The per-packet path (lib/sequence/binlog.js binlogData with lib/packet/binlog.js): the same
-//    steps without a Parser, a BinlogPacket, a generator, an options object and a lower-cased
-//    class name per packet (patchBinlogStream, per zongji instance at 'ready').
+//  - The per-packet path (lib/sequence/binlog.js binlogData with lib/packet/binlog.js, and
+//    index.js's binlogHandler for all but table maps): the same steps without a Parser, a
+//    BinlogPacket, a generator, an options object, a lower-cased class name and two
+//    getTypeName() calls per packet (patchBinlogStream, per zongji instance at 'ready').
 // Each checks the shape of what they patch first and leave zongji as it is when it differs.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -321,7 +322,14 @@ const PACKET_FILES: Record<string, string> = {
   './lib/sequence/binlog.js': 'cf97f8c8d8f2248ab3144d7ba2e710a845e26fcd7b9d1de29d9fdf3d038bca2b',
   './lib/packet/binlog.js': 'dd2dafa603fd62f86420ae72f7b015604912b4d7247b162d107b7461719258d1',
   './lib/code_map.js': 'f5e6394984dd3ea5a192ad79861c0618ac58ef6674321d0b4eb870852aef3c49',
+  './index.js': '3576dd1cde4521a9ccfd0c13d7e60316b77f291ff486828fbfdb2a5352ac8766',
 };
+
+/**
+ * sha256 of the source of index.js's binlogHandler (the callback zongji gives its binlog command),
+ * whose steps for every event but a table map binlogData below takes inline.
+ */
+const BINLOG_HANDLER = 'fabed7dde8ba7faf1c5e6ff39f6fa455fac4d56bfcf1877763078c317b069ca6';
 
 type EventClass = (new (parser: ReusedParser, options: PacketOptions, zongji: unknown) => object) & { name: string; unsupportedReason?: string };
 
@@ -342,6 +350,8 @@ interface TypeInfo {
   isCommitCandidate: boolean;
   isGtidList: boolean;
   isTableMap: boolean;
+  /** what event.getTypeName() gives for an event of the class */
+  typeName: string;
 }
 
 /** The parts of a zongji instance that its binlogData reads and writes. */
@@ -358,6 +368,7 @@ interface StreamZongji {
   _warnUnsupportedEvent(cls: unknown): void;
   _trackGtidProgress(name: string, event: unknown): boolean;
   _skipEvent(name: string): boolean;
+  emit(name: string, ...args: unknown[]): boolean;
 }
 
 interface MysqlPacket {
@@ -435,6 +446,9 @@ function makeBinlogData(
   // as lib/packet/binlog.js sets BinlogPacket.Length when the class is made (at 'ready')
   const headerLength = zongji.useChecksum ? 19 + 4 : 19;
   const types: (TypeInfo | undefined)[] = new Array(256);
+  /** the last callback looked at, and whether it is zongji's binlogHandler */
+  let seenCallback: unknown;
+  let knownHandler = false;
   const parser = new path.Parser();
   // never kept by an event: every constructor copies what it needs
   const options: PacketOptions = { timestamp: 0, nextPosition: 0, size: 0, eventType: 0, serverId: 0 };
@@ -452,6 +466,7 @@ function makeBinlogData(
         isCommitCandidate: name === 'xid' || name === 'query' || name === 'xaprepare',
         isGtidList: name === 'previousgtids' || name === 'mariadbgtidlist',
         isTableMap: name === 'tablemap',
+        typeName: cls.name,
       };
       types[code] = t;
     }
@@ -533,8 +548,24 @@ function makeBinlogData(
         error = err;
       }
     }
+    if (callback !== seenCallback) {
+      seenCallback = callback;
+      knownHandler = createHash('sha256').update(String(callback)).digest('hex') === BINLOG_HANDLER;
+    }
     try {
-      callback.call(this, error, event);
+      if (!knownHandler || t.isTableMap) callback.call(this, error, event);
+      else if (error) zongji.emit('error', error);
+      else if (zongji.stopped || !zongji.connection || event === undefined || (event as { _filtered?: unknown })._filtered === true) {
+        // binlogHandler drops these
+      } else {
+        // binlogHandler's steps for an event that is not a table map (getTypeName() is the class name)
+        const ev = event as { nextPosition: number; gtid?: unknown };
+        if (t.typeName !== 'TableMap' && t.typeName !== 'Rotate' && !zongji._positionFrozen && ev.nextPosition > 0) {
+          zongji.options.position = ev.nextPosition;
+        }
+        if (!('gtid' in ev)) ev.gtid = zongji._currentGtid;
+        zongji.emit('binlog', ev);
+      }
     } finally {
       if (closesTransaction) zongji._currentGtid = undefined;
     }
