@@ -90,9 +90,10 @@ export class EntrySlots {
     this.nextOffset[i] = p.nextOffset;
     this.serverId[i] = p.serverId;
     this.timestamp[i] = p.timestamp;
+    // Both kept as they come, even when equal (one domain): they are distinct strings of equal
+    // text, and comparing them per entry compared their characters (flattening them first).
     this.gtid[i] = p.gtid;
-    // With one replication domain the position after a transaction is its own GTID: keep one string.
-    this.gtidSet[i] = p.gtidSet === p.gtid ? p.gtid : p.gtidSet;
+    this.gtidSet[i] = p.gtidSet;
   }
 
   /** Forgets slot `i`, so the buffers and strings it referenced can be collected. */

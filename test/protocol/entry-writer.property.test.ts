@@ -156,14 +156,14 @@ test('sequences of entries with repeating and changing header fields match the r
       logfileOffset: int64,
       serverId: few(1, 2, 2 ** 33, -1),
       serverenCode: few('UTF-8', 'latin1', ''),
-      executeTime: int64,
+      executeTime: fc.oneof(few(0, 1795492590000, 1795492591000, -1), int64),
       sourceType: few(0, 1, 2),
       schemaName: few(...names),
       tableName: few(...names),
       eventLength: int64,
       eventType: few(1, 2, 3) as fc.Arbitrary<Header['eventType']>,
       props: opt(fc.array(fc.record({ key: fc.constantFrom('rowsCount', 'k'), value: fc.constantFrom('1', '2', '') }), { maxLength: 2 })),
-      gtid: few('0-1-5', '0-1-6', ''),
+      gtid: few('0-1-5', '0-1-6', '', '0-8700-100063', 'é-1'),
     },
     { requiredKeys: [] },
   );
@@ -173,7 +173,7 @@ test('sequences of entries with repeating and changing header fields match the r
     fc.property(fc.array(repeating, { minLength: 1, maxLength: 60 }), (headers) => {
       for (const h of headers) {
         const copy: Header = { ...h };
-        for (const k of ['logfileName', 'serverenCode', 'schemaName', 'tableName'] as const) if (h[k] !== undefined) copy[k] = fresh(h[k])!;
+        for (const k of ['logfileName', 'serverenCode', 'schemaName', 'tableName', 'gtid'] as const) if (h[k] !== undefined) copy[k] = fresh(h[k])!;
         if (h.props) copy.props = h.props.map((p) => ({ key: fresh(p.key)!, value: fresh(p.value)! }));
         const e: ParsedEntry = { entryType: 1, header: copy, begin: { threadId: 3 }, position };
         assert.deepEqual(Buffer.from(encodeEntry(e)), Buffer.from(encodeEntryReference(e)));
