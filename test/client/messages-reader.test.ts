@@ -100,3 +100,45 @@ test('an entry read in place cannot read past its own end into the next entry', 
   assert.throws(() => new CanalBatch(1, [bad, good]).entry(0));
   assert.equal(spans.entry(1).transactionId, '1');
 });
+
+test('entries in place read their lazy parts right whenever asked, after other entries were decoded, and keep what is set', () => {
+  const position = { file: 'b.000001', offset: 4, nextOffset: 10, serverId: 1, timestamp: 0, gtid: '0-1-5', gtidSet: '0-1-5' };
+  const header = { logfileName: 'b.000001', logfileOffset: 4, executeTime: 1_700_000_000_000, gtid: '0-1-5' };
+  const col = (name: string, value: string) => ({ index: 0, sqlType: 12, name, isKey: false, updated: true, isNull: false, value, mysqlType: 'varchar(9)' });
+  const rowData = (n: number) => ({ beforeColumns: [], afterColumns: [col('a', `a${n}`), col('b', `b${n}`)] });
+  const entries = [
+    encodeEntry({ entryType: EntryType.TRANSACTIONBEGIN, header, begin: { threadId: 3 }, position }),
+    encodeEntry({
+      entryType: EntryType.ROWDATA,
+      header: { ...header, schemaName: 'db', tableName: 't', eventType: 1, props: [{ key: 'rowsCount', value: '3' }] },
+      rowChange: { tableId: 1, eventType: 1, isDdl: false, rowDatas: [rowData(1), rowData(2), rowData(3)] },
+      position,
+    }),
+    encodeEntry({ entryType: EntryType.TRANSACTIONEND, header, end: { transactionId: '77' }, position }),
+  ];
+  const m = readMessages(decodePacket(messagesPacket(5, entries)).body);
+  const spans = batchOfSpans(m.batchId, m.body, m.starts, m.ends);
+  const plain = new CanalBatch(5, entries);
+  const decoded = spans.entries;
+  // Lazy parts last to first, so that each is read after the others' layouts were.
+  for (let i = decoded.length - 1; i >= 0; i--) {
+    const e = decoded[i]!;
+    const p = plain.entry(i);
+    assert.equal(e.transactionId, p.transactionId);
+    assert.deepEqual(e.props, p.props);
+    assert.deepEqual(e.header, p.header);
+    assert.deepEqual(JSON.stringify(e.rows), JSON.stringify(p.rows));
+    assert.equal(e.rows, e.rows, 'rows read once');
+    assert.equal(e.header, e.header, 'header read once');
+  }
+  assert.equal(decoded[1]!.rows.length, 3);
+  assert.deepEqual(decoded[1]!.rows.map((r) => r.after), [1, 2, 3].map((n) => ({ a: `a${n}`, b: `b${n}` })));
+  assert.equal(decoded[2]!.transactionId, '77');
+  const e = decoded[0]!;
+  e.transactionId = 'x';
+  e.props = { k: 'v' };
+  e.header = { tableName: 'h' };
+  e.rows = [];
+  assert.deepEqual([e.transactionId, e.props, e.header, e.rows], ['x', { k: 'v' }, { tableName: 'h' }, []]);
+  assert.equal(spans.entry(0).transactionId, 'x', 'the batch hands out the entry it cached');
+});
