@@ -148,6 +148,15 @@ export class ByteRing {
     return this.block!.subarray(offset, offset + length);
   }
 
+  /**
+   * As view(), a plain Uint8Array rather than a Buffer: for consumers that only copy the bytes
+   * (getBytes), since a Buffer view (subarray, a derived class) costs about twice as much to make.
+   */
+  plainView(offset: number, length: number): Uint8Array {
+    const block = this.block!;
+    return new Uint8Array(block.buffer, block.byteOffset + offset, length);
+  }
+
   /** Frees every placement up to and including the one at `offset` with `length` bytes (the newest released). */
   release(offset: number, length: number): void {
     if (this.wrapped && offset < this.tail) {

@@ -447,7 +447,7 @@ export class EventStore extends EventEmitter<{ space: [] }> {
           if (this.batchMode === 'ITEMSIZE' ? taken >= budget : visibleBytes > budget) break;
           if (isolated) break;
         }
-        if (bytesOnly) entries.push(item?.bytes ?? this.bytesAt(idx));
+        if (bytesOnly) entries.push(item?.bytes ?? this.plainBytesAt(idx));
         else items.push(item ?? this.itemAt(idx));
         taken++;
         visibleBytes += this.slots.bytesLength(idx);
@@ -485,6 +485,12 @@ export class EventStore extends EventEmitter<{ space: [] }> {
   private bytesAt(idx: number): Uint8Array {
     const at = this.slots.placement(idx);
     return at >= 0 ? this.bytesRing.view(at, this.slots.bytesLength(idx)) : this.slots.ownBytes(idx)!;
+  }
+
+  /** bytesAt() for getBytes: ring bytes as a plain Uint8Array view. */
+  private plainBytesAt(idx: number): Uint8Array {
+    const at = this.slots.placement(idx);
+    return at >= 0 ? this.bytesRing.plainView(at, this.slots.bytesLength(idx)) : this.slots.ownBytes(idx)!;
   }
 
   private isolatedAt(idx: number): boolean {
