@@ -3,7 +3,8 @@
 //  - TABLE_MAP reuse: on single-row loads every transaction repeats the same table map, and
 //    zongji re-parses its column and optional metadata and rebuilds its column schemas each time.
 //    A table map whose bytes (table id to end, checksum excluded) equal the last one zongji fully
-//    decoded for that table id with FULL metadata gets that decode's objects instead.
+//    decoded for that table id with FULL metadata gets that decode's objects instead; on the lean
+//    packet path such an event is built from that decode without running zongji's constructor.
 //  - Parser.parseUnsignedNumber for 1-4 bytes reads the bytes directly instead of going through
 //    Buffer.readUIntLE's generic dispatch (~4% of a single-row load's CPU).
 //  - The per-packet path (lib/sequence/binlog.js binlogData with lib/packet/binlog.js, and
@@ -61,7 +62,19 @@ interface Decoded {
   values: unknown[];
   columnSchemas: unknown;
   columns: unknown;
+  /** the header fields of the decoded event, when its own keys began as HEAD_KEYS (quickTableMap may build it) */
+  head?: { flags: unknown; schemaName: string; tableName: string; columnCount: unknown };
 }
+
+/** The first own keys of a TableMap event, in the order its constructor sets them. */
+const HEAD_KEYS = ['timestamp', 'nextPosition', 'size', 'tableMap', 'tableId', 'flags', 'schemaName', 'tableName', 'columnCount', 'columnTypes'];
+
+/**
+ * Set by patchTableMap: the event a TABLE_MAP packet decodes to when its body equals the last
+ * full decode for its table id, built from that decode without running zongji's constructor
+ * (the same fields, in the order its reuse path sets them), or undefined.
+ */
+let quickTableMap: ((zongji: StreamZongji, packet: MysqlPacket, options: PacketOptions) => object | undefined) | undefined;
 
 interface TableMapEvent {
   tableId: number;
@@ -93,8 +106,8 @@ export interface PatchResult {
 let installed: Promise<PatchResult> | undefined;
 /** Off: every hook takes zongji's own path (tests compare both ways on the same binlog). */
 let enabled = true;
-/** Table maps that reused an earlier decode, streams given the lean packet path (tests check both ran). */
-export const patchStats = { tableMapReuses: 0, packetPaths: 0 };
+/** Table maps that reused an earlier decode (of which built without zongji's constructor), streams given the lean packet path: tests check each ran. */
+export const patchStats = { tableMapReuses: 0, packetPaths: 0, quickTableMaps: 0 };
 
 export function setZongjiPatchesEnabled(on: boolean): void {
   enabled = on;
@@ -315,8 +328,54 @@ export function patchTableMap(TableMap: unknown, indexText: string, problems: st
       if (Object.prototype.hasOwnProperty.call(this, k)) p.present |= 1 << i;
       p.values.push(this[k]);
     }
+    const keys = Object.keys(this);
+    if (HEAD_KEYS.every((k, i) => keys[i] === k) && typeof this.schemaName === 'string' && typeof this.tableName === 'string') {
+      p.head = { flags: this.flags, schemaName: this.schemaName, tableName: this.tableName, columnCount: this.columnCount };
+    }
     this[PENDING] = undefined;
     st.byId.set(this.tableId, p);
+  };
+
+  quickTableMap = (zongji, packet, options) => {
+    const st = enabled ? states.get(zongji.tableMap) : undefined;
+    if (st === undefined || st.zongji !== (zongji as unknown)) return undefined;
+    const b = packet.buffer;
+    const start = packet.offset;
+    const end = packet.end - (zongji.useChecksum ? 4 : 0);
+    if (!(start >= 0 && end - start >= 6 && end <= b.length)) return undefined;
+    // zongji's parseUInt48
+    const tableId = (b[start + 4]! | (b[start + 5]! << 8)) * 0x100000000 + u32(b, start);
+    const d = st.byId.get(tableId);
+    const head = d?.head;
+    if (d === undefined || head === undefined || end - start !== d.bytes.length || d.bytes.compare(b, start, end) !== 0) return undefined;
+    if (zongji._skipSchema(head.schemaName, head.tableName)) return undefined;
+    const ev = Object.create(proto as object) as TableMapEvent;
+    ev.timestamp = options.timestamp;
+    ev.nextPosition = options.nextPosition;
+    ev.size = options.size;
+    ev.tableMap = zongji.tableMap;
+    ev.tableId = tableId;
+    ev.flags = head.flags;
+    ev.schemaName = head.schemaName;
+    ev.tableName = head.tableName;
+    ev.columnCount = head.columnCount;
+    ev.columnTypes = d.columnTypes;
+    // as _readColumnMetadata's reuse path
+    const v = d.values;
+    const has = d.present;
+    if (has & 1) ev.columnsMetadata = v[0];
+    if (has & 2) ev.columnNames = v[1];
+    if (has & 4) ev.signedness = v[2];
+    if (has & 8) ev.primaryKey = v[3];
+    if (has & 16) ev.columnVisibility = v[4];
+    if (has & 32) ev.geometryTypes = v[5];
+    if (has & 64) ev._columnCharsetIds = v[6];
+    if (has & 128) ev._enumSetValues = v[7];
+    packet.offset = packet.end - d.endDelta;
+    ev[HIT] = d;
+    patchStats.tableMapReuses++;
+    patchStats.quickTableMaps++;
+    return ev;
   };
 
   Object.defineProperty(proto, PATCHED, { value: true });
@@ -367,6 +426,7 @@ interface TypeInfo {
 /** The parts of a zongji instance that its binlogData reads and writes. */
 interface StreamZongji {
   useChecksum: boolean;
+  tableMap: Record<number, TableMapCacheEntry>;
   stopped: boolean;
   connection: unknown;
   options: { filename?: string; position?: number };
@@ -378,6 +438,7 @@ interface StreamZongji {
   _warnUnsupportedEvent(cls: unknown): void;
   _trackGtidProgress(name: string, event: unknown): boolean;
   _skipEvent(name: string): boolean;
+  _skipSchema(schema: string, table: string): boolean;
   emit(name: string, ...args: unknown[]): boolean;
 }
 
@@ -526,7 +587,7 @@ function makeBinlogData(
     let closesTransaction = false;
     if (isTrackedEvent) {
       try {
-        event = construct(cls, packet);
+        event = construct(cls, packet, t);
         if (isCurrent) {
           if (isGtidEvent || isRotate) zongji._positionFrozen = false;
           if (isGtidEvent) zongji._currentGtid = eventName === 'anonymousgtid' ? undefined : (event as { gtid?: unknown }).gtid;
@@ -553,7 +614,7 @@ function makeBinlogData(
 
     if (!isTrackedEvent && !error) {
       try {
-        event = construct(cls, packet);
+        event = construct(cls, packet, t);
       } catch (err) {
         error = err;
       }
@@ -582,7 +643,11 @@ function makeBinlogData(
     return proto.binlogData;
   };
 
-  function construct(cls: EventClass, packet: MysqlPacket): object {
+  function construct(cls: EventClass, packet: MysqlPacket, t: TypeInfo): object {
+    if (t.isTableMap && quickTableMap !== undefined) {
+      const ev = quickTableMap(zongji, packet, options);
+      if (ev !== undefined) return ev;
+    }
     parser.setPacket(packet);
     try {
       return new cls(parser, options, zongji);

@@ -66,14 +66,18 @@ test('same entries with the patches on and off, table maps reused across transac
   setZongjiPatchesEnabled(true);
   const before = patchStats.tableMapReuses;
   const streams = patchStats.packetPaths;
+  const quick = patchStats.quickTableMaps;
   const on = await readAll();
   const reuses = patchStats.tableMapReuses - before;
+  const quicks = patchStats.quickTableMaps - quick;
+  assert.ok(quicks > 0 && quicks <= reuses, `table maps built from the last decode: ${quicks} of ${reuses} reused`);
   assert.equal(patchStats.packetPaths - streams, 1, 'the stream read with the lean packet path');
   setZongjiPatchesEnabled(false);
   const off = await readAll();
   setZongjiPatchesEnabled(true);
   assert.equal(patchStats.tableMapReuses - before, reuses, 'no reuse while off');
   assert.equal(patchStats.packetPaths - streams, 1, 'no lean packet path while off');
+  assert.equal(patchStats.quickTableMaps - quick, quicks, 'no table map built from the last decode while off');
   // pt: 6 inserts + update + delete share one map (7 reuses), 3 after each ALTER (2 each); other: insert+delete (1), 2 after its ALTER (1)
   assert.ok(reuses >= 12, `table maps reused: ${reuses}`);
   assert.equal(on.bytes.length, off.bytes.length);
