@@ -2,7 +2,7 @@
 import type { Buffer } from 'node:buffer';
 import { pb, toObjectOptions } from './proto.ts';
 import { EntryType, type ParsedEntry, type Header, type RowChange, type TransactionBegin, type TransactionEnd } from './entry-model.ts';
-import { writeEntry, writeEntryAt, writeEntryScratch } from './entry-writer.ts';
+import { releaseLentMemory, writeEntry, writeEntryAt, writeEntryScratch } from './entry-writer.ts';
 import type { ProtoWriter } from './proto-writer.ts';
 
 /** The entry's Canal bytes, written by the hand-made writer of entry-writer.ts. */
@@ -18,6 +18,11 @@ export function encodeEntryScratch(e: ParsedEntry): ProtoWriter {
 /** The same bytes written from `start` of `target` (see writeEntryAt): `buf[start, pos)` of the writer returned. */
 export function encodeEntryAt(e: ParsedEntry, target: Buffer, view: DataView, start: number): ProtoWriter {
   return writeEntryAt(e, target, view, start);
+}
+
+/** Drops the writer's reference to the memory last passed to encodeEntryAt. */
+export function releaseEncodeTarget(): void {
+  releaseLentMemory();
 }
 
 /**

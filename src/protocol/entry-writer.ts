@@ -384,6 +384,15 @@ export function writeEntryScratch(e: ParsedEntry): ProtoWriter {
 
 /** Writes into memory the caller lends (writeEntryAt); its buffer is replaced per call. */
 const lentWriter = new ProtoWriter(64);
+const lentNothing = lentWriter.buf;
+const lentNothingView = lentWriter.view;
+
+/** Forgets the memory last lent to writeEntryAt, so a closed store's block is not held through the writer. */
+export function releaseLentMemory(): void {
+  lentWriter.buf = lentNothing;
+  lentWriter.view = lentNothingView;
+  lentWriter.pos = 0;
+}
 
 /**
  * Serializes one entry straight into `target` (free bytes the caller owns, `view` a DataView of

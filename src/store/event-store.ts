@@ -5,7 +5,7 @@
 // is ever dropped.
 import { EventEmitter } from 'node:events';
 import { Buffer } from 'node:buffer';
-import { encodeEntryAt, encodeEntryScratch } from '../protocol/entry-codec.ts';
+import { encodeEntryAt, encodeEntryScratch, releaseEncodeTarget } from '../protocol/entry-codec.ts';
 import type { ProtoWriter } from '../protocol/proto-writer.ts';
 import type { EntryPosition, ParsedEntry } from '../protocol/entry-model.ts';
 import { ByteRing } from './byte-ring.ts';
@@ -366,6 +366,8 @@ export class EventStore extends EventEmitter<{ space: [] }> {
   /** Answers every waiting get with null (nothing) and refuses further puts and gets (instance shutdown). */
   close(reason = 'the store is closed'): void {
     this.closedReason = reason;
+    // The shared writer may still point into this store's block (its last window).
+    releaseEncodeTarget();
     for (const w of this.waiters.splice(0)) w.finish(null);
   }
 
