@@ -88,6 +88,20 @@ interface TableMapEvent {
 const HIT = Symbol('sluice.tableMapReused');
 const PENDING = Symbol('sluice.tableMapDecoded');
 
+/** Decoded table maps remembered per stream; a busy single-row load uses one per table it touches. */
+export const MAX_REMEMBERED_TABLE_MAPS = 4096;
+
+/**
+ * Keeps `value` as the newest entry of `map`, dropping the entry refreshed longest ago beyond `max`.
+ * Table ids are not reused: a source whose table cache churns (many tables, ALTERs, FLUSH TABLES)
+ * hands out new ones for as long as it runs, and a map that only grew would grow without end.
+ */
+export function remember<K, V>(map: Map<K, V>, key: K, value: V, max = MAX_REMEMBERED_TABLE_MAPS): void {
+  map.delete(key);
+  if (map.size >= max) map.delete(map.keys().next().value as K);
+  map.set(key, value);
+}
+
 /** Per zongji instance (keyed by its tableMap object, which every TableMap event carries). */
 interface ZongjiState {
   zongji: ZongjiLike;
@@ -333,7 +347,7 @@ export function patchTableMap(TableMap: unknown, indexText: string, problems: st
       p.head = { flags: this.flags, schemaName: this.schemaName, tableName: this.tableName, columnCount: this.columnCount };
     }
     this[PENDING] = undefined;
-    st.byId.set(this.tableId, p);
+    remember(st.byId, this.tableId, p);
   };
 
   quickTableMap = (zongji, packet, options) => {

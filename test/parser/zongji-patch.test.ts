@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
 import { parserOn, Recorder } from './helpers.ts';
-import { installZongjiPatches, patchStats, setZongjiPatchesEnabled } from '../../src/parser/zongji-patch.ts';
+import { installZongjiPatches, MAX_REMEMBERED_TABLE_MAPS, patchStats, remember, setZongjiPatchesEnabled } from '../../src/parser/zongji-patch.ts';
 import { writeEntry } from '../../src/protocol/entry-writer.ts';
 
 let sb: Sandbox;
@@ -124,4 +124,14 @@ test('fast unsigned reads equal readUIntLE, out-of-range reads throw the same', 
     assert.equal(ra, rb, `bytes ${n} at ${offset} of ${buf.toString('hex')}`);
     assert.equal(a._offset, b._offset);
   }
+});
+
+test('remembered table-map decodes are bounded: the one refreshed longest ago goes first', () => {
+  const m = new Map<number, string>();
+  for (let id = 1; id <= 5; id++) remember(m, id, `t${id}`, 3);
+  assert.deepEqual([...m.keys()], [3, 4, 5]);
+  remember(m, 3, 't3b', 3); // refreshed: now the newest
+  remember(m, 6, 't6', 3);
+  assert.deepEqual([...m.entries()], [[5, 't5'], [3, 't3b'], [6, 't6']]);
+  assert.ok(MAX_REMEMBERED_TABLE_MAPS >= 1024);
 });
