@@ -88,6 +88,24 @@ interface TableMapEvent {
 const HIT = Symbol('sluice.tableMapReused');
 const PENDING = Symbol('sluice.tableMapDecoded');
 
+/** Gives a table map event the fields of an equal earlier decode, in the order zongji's decode sets them. */
+function adoptDecoded(ev: TableMapEvent, d: Decoded): void {
+  ev.columnTypes = d.columnTypes;
+  // named stores: one hidden-class path for every reused event
+  const v = d.values;
+  const has = d.present;
+  if (has & 1) ev.columnsMetadata = v[0];
+  if (has & 2) ev.columnNames = v[1];
+  if (has & 4) ev.signedness = v[2];
+  if (has & 8) ev.primaryKey = v[3];
+  if (has & 16) ev.columnVisibility = v[4];
+  if (has & 32) ev.geometryTypes = v[5];
+  if (has & 64) ev._columnCharsetIds = v[6];
+  if (has & 128) ev._enumSetValues = v[7];
+  ev[HIT] = d;
+  patchStats.tableMapReuses++;
+}
+
 /** Decoded table maps remembered per stream; a busy single-row load uses one per table it touches. */
 export const MAX_REMEMBERED_TABLE_MAPS = 4096;
 
@@ -275,21 +293,8 @@ export function patchTableMap(TableMap: unknown, indexText: string, problems: st
       if (d !== undefined) {
         const end = parser._packetEnd - (st.zongji.useChecksum ? 4 : 0);
         if (end - bodyStart === d.bytes.length && d.bytes.compare(parser._buffer, bodyStart, end) === 0) {
-          this.columnTypes = d.columnTypes;
-          // named stores: one hidden-class path for every reused event
-          const v = d.values;
-          const has = d.present;
-          if (has & 1) this.columnsMetadata = v[0];
-          if (has & 2) this.columnNames = v[1];
-          if (has & 4) this.signedness = v[2];
-          if (has & 8) this.primaryKey = v[3];
-          if (has & 16) this.columnVisibility = v[4];
-          if (has & 32) this.geometryTypes = v[5];
-          if (has & 64) this._columnCharsetIds = v[6];
-          if (has & 128) this._enumSetValues = v[7];
+          adoptDecoded(this, d);
           parser._offset = parser._packetEnd - d.endDelta;
-          this[HIT] = d;
-          patchStats.tableMapReuses++;
           return;
         }
         st.byId.delete(this.tableId);
@@ -373,21 +378,8 @@ export function patchTableMap(TableMap: unknown, indexText: string, problems: st
     ev.schemaName = head.schemaName;
     ev.tableName = head.tableName;
     ev.columnCount = head.columnCount;
-    ev.columnTypes = d.columnTypes;
-    // as _readColumnMetadata's reuse path
-    const v = d.values;
-    const has = d.present;
-    if (has & 1) ev.columnsMetadata = v[0];
-    if (has & 2) ev.columnNames = v[1];
-    if (has & 4) ev.signedness = v[2];
-    if (has & 8) ev.primaryKey = v[3];
-    if (has & 16) ev.columnVisibility = v[4];
-    if (has & 32) ev.geometryTypes = v[5];
-    if (has & 64) ev._columnCharsetIds = v[6];
-    if (has & 128) ev._enumSetValues = v[7];
+    adoptDecoded(ev, d);
     packet.offset = packet.end - d.endDelta;
-    ev[HIT] = d;
-    patchStats.tableMapReuses++;
     patchStats.quickTableMaps++;
     return ev;
   };

@@ -9,6 +9,7 @@ import { decodeEntry, encodeEntry } from '../../src/protocol/entry-codec.ts';
 import { EntryType, EventType, type Column, type ParsedEntry } from '../../src/protocol/entry-model.ts';
 import { decodeEntryFast } from '../../src/client/entry-decoder.ts';
 import { CanalBatch, canalEntryOf, toCanalEntry, type CanalEntry } from '../../src/client/entry.ts';
+import { varint } from './support/varint.ts';
 
 const position = { file: 'binlog.000001', offset: 4, nextOffset: 10, serverId: 1, timestamp: 0, gtid: '', gtidSet: '' };
 const text = fc.string({ unit: 'grapheme', maxLength: 12 });
@@ -233,16 +234,6 @@ test('a batch decodes each entry on first access only, and keeps the raw bytes',
 });
 
 // Hand-laid Column bytes, for layouts and value bytes that encodeEntry never writes.
-function varint(n: bigint | number): number[] {
-  let v = BigInt.asUintN(64, BigInt(n));
-  const out: number[] = [];
-  while (v > 0x7fn) {
-    out.push(Number(v & 0x7fn) | 0x80);
-    v >>= 7n;
-  }
-  out.push(Number(v));
-  return out;
-}
 const bytesField = (tag: number, bytes: Uint8Array | number[] | string): number[] => {
   const b = typeof bytes === 'string' ? [...Buffer.from(bytes)] : [...bytes];
   return [tag, ...varint(b.length), ...b];

@@ -9,18 +9,8 @@ import { batchOfSpans, CanalBatch } from '../../src/client/entry.ts';
 import { decodeMessages, decodePacket, messagesPacket, rawMessagesFrame } from '../../src/protocol/packets.ts';
 import { encodeEntry } from '../../src/protocol/entry-codec.ts';
 import { EntryType } from '../../src/protocol/entry-model.ts';
+import { varint } from './support/varint.ts';
 
-/** A protobuf varint of the 64-bit two's complement of `n`. */
-function varint(n: number | bigint): number[] {
-  let v = BigInt.asUintN(64, BigInt(n));
-  const out: number[] = [];
-  while (v > 0x7fn) {
-    out.push(Number(v & 0x7fn) | 0x80);
-    v >>= 7n;
-  }
-  out.push(Number(v));
-  return out;
-}
 
 const bytesArb = fc.uint8Array({ maxLength: 12 });
 const fieldNumber = fc.integer({ min: 3, max: 40 });
