@@ -5,7 +5,7 @@
 // which V8 puts off until tens of MiB of such garbage have piled up. Copying each entry here
 // keeps the store's memory at one block of `capacity` bytes, and the encoder's Buffer dies young.
 
-/** Largest window lent at once (openWindow). */
+/** Largest window lent at once (openWindow) for a `min` up to a quarter of it. */
 const WINDOW_BYTES = 1024 * 1024;
 
 export class ByteRing {
@@ -60,8 +60,9 @@ export class ByteRing {
    * block where at least `min` contiguous bytes are free from windowStart on, or undefined when
    * there are not (the caller then writes elsewhere and uses place/placeFrom). Bytes written there
    * become live only through claim(). The same window serves entry after entry until its room
-   * falls below `min`, then the next is cut (at most WINDOW_BYTES, so an entry that outgrows the
-   * window and is moved by its writer drags little with it). place/placeFrom and reset drop it.
+   * falls below `min`, then the next is cut (at most WINDOW_BYTES or 4 × min, so an entry that
+   * outgrows the window and is moved by its writer drags little with it). place/placeFrom and
+   * reset drop it.
    */
   openWindow(min: number): Buffer | undefined {
     const win = this.win;
@@ -110,7 +111,9 @@ export class ByteRing {
       from = this.head;
       to = this.tail;
     } else return undefined;
-    if (to - from > WINDOW_BYTES) to = from + WINDOW_BYTES;
+    // Several entries of `min` bytes to a window, so large entries do not cut one per entry.
+    const span = Math.max(WINDOW_BYTES, 4 * min);
+    if (to - from > span) to = from + span;
     const block = (this.block ??= Buffer.allocUnsafeSlow(this.capacity));
     this.win = block.subarray(from, to);
     this.winView = new DataView(block.buffer, block.byteOffset + from, to - from);

@@ -91,8 +91,9 @@ const DEFAULT_FETCH_SIZE = 1000;
 /** Largest block the store copies entries into; a larger maxBytes lets the rest keep their own buffers. */
 const MAX_RING_BYTES = 256 * 1024 * 1024;
 
-/** See windowMin. */
+/** See windowMin: its start, and the most it is raised to (a quarter of the ring at most). */
 const WINDOW_MIN_BYTES = 64 * 1024;
+const WINDOW_MIN_CAP_BYTES = 1024 * 1024;
 
 interface BatchRecord extends BatchRange {
   startSeq: number;
@@ -125,8 +126,9 @@ export class EventStore extends EventEmitter<{ space: [] }> {
   private slots: EntrySlots;
   private mask: number;
   private readonly bytesRing: ByteRing;
-  /** free bytes the ring must have in a row for an entry to be written into it in place */
-  private readonly windowMin: number;
+  /** free bytes the ring must have in a row for an entry to be written into it in place; raised by entries that outgrow it */
+  private windowMin: number;
+  private readonly windowMinCap: number;
   private putSeq = 0;
   private getSeq = 0;
   private ackSeq = 0;
@@ -160,7 +162,8 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     this.bytesRing = new ByteRing(Math.min(this.maxBytes, MAX_RING_BYTES));
     // Room for any usual entry (one larger is moved out by its writer and copied back), and for a
     // small ring a fraction of it, so in-place writes still happen there and are tested.
-    this.windowMin = Math.max(1, Math.min(WINDOW_MIN_BYTES, this.bytesRing.capacity >> 2));
+    this.windowMinCap = Math.max(1, Math.min(WINDOW_MIN_CAP_BYTES, this.bytesRing.capacity >> 2));
+    this.windowMin = Math.min(WINDOW_MIN_BYTES, this.windowMinCap);
   }
 
   /**
@@ -215,7 +218,12 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     if (count === this.slots.capacity) this.grow();
     let at: number;
     if (w.buf === win && size > 0) at = ring.claim(size);
-    else at = ring.placeFrom(w.buf, size, from);
+    else {
+      // An entry that outgrew its window was moved (with the window's bytes before it) and is
+      // copied again: windows keep room for twice its size from now on (large batched rows).
+      if (win !== undefined) this.windowMin = Math.min(this.windowMinCap, Math.max(this.windowMin, size * 2));
+      at = ring.placeFrom(w.buf, size, from);
+    }
     let own: Buffer | undefined;
     if (at < 0) {
       own = Buffer.allocUnsafe(size);
