@@ -4,7 +4,7 @@
 // arrives (EventParser loads it first, holding later events back meanwhile).
 import { GtidSet, MariadbGtidPosition } from '@vlasky/zongji';
 import type { TableMapEntry } from '@vlasky/zongji';
-import { EntryType, EventType, type Header, type EntryPosition, type ParsedEntry, type Pair } from '../protocol/entry-model.ts';
+import { EntryType, EventType, entryPosition, type Header, type ParsedEntry, type Pair } from '../protocol/entry-model.ts';
 import type { ColumnFormatOptions, TableCodec, TableMapInput, TableMeta } from './columns/types.ts';
 import { classifyStatement, namesTouched, type StatementKind } from './ddl.ts';
 import { ParserError } from './errors.ts';
@@ -487,15 +487,7 @@ export class EventConverter {
     if (body.eventType !== undefined) header.eventType = body.eventType;
     if (body.props) header.props = body.props;
     if (this.gtidSetText !== '') header.gtid = this.gtidSetText;
-    const position: EntryPosition = {
-      file: this.file,
-      offset,
-      nextOffset: event.nextPosition,
-      serverId,
-      timestamp: event.timestamp,
-      gtid: typeof event.gtid === 'string' ? event.gtid : '',
-      gtidSet: this.gtidSetText,
-    };
+    const position = entryPosition(this.file, offset, event.nextPosition, serverId, event.timestamp, typeof event.gtid === 'string' ? event.gtid : '', this.gtidSetText);
     const e: ParsedEntry = { entryType, header, position };
     if (body.rowChange) e.rowChange = body.rowChange;
     if (body.begin) e.begin = body.begin;

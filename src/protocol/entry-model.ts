@@ -139,6 +139,32 @@ export interface EntryPosition {
   gtidSet: string;
 }
 
+type PositionConstructor = new (file: string, offset: number, nextOffset: number, serverId: number, timestamp: number, gtid: string, gtidSet: string) => EntryPosition;
+
+/**
+ * Builds positions through a constructor of their own rather than an object literal. Why: V8 gives
+ * every `{ file, offset, nextOffset, ... }` literal in the process one shared map, and a literal
+ * elsewhere that stores a double where the parser stores a small integer (the store rebuilds
+ * positions from Float64Arrays) deprecates that map. Each new entry's position then had to be
+ * migrated on its first read: about 0.3 s of CPU per 100k single-row transactions in the server,
+ * 20 % of it. A constructor's map is its own and is generalized once, in place. Its prototype is
+ * Object.prototype, so a position still equals (deepStrictEqual) a plain object of the same fields.
+ */
+const PositionRecord = function (this: EntryPosition, file: string, offset: number, nextOffset: number, serverId: number, timestamp: number, gtid: string, gtidSet: string) {
+  this.file = file;
+  this.offset = offset;
+  this.nextOffset = nextOffset;
+  this.serverId = serverId;
+  this.timestamp = timestamp;
+  this.gtid = gtid;
+  this.gtidSet = gtidSet;
+} as unknown as PositionConstructor;
+PositionRecord.prototype = Object.prototype;
+
+export function entryPosition(file: string, offset: number, nextOffset: number, serverId: number, timestamp: number, gtid: string, gtidSet: string): EntryPosition {
+  return new PositionRecord(file, offset, nextOffset, serverId, timestamp, gtid, gtidSet);
+}
+
 /** What the parser hands on: one Canal Entry, not yet serialized, with its position. */
 export interface ParsedEntry {
   entryType: EntryType;
