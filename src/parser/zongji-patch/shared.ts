@@ -1,0 +1,84 @@
+// What the zongji patches share: the shapes of zongji's internals they touch, the switch that
+// turns them all off (tests compare both ways), their counters, and two small helpers.
+import type { Buffer } from 'node:buffer';
+
+/** zongji's binlog reader (lib/reader.js Parser), as far as the patches touch it. */
+export interface ZjParser {
+  packet: { offset: number; end: number } | null;
+  _buffer: Buffer;
+  _offset: number;
+  _packetEnd: number;
+  parseUnsignedNumber(bytes: number): number;
+}
+
+export interface ZongjiLike {
+  tableMap: Record<number, TableMapCacheEntry>;
+  useChecksum: boolean;
+}
+
+export interface TableMapCacheEntry {
+  columnSchemas?: unknown;
+  columns?: unknown;
+}
+
+export type EventClass = (new (parser: ReusedParser, options: PacketOptions, zongji: unknown) => object) & { name: string; unsupportedReason?: string };
+
+export interface PacketOptions {
+  timestamp: number;
+  nextPosition: number;
+  size: number;
+  eventType: number;
+  serverId: number;
+}
+
+/** The parts of a zongji instance that its binlogData reads and writes. */
+export interface StreamZongji {
+  useChecksum: boolean;
+  tableMap: Record<number, TableMapCacheEntry>;
+  stopped: boolean;
+  connection: unknown;
+  options: { filename?: string; position?: number };
+  BinlogClass?: { prototype: { binlogData?: unknown } };
+  _positionFrozen: boolean;
+  _currentGtid: unknown;
+  _executedGtids: unknown;
+  _seedGtidsFromStream: boolean;
+  _warnUnsupportedEvent(cls: unknown): void;
+  _trackGtidProgress(name: string, event: unknown): boolean;
+  _skipEvent(name: string): boolean;
+  _skipSchema(schema: string, table: string): boolean;
+  emit(name: string, ...args: unknown[]): boolean;
+}
+
+export interface MysqlPacket {
+  buffer: Buffer;
+  offset: number;
+  end: number;
+  isEOF(): boolean;
+  isError(): boolean;
+  asError(encoding: unknown): Error;
+}
+
+export interface ReusedParser {
+  setPacket(p: MysqlPacket): void;
+  packet: unknown;
+  _buffer: Buffer | null;
+}
+
+/** Off: every hook takes zongji's own path (tests compare both ways on the same binlog). */
+export let enabled = true;
+/** Table maps that reused an earlier decode (of which built without zongji's constructor), streams given the lean packet path: tests check each ran. */
+export const patchStats = { tableMapReuses: 0, packetPaths: 0, quickTableMaps: 0 };
+
+export function setZongjiPatchesEnabled(on: boolean): void {
+  enabled = on;
+}
+
+export function isFn(v: unknown): v is (...args: never[]) => unknown {
+  return typeof v === 'function';
+}
+
+export function u32(b: Buffer, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+}
+
