@@ -1,5 +1,5 @@
 // zongji's reader: 1-4-byte unsigned reads without Buffer.readUIntLE's generic dispatch.
-import { enabled, isFn, type ZjParser } from './shared.ts';
+import { enabled, isFn, uintLE, type ZjParser } from './shared.ts';
 
 /** Same value as readUIntLE(offset, bytes) for 1-4 bytes within the buffer; the rest goes to the original. */
 export function patchParser(Parser: { prototype: ZjParser } | undefined, problems: string[]): boolean {
@@ -18,16 +18,7 @@ export function patchParser(Parser: { prototype: ZjParser } | undefined, problem
     // out of range (or a non-integer offset): the original's error
     if (!(o >= 0 && o + bytes <= b.length) || o !== Math.floor(o)) return orig.call(this, bytes);
     packet.offset = o + bytes;
-    switch (bytes) {
-      case 1:
-        return b[o]!;
-      case 2:
-        return b[o]! | (b[o + 1]! << 8);
-      case 3:
-        return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16);
-      default:
-        return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
-    }
+    return uintLE(b, o, bytes);
   };
   (fast as { sluicePatched?: boolean }).sluicePatched = true;
   (fast as { original?: unknown }).original = orig;

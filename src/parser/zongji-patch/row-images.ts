@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Buffer } from 'node:buffer';
-import { enabled, isFn, type ReusedParser } from './shared.ts';
+import { enabled, isFn, uintLE, type ReusedParser } from './shared.ts';
 
 const ROWS_FILES: Record<string, string> = {
   './lib/rows_event.js': '703867c68a84220462e70a7e02af81e71e492fd5063a873f2c4950fac79a2870',
@@ -63,20 +63,6 @@ function specialVarchar(def: string): boolean {
 function utf8Text(b: Buffer, start: number, end: number): string {
   const e = end > b.length ? b.length : end;
   return start >= e ? '' : (b as Buffer & { utf8Slice(s: number, e: number): string }).utf8Slice(start, e);
-}
-
-/** Little-endian unsigned of 1-4 bytes at `o` (the caller checked the bounds). */
-function uintLE(b: Buffer, o: number, n: number): number {
-  switch (n) {
-    case 1:
-      return b[o]!;
-    case 2:
-      return b[o]! | (b[o + 1]! << 8);
-    case 3:
-      return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16);
-    default:
-      return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
-  }
 }
 
 /**

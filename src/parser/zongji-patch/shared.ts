@@ -78,7 +78,20 @@ export function isFn(v: unknown): v is (...args: never[]) => unknown {
   return typeof v === 'function';
 }
 
-export function u32(b: Buffer, at: number): number {
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+/** Little-endian unsigned of 1-4 bytes at `o` (the caller checked the bounds). */
+export function uintLE(b: Buffer, o: number, n: number): number {
+  switch (n) {
+    case 1:
+      return b[o]!;
+    case 2:
+      return b[o]! | (b[o + 1]! << 8);
+    case 3:
+      return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16);
+    default:
+      return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+  }
 }
 
+export function u32(b: Buffer, at: number): number {
+  return uintLE(b, at, 4);
+}
