@@ -2,9 +2,7 @@
 // binlogHandler for all but table maps, as the same steps without a Parser, a BinlogPacket, a
 // generator, an options object, a lower-cased class name and two getTypeName() calls per packet.
 // Installed per zongji instance at 'ready' (patchBinlogStream), only over the files it knows by hash.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { enabled, isFn, patchStats, u32, type EventClass, type MysqlPacket, type PacketOptions, type ReusedParser, type StreamZongji } from './shared.ts';
+import { enabled, filesMatch, isFn, markPatched, patchStats, sha256, u32, type EventClass, type MysqlPacket, type PacketOptions, type ReusedParser, type StreamZongji } from './shared.ts';
 import { quickTableMap } from './table-map.ts';
 
 /** sha256 of the zongji 0.9.0 files whose per-packet steps binlogData below repeats. */
@@ -47,13 +45,7 @@ interface PacketPath {
 let packetPath: PacketPath | undefined;
 
 export async function preparePacketPath(base: URL, problems: string[]): Promise<boolean> {
-  for (const [file, digest] of Object.entries(PACKET_FILES)) {
-    const text = readFileSync(new URL(file, base));
-    if (createHash('sha256').update(text).digest('hex') !== digest) {
-      problems.push(`zongji ${file} is not the one the packet path knows`);
-      return false;
-    }
-  }
+  if (!filesMatch(base, PACKET_FILES, 'packet path', problems)) return false;
   const reader = (await import(new URL('./lib/reader.js', base).href)) as { Parser?: unknown };
   const codes = (await import(new URL('./lib/code_map.js', base).href)) as { getEventClass?: unknown };
   if (!isFn(reader.Parser) || !isFn(codes.getEventClass) || !isFn((reader.Parser as { prototype: { setPacket?: unknown } }).prototype.setPacket)) {
@@ -76,7 +68,7 @@ export function patchBinlogStream(zongji: unknown): boolean {
   const orig = proto.binlogData;
   if (!isFn(orig) || !String(orig).includes('binlogPacket.parse(parser)')) return false;
   const binlogData = makeBinlogData(zj, path, proto as { binlogData: unknown }, orig as (this: BinlogCommand, p: MysqlPacket, c: unknown) => unknown);
-  (binlogData as { sluicePatched?: boolean }).sluicePatched = true;
+  markPatched(binlogData, orig);
   proto.binlogData = binlogData;
   patchStats.packetPaths++;
   return true;
@@ -198,7 +190,7 @@ function makeBinlogData(
     }
     if (callback !== seenCallback) {
       seenCallback = callback;
-      knownHandler = createHash('sha256').update(String(callback)).digest('hex') === BINLOG_HANDLER;
+      knownHandler = sha256(String(callback)) === BINLOG_HANDLER;
     }
     try {
       if (!knownHandler || t.isTableMap) callback.call(this, error, event);

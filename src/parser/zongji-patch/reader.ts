@@ -1,5 +1,5 @@
 // zongji's reader: 1-4-byte unsigned reads without Buffer.readUIntLE's generic dispatch.
-import { enabled, isFn, uintLE, type ZjParser } from './shared.ts';
+import { enabled, isFn, isPatched, markPatched, uintLE, type ZjParser } from './shared.ts';
 
 /** Same value as readUIntLE(offset, bytes) for 1-4 bytes within the buffer; the rest goes to the original. */
 export function patchParser(Parser: { prototype: ZjParser } | undefined, problems: string[]): boolean {
@@ -9,7 +9,7 @@ export function patchParser(Parser: { prototype: ZjParser } | undefined, problem
     problems.push('Parser.parseUnsignedNumber is not the one the patch knows');
     return false;
   }
-  if ((orig as { sluicePatched?: boolean }).sluicePatched) return true;
+  if (isPatched(orig)) return true;
   const fast = function (this: ZjParser, bytes: number): number {
     const packet = this.packet;
     if (packet === null || bytes > 4 || bytes < 1 || !enabled) return orig.call(this, bytes);
@@ -20,8 +20,7 @@ export function patchParser(Parser: { prototype: ZjParser } | undefined, problem
     packet.offset = o + bytes;
     return uintLE(b, o, bytes);
   };
-  (fast as { sluicePatched?: boolean }).sluicePatched = true;
-  (fast as { original?: unknown }).original = orig;
+  markPatched(fast, orig);
   proto.parseUnsignedNumber = fast;
   return true;
 }

@@ -2,10 +2,8 @@
 // integers, utf8 text and BIT bytes read directly instead of through readMysqlValue's generic path
 // (a Buffer view per text value, apply(arguments) per integer); every other value, and any read
 // that would run past the buffer, still goes to readMysqlValue. Only over the files it knows by hash.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Buffer } from 'node:buffer';
-import { enabled, isFn, uintLE, type ReusedParser } from './shared.ts';
+import { enabled, filesMatch, isFn, isPatched, markPatched, uintLE, type ReusedParser } from './shared.ts';
 
 const ROWS_FILES: Record<string, string> = {
   './lib/rows_event.js': '703867c68a84220462e70a7e02af81e71e492fd5063a873f2c4950fac79a2870',
@@ -172,12 +170,7 @@ function makeReadRow(readMysqlValue: ReadValue) {
 }
 
 export async function patchRows(base: URL, problems: string[]): Promise<boolean> {
-  for (const [file, digest] of Object.entries(ROWS_FILES)) {
-    if (createHash('sha256').update(readFileSync(new URL(file, base))).digest('hex') !== digest) {
-      problems.push(`zongji ${file} is not the one the row reader knows`);
-      return false;
-    }
-  }
+  if (!filesMatch(base, ROWS_FILES, 'row reader', problems)) return false;
   const rows = (await import(new URL('./lib/rows_event.js', base).href)) as { WriteRows?: unknown; UpdateRows?: unknown };
   const common = (await import(new URL('./lib/common.js', base).href)) as { readMysqlValue?: unknown };
   if (!isFn(rows.WriteRows) || !isFn(rows.UpdateRows) || !isFn(common.readMysqlValue)) {
@@ -192,7 +185,7 @@ export async function patchRows(base: URL, problems: string[]): Promise<boolean>
     problems.push('zongji RowsEvent._fetchOneRow is not the one the row reader knows');
     return false;
   }
-  if ((origRow as { sluicePatched?: boolean }).sluicePatched) return true;
+  if (isPatched(origRow)) return true;
   const readRow = makeReadRow(common.readMysqlValue as ReadValue);
   const fetchRow: FetchOneRow = function (parser) {
     if (!enabled || parser.packet == null) return origRow.call(this, parser);
@@ -207,13 +200,8 @@ export async function patchRows(base: URL, problems: string[]): Promise<boolean>
       after: readRow(p, tablemap, this.columns_present_bitmap2!, this._zongji),
     };
   };
-  for (const [fn, orig] of [
-    [fetchRow, origRow],
-    [fetchUpdate, origUpdate],
-  ] as const) {
-    (fn as { sluicePatched?: boolean }).sluicePatched = true;
-    (fn as { original?: unknown }).original = orig;
-  }
+  markPatched(fetchRow, origRow);
+  markPatched(fetchUpdate, origUpdate);
   rowsProto._fetchOneRow = fetchRow;
   updateProto._fetchOneRow = fetchUpdate;
   return true;

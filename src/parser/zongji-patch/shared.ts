@@ -1,6 +1,8 @@
 // What the zongji patches share: the shapes of zongji's internals they touch, the switch that
 // turns them all off (tests compare both ways), their counters, and two small helpers.
 import type { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 /** zongji's binlog reader (lib/reader.js Parser), as far as the patches touch it. */
 export interface ZjParser {
@@ -94,4 +96,34 @@ export function uintLE(b: Buffer, o: number, n: number): number {
 
 export function u32(b: Buffer, at: number): number {
   return uintLE(b, at, 4);
+}
+
+export function sha256(text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Whether each of zongji's `files` (paths under `base`) has the sha256 given; names the first that differs. */
+export function filesMatch(base: URL, files: Record<string, string>, patch: string, problems: string[]): boolean {
+  for (const [file, digest] of Object.entries(files)) {
+    if (sha256(readFileSync(new URL(file, base))) !== digest) {
+      problems.push(`zongji ${file} is not the one the ${patch} knows`);
+      return false;
+    }
+  }
+  return true;
+}
+
+interface Patched {
+  sluicePatched?: boolean;
+  original?: unknown;
+}
+
+/** Marks `fn` as sluice's replacement of `original`, which stays reachable from it (tests call both). */
+export function markPatched(fn: unknown, original: unknown): void {
+  (fn as Patched).sluicePatched = true;
+  (fn as Patched).original = original;
+}
+
+export function isPatched(fn: unknown): boolean {
+  return (fn as Patched).sluicePatched === true;
 }
