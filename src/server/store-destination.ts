@@ -154,8 +154,13 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     if (batchId === -1) return;
     if (batchId === 0) throw new DestinationError(`batchId should assign value. Ack: destination:${this.name} clientId:${sub.clientId} batchId:0`, 402);
     this.requireSubscription(sub);
+    const missing = `ack error , clientId:${sub.clientId} batchId:${batchId} is not exist , please check`;
+    if (this.isForeign(sub)) {
+      this.answerForeign(sub, 'ack', batchId, missing);
+      return;
+    }
     this.claim(sub);
-    this.checkOldest(batchId, `ack error , clientId:${sub.clientId} batchId:${batchId} is not exist , please check`);
+    this.checkOldest(batchId, missing);
     this.store.ack(batchId);
     this.outstanding.shift();
     const pos = this.ackPositions.get(batchId);
@@ -166,9 +171,15 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
   rollback(sub: Subscriber, batchId: number): void {
     // Every official client sends rollback(0) on connect, often before SUB: not subscribed is a no-op.
     if (!this.subscriptions.has(sub.clientId)) return;
+    const missing = `rollback error, clientId:${sub.clientId} batchId:${batchId} is not exist , please check`;
+    if (this.isForeign(sub)) {
+      if (batchId !== 0) this.answerForeign(sub, 'rollback', batchId, missing);
+      else this.log.warn({ destination: this.name, clientId: sub.clientId, peer: sub.peer, holder: this.holder?.peer }, 'rollback(0) from a connection that does not hold the destination ignored');
+      return;
+    }
     this.claim(sub);
     this.holder = sub;
-    if (batchId !== 0) this.checkOldest(batchId, `rollback error, clientId:${sub.clientId} batchId:${batchId} is not exist , please check`);
+    if (batchId !== 0) this.checkOldest(batchId, missing);
     // Rollback(N) drops N and every newer batch (N is the oldest): the same as rolling back all.
     this.rewindAll();
   }
@@ -194,6 +205,24 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     return s;
   }
 
+  /** Another connection (or another client id on this one) holds the destination. */
+  private isForeign(sub: Subscriber): boolean {
+    const h = this.holder;
+    return h !== undefined && (h.sessionId !== sub.sessionId || h.clientId !== sub.clientId);
+  }
+
+  /**
+   * ACK and ROLLBACK have no reply on success, so refusing them with an error would put every later
+   * reply of that client one request late. A non-holder gets exactly the reply Canal would give
+   * (its batch checks against the batches of that client identity; nothing on success) and the
+   * holder's batches are left alone; the refusal is left to its SUB or GET, which expect a reply.
+   */
+  private answerForeign(sub: Subscriber, what: 'ack' | 'rollback', batchId: number, missing: string): void {
+    const sameIdentity = this.holder?.clientId === sub.clientId;
+    this.checkOldest(batchId, missing, sameIdentity ? this.outstanding : []);
+    this.log.warn({ destination: this.name, clientId: sub.clientId, peer: sub.peer, holder: this.holder?.peer, batchId }, `${what} from a connection that does not hold the destination ignored`);
+  }
+
   /** One consumer per destination: a connection other than the holder is refused, naming the holder. */
   private claim(sub: Subscriber): void {
     const h = this.holder;
@@ -208,9 +237,9 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     }
   }
 
-  private checkOldest(batchId: number, missing: string): void {
-    const oldest = this.outstanding[0];
-    if (oldest === undefined || !this.outstanding.includes(batchId)) throw new DestinationError(missing);
+  private checkOldest(batchId: number, missing: string, batches: readonly number[] = this.outstanding): void {
+    const oldest = batches[0];
+    if (oldest === undefined || !batches.includes(batchId)) throw new DestinationError(missing);
     if (oldest !== batchId) throw new DestinationError(`batchId:${batchId} is not the firstly:${oldest}`);
   }
 

@@ -2,9 +2,11 @@
 // hold (with its outstanding batches) is released when the holder's connection goes away.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { waitFor } from '../support/sandbox.ts';
 import { RawClient } from './support/raw-client.ts';
 import { items, startFixture, summarize } from './support/fixture.ts';
+import { subPacket, unsubPacket } from '../../src/protocol/packets.ts';
 import { StoreDestination } from '../../src/server/store-destination.ts';
 import { EventStore } from '../../src/store/event-store.ts';
 import type { StoreItem } from '../../src/store/store-item.ts';
@@ -24,11 +26,9 @@ test('second subscriber is refused naming the holder; released (and rolled back)
 
     const second = await RawClient.connect(fx.port);
     await second.auth('', undefined);
-    // its connect-time rollback(0) for a subscribed client id is refused too (an unsolicited error ACK) ...
+    // its connect-time rollback(0) gets no reply (as from Canal) and leaves the holder's batch alone ...
     second.sendRollback(D, 0);
-    const rb = await second.nextAck();
-    assert.equal(rb.errorCode, 400);
-    // ... and so is its SUB, naming who holds the destination
+    // ... and its SUB, the first reply it reads, is refused naming who holds the destination
     const refused = await second.subscribe(D, '2002');
     assert.equal(refused.errorCode, 400);
     assert.match(refused.errorMessage, new RegExp(`destination:example is already consumed by clientId:1001 from 127\\.0\\.0\\.1:${localPort}`));
@@ -128,3 +128,106 @@ test('a retrying destination keeps serving what its store holds; starting and st
     await fx.stop();
   }
 });
+
+// What a second connection sends, and the reply Canal's server gives it: SUB, UNSUB and GET one
+// reply each; ACK and ROLLBACK none, except Canal's own errors for a batch id that client does not have.
+type Req = { kind: 'sub' | 'unsub' | 'get' } | { kind: 'ack' | 'rollback'; batchId: number };
+
+test('reply pairing: after any sequence of requests from a non-holding connection, each request that expects a reply gets exactly one, in order', async () => {
+  const fx = await startFixture();
+  try {
+    fx.put(items(1, 6));
+    const first = await RawClient.connect(fx.port);
+    await first.auth('', undefined);
+    await first.subscribe(D);
+    const b1 = await first.get(D, 3);
+    const b2 = await first.get(D, 3);
+    assert.deepEqual([b1.batchId, b2.batchId], [1, 2]);
+    const holderBatches = [b1.batchId, b2.batchId];
+
+    const req: fc.Arbitrary<Req> = fc.oneof(
+      fc.constantFrom<Req>({ kind: 'sub' }, { kind: 'unsub' }, { kind: 'get' }),
+      fc.record({ kind: fc.constantFrom('ack' as const, 'rollback' as const), batchId: fc.constantFrom(-1, 0, 1, 2, 3, 77) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(req, { minLength: 1, maxLength: 12 }), async (seq) => {
+        const second = await RawClient.connect(fx.port);
+        try {
+          await second.auth('', undefined);
+          // Canal's reply for each request: a pattern for the error, or nothing
+          const expected: RegExp[] = [];
+          for (const r of seq) {
+            switch (r.kind) {
+              case 'sub':
+                second.send(subPacketFor());
+                expected.push(/already consumed by clientId:1001/);
+                break;
+              case 'unsub':
+                second.send(unsubPacketFor());
+                expected.push(/already consumed by clientId:1001/);
+                break;
+              case 'get':
+                second.sendGet(D, 10);
+                expected.push(/already consumed by clientId:1001/);
+                break;
+              case 'ack':
+                if (r.batchId === 0) {
+                  second.sendAck(D, 0);
+                  expected.push(/^batchId should assign value/);
+                } else {
+                  second.sendAck(D, r.batchId);
+                  const e = foreignError('ack', r.batchId, holderBatches);
+                  if (e) expected.push(e);
+                }
+                break;
+              case 'rollback':
+                second.sendRollback(D, r.batchId);
+                if (r.batchId !== 0) {
+                  const e = foreignError('rollback', r.batchId, holderBatches);
+                  if (e) expected.push(e);
+                }
+                break;
+            }
+          }
+          // a marker whose reply must come last: nothing unsolicited before or after it
+          second.send(subPacketFor('2002'));
+          expected.push(/already consumed by clientId:1001/);
+          for (const [i, pattern] of expected.entries()) {
+            const ack = await second.nextAck();
+            assert.ok(ack.errorCode > 0, `reply ${i} is an error`);
+            assert.match(ack.errorMessage, pattern, `reply ${i} of ${JSON.stringify(seq)}`);
+          }
+          await assert.rejects(second.next(150), /no packet/);
+        } finally {
+          second.close();
+        }
+      }),
+      { numRuns: 25 },
+    );
+    // the holder's batches were not touched by any of it: it acks both in order and reads on
+    first.sendAck(D, 1);
+    first.sendAck(D, 2);
+    const b3 = await first.get(D, 100);
+    assert.equal(b3.batchId, 3);
+    assert.deepEqual(summarize(b3.entries), ['B', 'I:t:3', 'E', 'B', 'I:t:4', 'E', 'B', 'I:t:5', 'E', 'B', 'I:t:6', 'E']);
+    first.close();
+  } finally {
+    await fx.stop();
+  }
+});
+
+function subPacketFor(clientId = '1001'): Uint8Array {
+  return subPacket({ destination: D, clientId, filter: '' });
+}
+
+function unsubPacketFor(): Uint8Array {
+  return unsubPacket({ destination: D, clientId: '1001', filter: '' });
+}
+
+/** Canal answers ack/rollback(N) only when N is not the client's oldest outstanding batch. */
+function foreignError(kind: 'ack' | 'rollback', batchId: number, outstanding: number[]): RegExp | undefined {
+  if (kind === 'ack' && batchId === -1) return undefined;
+  if (!outstanding.includes(batchId)) return kind === 'ack' ? new RegExp(`^ack error , clientId:1001 batchId:${batchId} is not exist`) : new RegExp(`^rollback error, clientId:1001 batchId:${batchId} is not exist`);
+  if (outstanding[0] !== batchId) return new RegExp(`^batchId:${batchId} is not the firstly:${outstanding[0]}$`);
+  return undefined;
+}
