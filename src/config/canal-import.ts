@@ -43,6 +43,11 @@ const INSTANCE_KEYS: Record<string, string> = {
   'canal.instance.filter.dml.update': 'drop.update',
   'canal.instance.filter.dml.delete': 'drop.delete',
   'canal.instance.filter.query.ddl': 'drop.ddl',
+  'canal.instance.filter.query.dcl': 'drop.dcl',
+  'canal.instance.filter.query.dml': 'drop.queryDml',
+  'canal.instance.filter.rows': 'drop.rows',
+  'canal.instance.filter.table.error': 'drop.tableErrors',
+  'canal.instance.filter.transaction.entry': 'drop.transactionEntries',
   'canal.instance.memory.buffer.size': 'store.maxEntries',
   'canal.instance.memory.buffer.memunit': 'store.memUnit',
   'canal.instance.memory.batch.mode': 'store.batchMode',
@@ -81,12 +86,6 @@ function unhonourable(key: string, value: string): string | undefined {
   if (key === 'canal.instance.multi.stream.on' && v === 'true') {
     return 'multi-stream parsing is not supported; set it to false';
   }
-  if (key === 'canal.instance.filter.query.dcl' && v === 'true') {
-    return 'sluice cannot drop DCL statements separately; set it to false (or exclude the mysql schema with canal.instance.filter.black.regex)';
-  }
-  if (key === 'canal.instance.filter.transaction.entry' && v === 'true') {
-    return 'sluice always delivers transaction begin/end entries (cursors point at them); set it to false';
-  }
   if (/^canal\.instance\.master\.ssl/i.test(key) && v !== '' && v !== 'disabled') {
     return 'TLS to the source is not supported by sluice; remove it or set canal.instance.master.sslMode = DISABLED';
   }
@@ -96,7 +95,7 @@ function unhonourable(key: string, value: string): string | undefined {
 /** Keys unhonourable() judges: with a value sluice behaves the same under, they count as used, not ignored. */
 function judged(key: string): boolean {
   return (
-    ['canal.serverMode', 'canal.instance.global.mode', 'canal.instance.global.spring.xml', 'canal.instance.tsdb.enable', 'canal.instance.connectionCharset', 'canal.instance.multi.stream.on', 'canal.instance.filter.transaction.entry', 'canal.instance.filter.query.dcl'].includes(key) ||
+    ['canal.serverMode', 'canal.instance.global.mode', 'canal.instance.global.spring.xml', 'canal.instance.tsdb.enable', 'canal.instance.connectionCharset', 'canal.instance.multi.stream.on'].includes(key) ||
     key.startsWith('canal.instance.standby.') ||
     /^canal\.instance\.master\.ssl/i.test(key)
   );

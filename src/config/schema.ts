@@ -136,8 +136,18 @@ export const instanceFileSchema = z.strictObject({
       insert: z.boolean().default(false),
       update: z.boolean().default(false),
       delete: z.boolean().default(false),
-      /** every DDL entry (Canal's filter.query.ddl) */
+      /** table DDL: CREATE, ALTER, DROP, TRUNCATE, RENAME TABLE, CREATE/DROP INDEX (Canal's filter.query.ddl) */
       ddl: z.boolean().default(false),
+      /** every other statement: GRANT, CREATE USER, CREATE/DROP DATABASE, ... (Canal's filter.query.dcl) */
+      dcl: z.boolean().default(false),
+      /** INSERT/UPDATE/DELETE written as statements (STATEMENT or MIXED binlog format; Canal's filter.query.dml) */
+      queryDml: z.boolean().default(false),
+      /** every row change (Canal's filter.rows) */
+      rows: z.boolean().default(false),
+      /** rows of tables whose metadata cannot be read because the table no longer exists (Canal's filter.table.error) */
+      tableErrors: z.boolean().default(false),
+      /** transaction begin/end entries, one pair let through every 5 s or 8192 transactions (Canal's filter.transaction.entry) */
+      transactionEntries: z.boolean().default(false),
     })
     .prefault({}),
   store: z

@@ -32,7 +32,7 @@ export interface InstanceConfig {
   start: StartRequest;
   timezone?: string;
   filter: { include: string; exclude: string; includeFields: string; excludeFields: string };
-  drop: { insert: boolean; update: boolean; delete: boolean; ddl: boolean };
+  drop: { insert: boolean; update: boolean; delete: boolean; ddl: boolean; dcl: boolean; queryDml: boolean; rows: boolean; tableErrors: boolean; transactionEntries: boolean };
   store: { maxEntries: number; maxBytes: number; batchMode: 'MEMSIZE' | 'ITEMSIZE'; memUnit: number; ddlIsolation: boolean };
   heartbeatMs: number;
   retry: { initialMs: number; maxMs: number };

@@ -40,6 +40,8 @@ export type CodecFactory = (tableMap: TableMapInput, meta: TableMeta | undefined
 
 export interface MetaLookup {
   get(schema: string, table: string): TableMeta | undefined;
+  /** whether get() has an answer (undefined then means the table does not exist now) */
+  has?(schema: string, table: string): boolean;
   invalidate(names: readonly string[]): void;
   invalidateSchema(schema: string): void;
 }
@@ -89,6 +91,8 @@ interface MappedTable extends TableShape {
    */
   srcTypes: readonly number[];
   srcSchemas: readonly ColumnSchema[];
+  /** the source has no such table now (its metadata could not be read): Canal's "table error" */
+  missing: boolean;
 }
 
 /** A copy of the parts of a table map that sameTableShape compares (zongji may reuse its objects). */
@@ -412,7 +416,8 @@ export class EventConverter {
       const input: TableMapInput =
         e.tableMap[e.tableId] === entry ? e : (Object.create(e, { tableMap: { value: { [e.tableId]: entry } } }) as TableMapEventLike);
       const codec = this.opts.buildCodec(input, meta, this.opts.format);
-      this.tables.set(e.tableId, { ...tableShape(e.schemaName, e.tableName, e.columnTypes, entry.columnSchemas), codec, srcTypes: e.columnTypes, srcSchemas: entry.columnSchemas });
+      const missing = meta === undefined && this.opts.meta.has?.(e.schemaName, e.tableName) === true;
+      this.tables.set(e.tableId, { ...tableShape(e.schemaName, e.tableName, e.columnTypes, entry.columnSchemas), codec, srcTypes: e.columnTypes, srcSchemas: entry.columnSchemas, missing });
     } else if (!reused) {
       known.srcTypes = e.columnTypes;
       known.srcSchemas = entry.columnSchemas;
@@ -434,13 +439,13 @@ export class EventConverter {
     const rows = event.rows as unknown[];
     const eventType = kind === 'writerows' ? EventType.INSERT : kind === 'updaterows' ? EventType.UPDATE : EventType.DELETE;
     const rowDatas = mapped.codec.toRowDatas(kind, rows, event.columns_present_bitmap as Buffer | undefined, event.columns_present_bitmap2 as Buffer | undefined);
-    return [
-      this.entry(event, EntryType.ROWDATA, { schema: mapped.schema, table: mapped.table }, {
-        eventType,
-        props: rows.length > 0 ? rowsCount(rows.length) : undefined,
-        rowChange: { tableId, eventType, isDdl: false, rowDatas },
-      }),
-    ];
+    const e = this.entry(event, EntryType.ROWDATA, { schema: mapped.schema, table: mapped.table }, {
+      eventType,
+      props: rows.length > 0 ? rowsCount(rows.length) : undefined,
+      rowChange: { tableId, eventType, isDdl: false, rowDatas },
+    });
+    if (mapped.missing) e.tableMissing = true;
+    return [e];
   }
 
   private dropCodecs(names: readonly string[]): void {

@@ -178,6 +178,8 @@ export interface ParsedEntry {
   position: EntryPosition;
   /** For RENAME: the other table name that may make a filter pass ("schema.table"). */
   alsoNames?: string[];
+  /** Rows of a table the source no longer has, so its metadata could not be read (set only then). */
+  tableMissing?: true;
 }
 
 /** True for entries after which a restart can resume cleanly: a transaction end or a DDL. */

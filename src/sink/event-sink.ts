@@ -5,15 +5,25 @@
 // while every table of a busy source is filtered out (canal-protocol.md §7.1).
 import { EntryType, EventType, type EntryPosition, type ParsedEntry } from '../protocol/entry-model.ts';
 import { ColumnFilter, parseColumnRules } from './column-filter.ts';
-import { passesTables, type ScopedEntry } from './table-scope.ts';
+import { isTableDdl, passesTables, type ScopedEntry } from './table-scope.ts';
 import { TableFilter } from './table-filter.ts';
 
 export interface CategoryDrops {
   insert?: boolean;
   update?: boolean;
   delete?: boolean;
-  /** every entry flagged as DDL, including CREATE DATABASE and other non-table statements */
+  /** table DDL: CREATE, ALTER, ERASE, TRUNCATE, RENAME, CINDEX, DINDEX (Canal's filter.query.ddl) */
   ddl?: boolean;
+  /** every other statement entry flagged as DDL: GRANT, CREATE USER, CREATE DATABASE... (filter.query.dcl) */
+  dcl?: boolean;
+  /** INSERT/UPDATE/DELETE logged as statements, delivered without rows (filter.query.dml) */
+  queryDml?: boolean;
+  /** every row change from a rows event (filter.rows) */
+  rows?: boolean;
+  /** rows of a table the source no longer has (filter.table.error) */
+  tableErrors?: boolean;
+  /** BEGIN/END entries, but one every emptyTransactionIntervalMs or emptyTransactionThreshold (filter.transaction.entry) */
+  transactionEntries?: boolean;
 }
 
 export interface EventSinkOptions {
@@ -128,7 +138,7 @@ export class EventSink {
     const rc = e.rowChange;
     const eventType = rc?.eventType ?? e.header.eventType;
     const isDdl = rc?.isDdl === true;
-    if (isDdl ? this.drop.ddl === true : this.dropsDml(eventType)) return undefined;
+    if (isDdl ? this.dropsStatement(eventType) : this.dropsDml(e, eventType)) return undefined;
     const schema = e.header.schemaName ?? '';
     const table = e.header.tableName ?? '';
     const also = e.alsoNames;
@@ -152,12 +162,50 @@ export class EventSink {
     return this.columns.apply(e);
   }
 
-  private dropsDml(t: EventType | undefined): boolean {
+  private dropsStatement(t: EventType | undefined): boolean {
+    return isTableDdl(t) ? this.drop.ddl === true : this.drop.dcl === true;
+  }
+
+  private dropsDml(e: ParsedEntry, t: EventType | undefined): boolean {
+    const d = this.drop;
+    if (d.rows === true || d.queryDml === true || d.tableErrors === true) {
+      // A rows event carries its table id; a statement (STATEMENT/MIXED format) carries its SQL instead.
+      const fromRows = e.rowChange?.tableId !== undefined;
+      if (fromRows ? d.rows === true || (d.tableErrors === true && e.tableMissing === true) : d.queryDml === true && isDml(t)) return true;
+    }
     return (
       (t === EventType.INSERT && this.drop.insert === true) ||
       (t === EventType.UPDATE && this.drop.update === true) ||
       (t === EventType.DELETE && this.drop.delete === true)
     );
+  }
+}
+
+function isDml(t: EventType | undefined): boolean {
+  return t === EventType.INSERT || t === EventType.UPDATE || t === EventType.DELETE;
+}
+
+/**
+ * Canal's filter.transaction.entry: BEGIN and END entries are dropped, except that one passes
+ * when its binlog time is more than the interval away from the last one passed or more than the
+ * threshold were dropped since, so consumers still see transactions close now and then.
+ */
+class TransactionEntryThinner {
+  private count = 0;
+  private lastTs = 0;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly threshold: number,
+  ) {}
+
+  keep(e: ParsedEntry): boolean {
+    const ts = e.header.executeTime ?? e.position.timestamp;
+    this.count++;
+    if (this.count <= this.threshold && Math.abs(ts - this.lastTs) <= this.intervalMs) return false;
+    this.count = 0;
+    this.lastTs = ts;
+    return true;
   }
 }
 
@@ -181,9 +229,21 @@ export class SinkStream {
     emptyTransactionsPassed: 0,
   };
 
-  constructor(private readonly sink: EventSink) {}
+  private readonly thinner: TransactionEntryThinner | undefined;
+
+  constructor(private readonly sink: EventSink) {
+    if (sink.drop.transactionEntries === true) this.thinner = new TransactionEntryThinner(sink.emptyTransactionIntervalMs, sink.emptyTransactionThreshold);
+  }
 
   filter(entries: ParsedEntry[]): ParsedEntry[] {
+    const out = this.filterTransactions(entries);
+    if (this.thinner === undefined) return out;
+    const thinned = out.filter((e) => (e.entryType !== EntryType.TRANSACTIONBEGIN && e.entryType !== EntryType.TRANSACTIONEND) || this.thinner!.keep(e));
+    this.counters.entriesOut -= out.length - thinned.length;
+    return thinned;
+  }
+
+  private filterTransactions(entries: ParsedEntry[]): ParsedEntry[] {
     const out: ParsedEntry[] = [];
     for (const e of entries) {
       this.counters.lastPosition = e.position;

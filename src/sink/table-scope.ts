@@ -26,6 +26,11 @@ const TABLE_DDL = new Set<number>([
 
 const TABLE_DML = new Set<number>([EventType.INSERT, EventType.UPDATE, EventType.DELETE]);
 
+/** CREATE, ALTER, ERASE, TRUNCATE, RENAME, CINDEX, DINDEX: the statements about one table (Canal's query.ddl). */
+export function isTableDdl(t: EventType | undefined): boolean {
+  return t !== undefined && TABLE_DDL.has(t);
+}
+
 /** The names to test, or undefined when the entry is not subject to table filters. */
 export function filteredNames(e: ScopedEntry): string[] | undefined {
   if (e.entryType !== EntryType.ROWDATA || e.eventType === undefined || e.table === '') return undefined;

@@ -26,7 +26,7 @@ export function instanceConfig(sb: Sandbox, destination: string, o: ConfigOverri
     source,
     start: o.start ?? { kind: 'end' },
     filter: { include: `${sb.database}\\..*`, exclude: '', includeFields: '', excludeFields: '' },
-    drop: { insert: false, update: false, delete: false, ddl: false },
+    drop: { insert: false, update: false, delete: false, ddl: false, dcl: false, queryDml: false, rows: false, tableErrors: false, transactionEntries: false },
     store: { maxEntries: 4096, maxBytes: 16 * 1024 * 1024, batchMode: 'ITEMSIZE', memUnit: 1024, ddlIsolation: false, ...o.store },
     // The parser's watchdog also times the connect itself (3 periods): on this loaded machine a
     // 500 ms period can make every reconnect attempt time out, so keep it at 2 s here.
