@@ -302,3 +302,17 @@ test('buildTableCodec: key from TableMeta when the table map has no FULL metadat
   );
   assert.throws(() => codec.toRowDatas('writerows', [{ k: 1, g: { x: 1, y: 2 } }]), /column db\.t\.g \(point\): zongji decoded the geometry without its bytes/);
 });
+
+test('MariaDB JSON (LONGTEXT with a json_valid check): mysqlType longtext and sqlType CLOB 2005, also when NULL, as Canal reads it from the DDL', () => {
+  const input = tableMap([{ name: 'doc', type: BinlogType.BLOB, charset: 'utf8mb4', metadata: { length_size: 4 } }]);
+  const meta: TableMeta = { primaryKey: [], columns: new Map([['doc', { columnType: 'longtext', dataType: 'longtext', isJson: true }]]) };
+  const codec = buildTableCodec(input, meta, { timezone: 'UTC' });
+  const [a, b] = codec.toRowDatas('writerows', [{ doc: '{"k": [1, 2]}' }, { doc: null }]);
+  assert.deepEqual(
+    [...a!.afterColumns, ...b!.afterColumns].map((c) => [c.sqlType, c.mysqlType, c.isNull, c.value]),
+    [
+      [SqlType.CLOB, 'longtext', false, '{"k": [1, 2]}'],
+      [SqlType.CLOB, 'longtext', true, ''],
+    ],
+  );
+});

@@ -238,9 +238,8 @@ const SQL_TYPE: Record<string, number> = {
 /** Canal's sqlType for a cell of this column (canal-protocol.md §8.2, §8.3). */
 function expectedSqlType(info: Map<string, ServerColumn>, name: string, value: string | null): number {
   const col = info.get(name)!;
-  // MariaDB's JSON is LONGTEXT underneath; sluice sends it as Canal sends MySQL's JSON
-  if (name === 'j') return value === null ? 1111 : 12;
-  if (name === 'lt') return 2005;
+  // MariaDB's JSON is LONGTEXT underneath, and Canal reports it as the LONGTEXT its DDL names
+  if (name === 'j' || name === 'lt') return 2005;
   if (value === null) return col.dataType === 'set' ? 2004 : SQL_TYPE[col.dataType]!;
   const max = SIGNED_MAX[col.dataType];
   if (max !== undefined && col.columnType.includes('unsigned') && BigInt(value) > max) return PROMOTED[col.dataType]!;
@@ -258,7 +257,7 @@ function expectedColumn(info: Map<string, ServerColumn>, name: string, cells: Ce
     updated,
     isNull: value === null,
     value: value ?? '',
-    mysqlType: name === 'j' ? 'json' : col.columnType,
+    mysqlType: col.columnType,
   };
 }
 

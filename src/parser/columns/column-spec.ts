@@ -322,10 +322,9 @@ function derive(column: ColumnInfo, schema: ColumnSchema | undefined, unsigned: 
     case BinlogType.BLOB_COMPRESSED: {
       if (isSpatial(schema)) return geometry(schema);
       const names = BLOB_NAMES[num(md, 'length_size')] ?? BLOB_NAMES[2]!;
-      if (!binary && metaType?.isJson === true && names[0] === 'longtext') {
-        // MariaDB's JSON is LONGTEXT with a json_valid check; it is sent like MySQL's JSON.
-        return { kind: Kind.JSON, sqlType: SqlType.VARCHAR, nullSqlType: SqlType.OTHER, synthesized: 'json', agrees: () => false };
-      }
+      // MariaDB's JSON is LONGTEXT with a json_valid check and goes out as the LONGTEXT it is:
+      // Canal takes the column type from the table's DDL, where MariaDB reports `longtext`, so its
+      // clients see mysqlType longtext and sqlType CLOB (2005), null or not.
       const name = binary ? names[1] : names[0];
       return {
         kind: binary ? Kind.BYTES : Kind.TEXT,
