@@ -65,17 +65,11 @@ function significand(text: string): string {
   return mantissa.replace('.', '').replace(/^0+/, '').replace(/0+$/, '') || '0';
 }
 
-test('FLOAT and DOUBLE texts read back exactly and are no longer than needed (property)', () => {
+test('FLOAT and DOUBLE texts read back exactly (property; digits against Java in java-number.property.test.ts)', () => {
   fc.assert(
     fc.property(fc.float({ noNaN: true, noDefaultInfinity: true }), (v) => {
       const text = javaFloatToString(v);
       assert.equal(Math.fround(Number(text)), Math.fround(v), text);
-      const n = significand(text).length;
-      // Java prints two digits where one would do; otherwise no shorter decimal reads back
-      if (n > 2 && v !== 0) {
-        const shorter = Math.abs(Math.fround(v)).toExponential(n - 2);
-        assert.notEqual(Math.fround(Number(shorter)), Math.abs(Math.fround(v)), `${text} vs ${shorter}`);
-      }
       assert.match(text, /^-?(\d+\.\d+|\d\.\d+E-?\d+)$/);
     }),
     { numRuns: 3000 },
@@ -84,8 +78,7 @@ test('FLOAT and DOUBLE texts read back exactly and are no longer than needed (pr
     fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (v) => {
       const text = javaDoubleToString(v);
       assert.equal(Number(text), v, text);
-      const js = significand(Math.abs(v).toExponential().replace('e', 'E'));
-      assert.equal(significand(text).length, Math.max(js.length, v === 0 ? 1 : Math.min(2, significand(Math.abs(v).toExponential(1)).length)), text);
+      assert.ok(significand(text).length <= 19, text); // the old JDK digit loop may take up to 19
     }),
     { numRuns: 3000 },
   );
@@ -97,7 +90,8 @@ test('FLOAT at powers of two, where the rounding interval is lopsided', () => {
     assert.equal(Math.fround(Number(javaFloatToString(v))), v, `2^${e}`);
   }
   assert.equal(javaFloatToString(Math.fround(2 ** -10)), '9.765625E-4');
-  assert.equal(javaFloatToString(Math.fround(2 ** 30)), '1.0737418E9');
+  // JDK 8-17 print one digit more here than the shortest (JDK 19+: 1.0737418E9)
+  assert.equal(javaFloatToString(Math.fround(2 ** 30)), '1.07374182E9');
 });
 
 test('DOUBLE: Java Double.toString', () => {
