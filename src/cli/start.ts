@@ -106,7 +106,7 @@ export async function startSluice(cfg: SluiceConfig, log: Logger): Promise<Runni
 }
 
 /** Gives shutdown this long before giving up with exit 1 (a source that will not close its socket). */
-const SHUTDOWN_LIMIT_MS = 30_000;
+export const SHUTDOWN_LIMIT_MS = 30_000;
 
 export function registerStart(program: Command): void {
   addConfigOption(
