@@ -7,6 +7,14 @@ import { registerStart } from './start.ts';
 import { registerPositions } from './positions.ts';
 import { registerTail } from './tail.ts';
 
+// A reader that has gone away (`sluice ... | head`) is not an error worth a crash: what is
+// still written is dropped.
+for (const out of [process.stdout, process.stderr]) {
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 const program = new Command();
 program
   .name('sluice')

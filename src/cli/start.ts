@@ -136,8 +136,11 @@ export function registerStart(program: Command): void {
       }
       log.info({ signal }, 'shutting down: closing sessions, stopping parsers, writing cursors');
       const limit = setTimeout(() => {
-        log.error({ limitMs: SHUTDOWN_LIMIT_MS }, 'shutdown did not finish in time; exiting');
-        process.exit(1);
+        try {
+          log.error({ limitMs: SHUTDOWN_LIMIT_MS }, 'shutdown did not finish in time; exiting');
+        } finally {
+          process.exit(1);
+        }
       }, SHUTDOWN_LIMIT_MS);
       limit.unref();
       running.stop().then(

@@ -36,7 +36,19 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     });
     return pino(options, dest);
   }
-  return opts.stream ? pino(options, opts.stream as DestinationStream) : pino(options);
+  return pino(options, opts.stream ? (opts.stream as DestinationStream) : stdoutDestination());
+}
+
+/**
+ * stdout written synchronously. pino's default stdout destination writes asynchronously and, at
+ * process exit, flushes what is pending with a loop that retries every failed write: when the
+ * reader of a pipe has gone (`sluice start | head`), that loop retries EPIPE forever and the
+ * process never exits. Written synchronously nothing is pending at exit, and the first EPIPE
+ * turns the destination into a no-op (pino.destination's own handling), so logging to a closed
+ * pipe costs nothing and cannot hold up a shutdown.
+ */
+function stdoutDestination(): DestinationStream {
+  return pino.destination({ dest: 1, sync: true });
 }
 
 /** The logger of one instance: every line carries its destination. */
