@@ -23,18 +23,18 @@ test('SIGTERM stops sluice start although the reader of its stdout has closed th
     let out = '';
     let stderr = '';
     c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    let closeAt: string | undefined;
+    const head = { closeAt: undefined as string | undefined };
     c.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       // Like `head`: stop reading after a given line and close the pipe.
-      if (closeAt !== undefined && out.includes(closeAt)) c.stdout!.destroy();
+      if (head.closeAt !== undefined && out.includes(head.closeAt)) c.stdout!.destroy();
     });
     const exited = new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
     await waitFor(() => out.includes('"msg":"every instance has started or failed"') || c.exitCode !== null, 'the instance to start', 45_000, 50);
     assert.match(out, /"states":\{"bank":"running"\}/, stderr);
     // The reader goes away late in the shutdown (as `head -10` did in the report): the last log
     // lines are still being written when the process exits.
-    closeAt = '"msg":"instance stopped"';
+    head.closeAt = '"msg":"instance stopped"';
     c.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 40_000).unref())]);
     assert.notEqual(code, 'hung', `sluice start did not exit within 40 s of SIGTERM; stderr: ${stderr}`);
