@@ -49,7 +49,11 @@ export async function startSluice(cfg: SluiceConfig, log: Logger): Promise<Runni
       host: s.admin.host,
       port: s.admin.port,
       metrics,
-      health: () => instances.map((i) => ({ destination: i.destination, ...i.status() })),
+      health: () =>
+        instances.map((i) => {
+          const degraded = i.degraded();
+          return { destination: i.destination, ...i.status(), ...(degraded !== undefined ? { degraded } : {}) };
+        }),
       logger: log,
     });
     adminPort = (await admin.listen()).port;

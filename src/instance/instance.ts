@@ -25,6 +25,7 @@ import { MetaStore } from '../meta/meta-store.ts';
 import { InstanceLock } from '../meta/instance-lock.ts';
 import { describeCursor } from '../meta/cursor-order.ts';
 import { chooseStart, type ResolvedStart } from './start-position.ts';
+import { StatementFormatWatch } from '../parser/statement-format.ts';
 
 export interface InstanceOptions {
   config: InstanceConfig;
@@ -60,12 +61,14 @@ export class Instance implements Destination, InstanceStatsSource {
   private teardown: Promise<void> | undefined;
   private startedFrom: ResolvedStart | undefined;
   private counters = { errors: 0, batches: 0, acks: 0, rollbacks: 0 };
+  private readonly statements: StatementFormatWatch;
 
   constructor(opts: InstanceOptions) {
     this.opts = opts;
     this.name = opts.config.destination;
     this.destination = opts.config.destination;
     this.log = opts.logger ?? silent;
+    this.statements = new StatementFormatWatch(this.log);
   }
 
   /**
@@ -141,6 +144,7 @@ export class Instance implements Destination, InstanceStatsSource {
       connectTimeoutMs: cfg.source.connectTimeoutMs,
       destination: this.name,
       logger: this.log,
+      onStatementDml: (schema, table, at) => this.statements.note(schema, table, at),
       ...this.opts.parser,
     });
     const run: Running = { lock, meta, store, pump, destination, parser };
@@ -180,6 +184,11 @@ export class Instance implements Destination, InstanceStatsSource {
     return this.lastError !== undefined && (this.state === 'failed' || this.state === 'retrying') ? { state: this.state, error: this.lastError } : { state: this.state };
   }
 
+  /** Why the instance serves but not as it should (row changes arriving as statements); undefined when all is well. */
+  degraded(): string | undefined {
+    return this.statements.degraded();
+  }
+
   /** Where the current (or last) run began: a cursor, a reset request, the configured start or the end. */
   startPosition(): ResolvedStart | undefined {
     return this.startedFrom;
@@ -202,6 +211,7 @@ export class Instance implements Destination, InstanceStatsSource {
       store: { entries: st?.entries ?? 0, bytes: st?.bytes ?? 0, maxEntries: this.opts.config.store.maxEntries, maxBytes: this.opts.config.store.maxBytes },
       outstandingBatches: st?.outstandingBatches ?? 0,
       clients: r?.destination.currentHolder() !== undefined ? 1 : 0,
+      statementDml: this.statements.stats().count,
     };
     if (this.lastError !== undefined) out.error = this.lastError;
     if (p !== undefined) {

@@ -25,6 +25,8 @@ export interface InstanceStats {
   store: { entries: number; bytes: number; maxEntries: number; maxBytes: number };
   outstandingBatches: number;
   clients: number;
+  /** row changes that arrived as statements (binlog_format STATEMENT or MIXED) */
+  statementDml?: number;
 }
 
 /** One binlog file on the source, as SHOW BINARY LOGS lists it. */

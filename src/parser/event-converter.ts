@@ -60,6 +60,8 @@ export interface ConverterOptions {
   checksum: boolean;
   meta: MetaLookup;
   buildCodec: CodecFactory;
+  /** a row change logged as a statement (STATEMENT or MIXED binlog format) was read */
+  onStatementDml?: (schema: string, table: string, at: { file: string; offset: number }) => void;
   format: ColumnFormatOptions;
 }
 
@@ -376,6 +378,7 @@ export class EventConverter {
         ];
       }
       case 'dml':
+        this.opts.onStatementDml?.(k.schema, k.table, { file: this.file, offset: this.startOffset(event) });
         return [
           this.entry(event, EntryType.ROWDATA, { schema: k.schema, table: k.table }, {
             eventType: k.eventType,

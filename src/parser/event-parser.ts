@@ -55,6 +55,8 @@ export interface EventParserOptions {
   /** turns a table map into a row codec; the columns module's buildTableCodec by default */
   buildCodec?: CodecFactory;
   connectTimeoutMs?: number;
+  /** a row change logged as a statement (the source's binlog_format is STATEMENT or MIXED) */
+  onStatementDml?: (schema: string, table: string, at: { file: string; offset: number }) => void;
 }
 
 export interface ParserStats {
@@ -302,6 +304,7 @@ export class EventParser extends EventEmitter {
           meta: this.meta!,
           buildCodec: this.codecFactory(),
           format: { timezone: this.o.timezone ?? 'SYSTEM' },
+          ...(this.o.onStatementDml !== undefined ? { onStatementDml: this.o.onStatementDml } : {}),
         });
         this.lastActivity = Date.now();
       });

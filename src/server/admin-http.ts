@@ -9,6 +9,8 @@ import type { DestinationStatus } from './destination.ts';
 
 export interface HealthEntry extends DestinationStatus {
   destination: string;
+  /** serving, but something needs an operator (names the setting to fix) */
+  degraded?: string;
 }
 
 export interface AdminHttpOptions {
@@ -21,18 +23,24 @@ export interface AdminHttpOptions {
 }
 
 export interface HealthBody {
-  status: 'ok' | 'unavailable';
-  instances: Record<string, DestinationStatus>;
+  status: 'ok' | 'degraded' | 'unavailable';
+  instances: Record<string, DestinationStatus & { degraded?: string }>;
 }
 
-/** 200 only when there are instances and every one is running. */
+/**
+ * 200 only when there are instances and every one is running; `degraded` (still 200: it serves)
+ * when a running instance reports something an operator must fix.
+ */
 export function healthReport(entries: HealthEntry[]): { code: 200 | 503; body: HealthBody } {
-  const instances: Record<string, DestinationStatus> = {};
+  const instances: HealthBody['instances'] = {};
   for (const e of entries) {
-    instances[e.destination] = e.error === undefined ? { state: e.state } : { state: e.state, error: e.error };
+    const s: DestinationStatus & { degraded?: string } = e.error === undefined ? { state: e.state } : { state: e.state, error: e.error };
+    if (e.degraded !== undefined) s.degraded = e.degraded;
+    instances[e.destination] = s;
   }
   const ok = entries.length > 0 && entries.every((e) => e.state === 'running');
-  return { code: ok ? 200 : 503, body: { status: ok ? 'ok' : 'unavailable', instances } };
+  const degraded = ok && entries.some((e) => e.degraded !== undefined);
+  return { code: ok ? 200 : 503, body: { status: ok ? (degraded ? 'degraded' : 'ok') : 'unavailable', instances } };
 }
 
 export class AdminHttpServer {
