@@ -4,13 +4,19 @@
 // Delivery through `stream()` is at-least-once: a batch is acknowledged only when the caller
 // asks for the next one, and after a lost connection the client reconnects, subscribes again
 // and rolls back, so every batch that was not acknowledged is delivered again.
+//
+// The server is one host:port, a fixed list tried in turn, or the active server of a cluster
+// found through ZooKeeper; a lost connection or a standby's refusal makes the client look again
+// (server-locator.ts). A batch id belongs to the connection that handed it out: after a
+// failover, an ack of a batch from the old connection fails here instead of reaching the new one.
 import { EventEmitter } from 'node:events';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { scramblePassword } from '../protocol/auth.ts';
 import { ackError, CanalConnection, type Reply } from './connection.ts';
 import { batchOfSpans, type CanalBatch } from './entry.ts';
 import { readMessages } from './messages-reader.ts';
-import { CanalAuthError, CanalConnectionError, CanalError, CanalProtocolError, CanalReconnectError, CanalServerError, isRetryable } from './errors.ts';
+import { CanalAuthError, CanalConnectionError, CanalError, CanalNotActiveError, CanalProtocolError, CanalReconnectError, CanalServerError, isRetryable } from './errors.ts';
+import { FixedServers, parseAddressList, type ServerAddress, type ServerLocator } from './server-locator.ts';
 import {
   clientAckPacket,
   clientAuthPacket,
@@ -24,6 +30,9 @@ import {
   unsubPacket,
 } from '../protocol/packets.ts';
 
+/** Ids of lost connections remembered at most (for the error that names them). */
+const MAX_LOST_IDS = 4096;
+
 /** java.util.concurrent.TimeUnit.MILLISECONDS: the unit every GET of this client uses. */
 const UNIT_MS = 2;
 
@@ -36,11 +45,19 @@ export interface ReconnectPolicy {
   maxDelayMs?: number;
   /** growth of the delay per attempt (default 2) */
   factor?: number;
+  /** how long one outage may last before calls fail with CanalReconnectError, ms (default: no limit) */
+  deadlineMs?: number;
 }
 
 export interface CanalClientOptions {
-  host: string;
-  port: number;
+  /** one server: host and port (the plain form); or give `servers` */
+  host?: string;
+  port?: number;
+  /**
+   * Servers tried in turn ("h1:11111,h2:11111" or a list): the one that worked last first, and
+   * after a standby's refusal the server it names. Instead of host/port.
+   */
+  servers?: string | readonly (string | ServerAddress)[];
   destination: string;
   /** default '1001', as the Java client */
   clientId?: string;
@@ -81,7 +98,8 @@ export interface ReconnectInfo {
 }
 
 export type CanalClientEvents = {
-  connected: [];
+  /** with the server's "host:port" */
+  connected: [server: string];
   disconnected: [error: Error];
   reconnecting: [info: ReconnectInfo];
 };
@@ -91,6 +109,11 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
   readonly clientId: string;
   private readonly opts: CanalClientOptions;
   private readonly policy: Required<ReconnectPolicy> | undefined;
+  private readonly locator: ServerLocator;
+  /** servers or ZooKeeper: connect() also retries, across the servers, under the reconnect policy */
+  private readonly cluster: boolean;
+  /** the connection that handed out each batch, so that an ack names the right one */
+  private readonly delivered = new WeakMap<CanalBatch, CanalConnection>();
   private conn: CanalConnection | undefined;
   private opening: Promise<CanalConnection> | undefined;
   /** connect() was called and disconnect() was not */
@@ -102,10 +125,12 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
   /** batches fetched by a GET that failed with an earlier ack's error; handed out next */
   private stash: CanalBatch[] = [];
   private failures = 0;
-  /** ids handed out on the last lost connection: acking them on a new one would be meaningless */
-  private lostIds = new Set<number>();
+  /** ids handed out on lost connections and not yet reported lost: acking them on a new one would be wrong */
+  private readonly lostIds = new Set<number>();
   /** why the last connection ended, reported with the first reconnect attempt */
   private lastLoss: Error | undefined;
+  /** when the current outage began (performance.now()): the reconnect deadline counts from it */
+  private outageSince: number | undefined;
 
   constructor(opts: CanalClientOptions) {
     super();
@@ -116,11 +141,27 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     this.policy =
       opts.reconnect === false
         ? undefined
-        : { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: 10_000, factor: 2, ...(opts.reconnect ?? {}) };
+        : { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: 10_000, factor: 2, deadlineMs: Infinity, ...(opts.reconnect ?? {}) };
+    const single = opts.host !== undefined || opts.port !== undefined;
+    if (single && opts.servers !== undefined) throw new TypeError('CanalClient: give either host and port or servers, not both');
+    if (opts.servers !== undefined) {
+      this.locator = new FixedServers(parseAddressList(opts.servers, 'CanalClient servers'));
+      this.cluster = true;
+    } else {
+      if (opts.host === undefined || opts.port === undefined) throw new TypeError('CanalClient: host and port are required (or servers)');
+      if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65_535) throw new TypeError(`CanalClient: port must be 1-65535, got ${opts.port}`);
+      this.locator = new FixedServers([{ host: opts.host, port: opts.port }]);
+      this.cluster = false;
+    }
   }
 
   get connected(): boolean {
     return this.conn !== undefined && !this.conn.closed;
+  }
+
+  /** The server of the open connection ("host:port"), undefined while not connected. */
+  get server(): string | undefined {
+    return this.connected ? this.conn!.peer : undefined;
   }
 
   get isSubscribed(): boolean {
@@ -146,22 +187,28 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     await this.session(false);
   }
 
+  /** Subscribes (again) with a filter. A standby's refusal makes it find the active server and retry there. */
   async subscribe(filter = ''): Promise<void> {
-    const pending = this.ready();
-    const conn = pending instanceof CanalConnection ? pending : await pending;
-    const r = await conn.request(subPacket({ destination: this.destination, clientId: this.clientId, filter }), this.what('subscription'));
-    this.expectOk(conn, r, this.what('subscription'), () => {
-      this.subscribed = true;
-      this.filter = filter;
+    await this.followingStandbys(async () => {
+      const pending = this.ready();
+      const conn = pending instanceof CanalConnection ? pending : await pending;
+      const r = await conn.request(subPacket({ destination: this.destination, clientId: this.clientId, filter }), this.what('subscription'));
+      this.expectOk(conn, r, this.what('subscription'), () => {
+        this.subscribed = true;
+        this.filter = filter;
+        this.outageSince = undefined;
+      });
     });
   }
 
   async unsubscribe(): Promise<void> {
-    const pending = this.ready();
-    const conn = pending instanceof CanalConnection ? pending : await pending;
-    const r = await conn.request(unsubPacket({ destination: this.destination, clientId: this.clientId }), this.what('unsubscription'));
-    this.expectOk(conn, r, this.what('unsubscription'), () => {
-      this.subscribed = false;
+    await this.followingStandbys(async () => {
+      const pending = this.ready();
+      const conn = pending instanceof CanalConnection ? pending : await pending;
+      const r = await conn.request(unsubPacket({ destination: this.destination, clientId: this.clientId }), this.what('unsubscription'));
+      this.expectOk(conn, r, this.what('unsubscription'), () => {
+        this.subscribed = false;
+      });
     });
   }
 
@@ -204,7 +251,11 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
       throw err;
     }
     this.failures = 0;
-    if (batch.id > 0) this.outstandingIds.push(batch.id);
+    this.outageSince = undefined;
+    if (batch.id > 0) {
+      this.outstandingIds.push(batch.id);
+      this.delivered.set(batch, conn);
+    }
     if (r.carried) {
       // The caller hears about the failed ack now; the batch is not lost, the next get returns it.
       if (batch.id > 0) this.stash.push(batch);
@@ -216,18 +267,21 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
   /** getWithoutAck, then ack of the batch it returned. */
   async get(batchSize = 1000, timeoutMs = -1): Promise<CanalBatch> {
     const batch = await this.getWithoutAck(batchSize, timeoutMs);
-    if (batch.id > 0) await this.ack(batch.id);
+    if (batch.id > 0) await this.ack(batch);
     return batch;
   }
 
   /**
-   * Acknowledges a batch (it must be the oldest outstanding one). The server answers nothing
-   * on success; a refusal arrives later and fails the next call on this client, with its message.
+   * Acknowledges a batch (it must be the oldest outstanding one), given as the batch itself or
+   * its id. The server answers nothing on success; a refusal arrives later and fails the next
+   * call on this client, with its message. A batch handed out by a connection that has since
+   * been lost is refused here (CanalConnectionError): its entries are being delivered again.
    */
-  async ack(batchId: number): Promise<void> {
+  async ack(batch: number | CanalBatch): Promise<void> {
+    const batchId = typeof batch === 'number' ? batch : batch.id;
     if (!Number.isSafeInteger(batchId) || batchId === 0 || batchId < -1) throw new RangeError(`ack: batchId must be a batch id >= 1 (or -1, ignored), got ${batchId}`);
     if (batchId === -1) return;
-    const pending = this.readyFor(batchId, 'acknowledged');
+    const pending = this.readyFor(batch, 'acknowledged');
     const conn = pending instanceof CanalConnection ? pending : await pending;
     await conn.sendNoReply(clientAckPacket({ destination: this.destination, clientId: this.clientId, batchId }), `ack of batch ${batchId} on ${this.destination}/${this.clientId}`, batchId);
     if (this.outstandingIds[0] === batchId) this.outstandingIds.shift();
@@ -237,9 +291,11 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
    * Rolls back: with no id (or 0) every outstanding batch, with an id that batch and every
    * newer one. Their entries are delivered again by the next gets. Refusals surface as for ack.
    */
-  async rollback(batchId = 0): Promise<void> {
+  async rollback(batch: number | CanalBatch = 0): Promise<void> {
+    const batchId = typeof batch === 'number' ? batch : batch.id;
     if (!Number.isSafeInteger(batchId) || batchId < 0) throw new RangeError(`rollback: batchId must be 0 (all) or a batch id, got ${batchId}`);
-    const pending = batchId === 0 ? this.ready() : this.readyFor(batchId, 'rolled back');
+    if (batchId === 0) this.lostIds.clear();
+    const pending = batchId === 0 ? this.ready() : this.readyFor(batch, 'rolled back');
     const conn = pending instanceof CanalConnection ? pending : await pending;
     const what = batchId === 0 ? `rollback of all batches on ${this.destination}/${this.clientId}` : `rollback of batch ${batchId} on ${this.destination}/${this.clientId}`;
     await conn.sendNoReply(clientRollbackPacket({ destination: this.destination, clientId: this.clientId, batchId }), what, batchId);
@@ -260,11 +316,13 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
   async disconnect(): Promise<void> {
     this.wanted = false;
     this.subscribed = false;
+    this.outageSince = undefined;
     this.lostIds.clear();
     const conn = this.conn;
     this.conn = undefined;
     this.forgetFrom(0);
     if (conn !== undefined) await conn.close();
+    await this.locator.close();
   }
 
   /**
@@ -283,14 +341,14 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     if (!this.subscribed) await this.subscribe(opts.filter ?? '');
     // Batches handed out before this stream began would make its acks fail: give them back.
     if (this.outstandingIds.length > 0 || this.stash.length > 0) await this.rollback(0);
-    let pending: number | undefined;
+    let pending: CanalBatch | undefined;
     for (;;) {
       try {
-        if (pending !== undefined && this.outstandingIds[0] === pending) await this.ack(pending);
+        if (pending !== undefined && this.outstandingIds[0] === pending.id && this.delivered.get(pending) === this.conn) await this.ack(pending);
         pending = undefined;
         const batch = await this.getWithoutAck(batchSize(), timeoutMs);
         if (batch.id > 0) {
-          pending = batch.id;
+          pending = batch;
           yield batch;
         } else if (opts.yieldEmpty === true) {
           yield batch;
@@ -336,20 +394,55 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
   }
 
   /**
-   * ready(), for an ack or rollback of a batch: if the connection that handed the batch out was
-   * lost, the id means nothing on the new one (its entries are being delivered again), so the
-   * call fails instead of sending it.
+   * ready(), for an ack or rollback of a batch. A batch belongs to the connection that handed it
+   * out: if that connection was lost, its id means nothing on the new one (its entries are being
+   * delivered again), or worse, names another batch there, so the call fails instead of sending it.
+   * Given as an id, a batch lost with a connection and an outstanding batch of the current one
+   * with the same id (a new server counts from 1 again) cannot be told apart: that call fails
+   * too and asks for the batch itself.
    */
-  private readyFor(batchId: number, verb: string): CanalConnection | Promise<CanalConnection> {
-    if (this.lostIds.has(batchId)) throw this.lostBatch(batchId, verb);
-    const known = this.outstandingIds.includes(batchId);
-    const before = this.conn;
+  private readyFor(batch: number | CanalBatch, verb: string): CanalConnection | Promise<CanalConnection> {
+    const batchId = typeof batch === 'number' ? batch : batch.id;
+    let origin: CanalConnection | undefined;
+    if (typeof batch !== 'number') {
+      origin = this.delivered.get(batch);
+      if (origin === undefined) throw new CanalError(`batch ${batchId} cannot be ${verb}: it was not handed out by this client`);
+      if (origin !== this.conn || origin.closed) {
+        this.lostIds.delete(batchId);
+        throw this.lostBatch(batchId, verb);
+      }
+    } else if (this.lostIds.has(batchId)) {
+      if (this.outstandingIds.includes(batchId)) {
+        throw new CanalError(
+          `batch ${batchId} cannot be ${verb} by id: a batch ${batchId} was handed out by a connection since lost and another by the current one; pass the batch itself (ack(batch), rollback(batch))`,
+        );
+      }
+      this.lostIds.delete(batchId);
+      throw this.lostBatch(batchId, verb);
+    } else if (this.outstandingIds.includes(batchId)) {
+      origin = this.conn;
+    }
     const check = (conn: CanalConnection): CanalConnection => {
-      if (known && conn !== before) throw this.lostBatch(batchId, verb);
+      if (origin !== undefined && conn !== origin) throw this.lostBatch(batchId, verb);
       return conn;
     };
     const r = this.ready();
     return r instanceof CanalConnection ? check(r) : r.then(check);
+  }
+
+  /**
+   * Runs a request that has a reply; when a standby refuses it, finds the active server (the
+   * reconnect policy bounds how long) and runs it there.
+   */
+  private async followingStandbys(request: () => Promise<void>): Promise<void> {
+    for (;;) {
+      try {
+        await request();
+        return;
+      } catch (e) {
+        if (!(e instanceof CanalNotActiveError) || this.policy === undefined || !this.wanted) throw e;
+      }
+    }
   }
 
   private expectOk(conn: CanalConnection, r: Reply, what: string, onSuccess: () => void): void {
@@ -381,7 +474,9 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     if (this.conn !== undefined && !this.conn.closed) return this.conn;
     if (this.opening !== undefined) return await this.opening;
     if (reconnecting && !this.wanted) throw new CanalConnectionError(`not connected to ${this.peer()}: call connect() first`);
-    this.opening = reconnecting && this.policy !== undefined ? this.reconnectWithBackoff(this.policy) : this.open();
+    // A cluster form retries its first connection as well: a client started during a failover waits for it.
+    const retry = this.policy !== undefined && (reconnecting || this.cluster);
+    this.opening = retry ? this.reconnectWithBackoff(this.policy!, reconnecting) : this.openAny();
     try {
       return await this.opening;
     } finally {
@@ -390,33 +485,60 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
   }
 
   private peer(): string {
-    return `${this.opts.host}:${this.opts.port}`;
+    return this.locator.description;
   }
 
-  private async reconnectWithBackoff(p: Required<ReconnectPolicy>): Promise<CanalConnection> {
+  private async reconnectWithBackoff(p: Required<ReconnectPolicy>, afterLoss: boolean): Promise<CanalConnection> {
     let last: Error = this.lastLoss ?? new CanalConnectionError(`connection to ${this.peer()} was lost`);
+    this.outageSince ??= performance.now();
     for (let attempt = 1; attempt <= p.maxAttempts; attempt++) {
-      this.failures++;
-      const delayMs = Math.min(p.maxDelayMs, p.initialDelayMs * p.factor ** Math.min(this.failures - 1, 30));
-      this.emit('reconnecting', { attempt, delayMs, error: last });
-      await new Promise((r) => setTimeout(r, delayMs));
-      if (!this.wanted) throw new CanalConnectionError(`reconnecting to ${this.peer()} stopped: the client was disconnected`);
+      if (afterLoss || attempt > 1) {
+        this.failures++;
+        const delayMs = Math.min(p.maxDelayMs, p.initialDelayMs * p.factor ** Math.min(this.failures - 1, 30));
+        this.emit('reconnecting', { attempt, delayMs, error: last });
+        await this.locator.pause(Math.min(delayMs, Math.max(0, this.outageSince + p.deadlineMs - performance.now())));
+        if (!this.wanted) throw new CanalConnectionError(`reconnecting to ${this.peer()} stopped: the client was disconnected`);
+      }
       try {
-        return await this.open();
+        return await this.openAny();
       } catch (e) {
         // Wrong credentials or a peer that is not Canal will not get better by retrying.
         if (e instanceof CanalAuthError || e instanceof CanalProtocolError || !(e instanceof CanalError)) throw e;
         last = e;
       }
+      const outage = performance.now() - this.outageSince;
+      if (outage >= p.deadlineMs) {
+        throw new CanalReconnectError(`gave up connecting to ${this.peer()} for ${this.destination} after ${Math.round(outage)} ms (reconnect.deadlineMs ${p.deadlineMs}): ${last.message}`, { cause: last });
+      }
     }
     throw new CanalReconnectError(`gave up reconnecting to ${this.peer()} after ${p.maxAttempts} attempts: ${last.message}`, { cause: last });
   }
 
-  private async open(): Promise<CanalConnection> {
+  /** One connection attempt at each server the locator names now, best first. */
+  private async openAny(): Promise<CanalConnection> {
+    const candidates = await this.locator.candidates();
+    if (candidates.length === 0) throw new CanalConnectionError(`no server is running ${this.destination} now (${this.peer()})`);
+    let last: unknown;
+    for (const addr of candidates) {
+      try {
+        const conn = await this.open(addr);
+        this.locator.connected(addr);
+        return conn;
+      } catch (e) {
+        if (e instanceof CanalNotActiveError) this.locator.refused(addr, e.activeAddress);
+        if (e instanceof CanalAuthError || e instanceof CanalProtocolError || !(e instanceof CanalError)) throw e;
+        last = e;
+      }
+      if (!this.wanted) break;
+    }
+    throw last;
+  }
+
+  private async open(addr: ServerAddress): Promise<CanalConnection> {
     const o = this.opts;
     const { conn, handshake } = await CanalConnection.open({
-      host: o.host,
-      port: o.port,
+      host: addr.host,
+      port: addr.port,
       tls: o.tls,
       connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
       requestTimeoutMs: o.requestTimeoutMs ?? 60_000,
@@ -455,12 +577,18 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
       if (this.conn === conn) {
         this.conn = undefined;
         this.lastLoss = err;
-        this.lostIds = new Set(this.outstandingIds);
+        if (err instanceof CanalNotActiveError) this.locator.refused(addr, err.activeAddress);
+        for (const id of this.outstandingIds) this.lostIds.add(id);
+        // Remembered ids are only for a precise error; a client that never acks them must not grow.
+        for (const id of this.lostIds) {
+          if (this.lostIds.size <= MAX_LOST_IDS) break;
+          this.lostIds.delete(id);
+        }
         this.forgetFrom(0);
         this.emit('disconnected', err);
       }
     });
-    this.emit('connected');
+    this.emit('connected', conn.peer);
     return conn;
   }
 }

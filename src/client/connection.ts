@@ -8,11 +8,13 @@
 // and sluice is), and among them to the one whose batch id the message names (Canal's
 // "batchId:N ..."), else the oldest; the ones before that one succeeded, as replies come in
 // order. Otherwise they all succeeded and the error belongs to the next request.
+// A refusal by a standby server ("... is not active on this server") closes the connection and
+// fails every request waiting on it with CanalNotActiveError, whichever request it answered.
 // An ack/rollback failure is never dropped: it is carried to the next request still waiting
 // (which then fails with it), or kept for the next call on the connection.
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'node:tls';
-import { CanalConnectionError, CanalProtocolError, CanalServerError, CanalTimeoutError } from './errors.ts';
+import { CanalConnectionError, CanalProtocolError, CanalServerError, CanalTimeoutError, notActiveError } from './errors.ts';
 import { encodeFrame, FrameDecoder, FrameTooLargeError } from '../protocol/frame.ts';
 import { decodeAck, decodePacket, packetTypeName, PacketType, type Ack, type DecodedPacket as Packet } from '../protocol/packets.ts';
 
@@ -287,6 +289,16 @@ export class CanalConnection {
   }
 
   private dispatch(packet: Packet): void {
+    const refusal = ackError(packet);
+    if (refusal !== undefined) {
+      // A standby's refusal is about the whole destination, not one request: nothing more can be
+      // done on this connection, and every waiting request fails with it (the client looks again).
+      const notActive = notActiveError(this.queue[0]?.what ?? `a request to ${this.peer}`, refusal.errorCode, refusal.errorMessage);
+      if (notActive !== undefined) {
+        this.fail(notActive);
+        return;
+      }
+    }
     for (;;) {
       const head = this.queue[0];
       if (head === undefined) {

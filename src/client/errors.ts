@@ -33,7 +33,38 @@ export class CanalConnectionError extends CanalError {}
 /** A reply (or the handshake) did not arrive within its deadline; the connection was closed. */
 export class CanalTimeoutError extends CanalConnectionError {}
 
-/** Reconnecting failed as often as the reconnect policy allows. */
+/**
+ * A server refused the destination because it does not run it: in a cluster it is a standby and
+ * another server is active. Retryable: the client looks up the active server and connects there.
+ * The connection that received it is closed.
+ */
+export class CanalNotActiveError extends CanalConnectionError {
+  constructor(
+    readonly request: string,
+    readonly code: number,
+    readonly serverMessage: string,
+    /** the active server the refusal names ("host:port"), when it names one */
+    readonly activeAddress: string | undefined,
+  ) {
+    super(`${request} failed: ${serverMessage} (error code ${code})`);
+  }
+}
+
+/** The phrase by which a standby sluice server says that it does not run the destination. */
+export const NOT_ACTIVE_PHRASE = 'is not active on this server';
+
+const ADDRESS_IN_TEXT = /(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})(?![\d.])/g;
+
+/** The refusal of a standby, as a CanalNotActiveError; undefined for any other server message. */
+export function notActiveError(request: string, code: number, serverMessage: string): CanalNotActiveError | undefined {
+  const at = serverMessage.indexOf(NOT_ACTIVE_PHRASE);
+  if (at < 0) return undefined;
+  // The active server is named after the phrase; a destination name before it may look like host:port too.
+  const named = [...serverMessage.slice(at + NOT_ACTIVE_PHRASE.length).matchAll(ADDRESS_IN_TEXT)][0];
+  return new CanalNotActiveError(request, code, serverMessage, named === undefined ? undefined : `${named[1]}:${named[2]}`);
+}
+
+/** Reconnecting failed as often, or for as long, as the reconnect policy allows. */
 export class CanalReconnectError extends CanalError {}
 
 /** True for errors after which reconnecting may help. */
