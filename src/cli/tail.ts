@@ -1,15 +1,26 @@
 // `sluice tail`: follow a destination over the Canal protocol, print each entry, and
 // acknowledge what was printed. Delivery is at-least-once: entries printed but not yet
-// acknowledged when the connection drops are printed again after the reconnect.
+// acknowledged when the connection drops are printed again after the reconnect. The server is
+// one host/port, a list tried in turn, or the active server of a cluster found in ZooKeeper;
+// with --exclusive several tails with the same client id stand by for each other.
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { CanalClient } from '../client/canal-client.ts';
+import { CanalClient, type CanalClientOptions } from '../client/canal-client.ts';
 import type { CanalEntry, RowValues } from '../client/entry.ts';
+import { CanalConnectionError } from '../client/errors.ts';
 
 export interface TailOptions {
-  host: string;
-  port: number;
+  /** one server (default 127.0.0.1:11111 when neither servers nor zk is given) */
+  host?: string;
+  port?: number;
+  /** "h1:p1,h2:p2": tried in turn */
+  servers?: string;
+  /** ZooKeeper connect string: follow the destination's running node */
+  zk?: string;
+  zkSessionTimeout?: number;
+  /** stand by while another process with the same client id consumes (needs zk) */
+  exclusive?: boolean;
   destination: string;
   user?: string;
   password?: string;
@@ -74,16 +85,29 @@ async function write(out: Writable, text: string): Promise<void> {
 
 /** Runs the tail until --limit, --idle-exit or a stop request; returns the exit code. */
 export async function runTail(o: TailOptions, io: TailIO): Promise<number> {
-  const client = new CanalClient({
-    host: o.host,
-    port: o.port,
-    destination: o.destination,
-    clientId: o.clientId,
-    ...(o.user !== undefined ? { user: o.user } : {}),
-    ...(o.password !== undefined ? { password: o.password } : {}),
-    reconnect: { initialDelayMs: 200, maxDelayMs: 5_000 },
-  });
+  const where = serverOptions(o);
+  if (typeof where === 'string') {
+    io.err.write(`sluice tail: ${where}\n`);
+    return 1;
+  }
+  let client: CanalClient;
+  try {
+    client = new CanalClient({
+      ...where,
+      destination: o.destination,
+      clientId: o.clientId,
+      ...(o.user !== undefined ? { user: o.user } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      reconnect: { initialDelayMs: 200, maxDelayMs: 5_000 },
+    });
+  } catch (e) {
+    // Options the client refuses (an address that is not host:port, a client id exclusive cannot use).
+    io.err.write(`sluice tail: ${(e as Error).message}\n`);
+    return 1;
+  }
   client.on('reconnecting', (info) => io.err.write(`sluice tail: connection lost (${info.error.message}); reconnecting, attempt ${info.attempt} in ${info.delayMs} ms\n`));
+  if (o.servers !== undefined || o.zk !== undefined) client.on('connected', (server) => io.err.write(`sluice tail: connected to ${server}\n`));
+  client.on('standby', (holder) => io.err.write(`sluice tail: standing by: another consumer (${holder}) holds ${o.destination}/${o.clientId}\n`));
   let stopRequested = false;
   void io.stop?.then(() => {
     stopRequested = true;
@@ -135,10 +159,23 @@ export async function runTail(o: TailOptions, io: TailIO): Promise<number> {
     await client.disconnect();
     return 0;
   } catch (e) {
-    io.err.write(`sluice tail: ${(e as Error).message}\n`);
     await client.disconnect().catch(() => undefined);
+    // Asked to stop while connecting, reconnecting or standing by: that is a clean exit.
+    if (stopRequested && e instanceof CanalConnectionError) return 0;
+    io.err.write(`sluice tail: ${(e as Error).message}\n`);
     return 1;
   }
+}
+
+/** Where to connect, from --host/--port, --servers or --zk; a string is the error to print. */
+function serverOptions(o: TailOptions): Pick<CanalClientOptions, 'host' | 'port' | 'servers' | 'zk' | 'exclusive'> | string {
+  const single = o.host !== undefined || o.port !== undefined;
+  if ([single, o.servers !== undefined, o.zk !== undefined].filter(Boolean).length > 1) return 'give one of --host/--port, --servers or --zk';
+  if (o.exclusive === true && o.zk === undefined) return '--exclusive needs --zk (the consumers stand by for each other through ZooKeeper)';
+  if (o.zkSessionTimeout !== undefined && o.zk === undefined) return '--zk-session-timeout needs --zk';
+  if (o.zk !== undefined) return { zk: { connect: o.zk, ...(o.zkSessionTimeout !== undefined ? { sessionTimeoutMs: o.zkSessionTimeout } : {}) }, exclusive: o.exclusive === true };
+  if (o.servers !== undefined) return { servers: o.servers };
+  return { host: o.host ?? '127.0.0.1', port: o.port ?? 11111 };
 }
 
 function positiveInt(what: string): (text: string) => number {
@@ -153,8 +190,12 @@ export function registerTail(program: Command): void {
   program
     .command('tail')
     .description('print the change stream of a destination over the Canal protocol and acknowledge it (at-least-once)')
-    .option('--host <host>', 'server address', '127.0.0.1')
-    .option('--port <port>', 'server port', positiveInt('--port'), 11111)
+    .option('--host <host>', 'server address (default 127.0.0.1)')
+    .option('--port <port>', 'server port (default 11111)', positiveInt('--port'))
+    .option('--servers <list>', 'servers tried in turn, host:port,host:port (instead of --host/--port)')
+    .option('--zk <connect>', 'ZooKeeper connect string of a cluster: follow the server its running node names (instead of --host/--port)')
+    .option('--zk-session-timeout <ms>', 'ZooKeeper session timeout (default 10000): how soon a killed --exclusive tail is replaced', positiveInt('--zk-session-timeout'))
+    .option('--exclusive', 'with --zk: stand by while another process with this destination and client id consumes')
     .requiredOption('--destination <name>', 'destination (instance) to follow')
     .option('--user <user>', 'user name for the server')
     .option('--password <password>', 'password for the server (or env SLUICE_PASSWORD; arguments show up in process lists)')

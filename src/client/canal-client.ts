@@ -17,6 +17,9 @@ import { batchOfSpans, type CanalBatch } from './entry.ts';
 import { readMessages } from './messages-reader.ts';
 import { CanalAuthError, CanalConnectionError, CanalError, CanalNotActiveError, CanalProtocolError, CanalReconnectError, CanalServerError, isRetryable } from './errors.ts';
 import { FixedServers, parseAddressList, type ServerAddress, type ServerLocator } from './server-locator.ts';
+import { ConsumerLock, ConsumerStandby } from './consumer-lock.ts';
+import { ZkLink, type ZooKeeperClientOptions } from './zk-link.ts';
+import { RunningNodeLocator } from './zk-locator.ts';
 import {
   clientAckPacket,
   clientAuthPacket,
@@ -58,6 +61,18 @@ export interface CanalClientOptions {
    * after a standby's refusal the server it names. Instead of host/port.
    */
   servers?: string | readonly (string | ServerAddress)[];
+  /**
+   * ZooKeeper of a sluice or Canal cluster (a connect string, or options): the client connects to
+   * the server that .../destinations/{destination}/running names, and looks again whenever it
+   * loses it. Instead of host/port or servers.
+   */
+  zk?: string | ZooKeeperClientOptions;
+  /**
+   * With zk: several processes with this destination and client id stand by for each other
+   * through .../{destination}/{clientId}/running; only the holder consumes. connect() (and every
+   * reconnect) waits while another process holds it.
+   */
+  exclusive?: boolean;
   destination: string;
   /** default '1001', as the Java client */
   clientId?: string;
@@ -102,6 +117,8 @@ export type CanalClientEvents = {
   connected: [server: string];
   disconnected: [error: Error];
   reconnecting: [info: ReconnectInfo];
+  /** exclusive: another process (named by its address) consumes; this one waits */
+  standby: [holder: string];
 };
 
 export class CanalClient extends EventEmitter<CanalClientEvents> {
@@ -110,6 +127,8 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
   private readonly opts: CanalClientOptions;
   private readonly policy: Required<ReconnectPolicy> | undefined;
   private readonly locator: ServerLocator;
+  private readonly zk: ZkLink | undefined;
+  private readonly lock: ConsumerLock | undefined;
   /** servers or ZooKeeper: connect() also retries, across the servers, under the reconnect policy */
   private readonly cluster: boolean;
   /** the connection that handed out each batch, so that an ack names the right one */
@@ -143,12 +162,24 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
         ? undefined
         : { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: 10_000, factor: 2, deadlineMs: Infinity, ...(opts.reconnect ?? {}) };
     const single = opts.host !== undefined || opts.port !== undefined;
-    if (single && opts.servers !== undefined) throw new TypeError('CanalClient: give either host and port or servers, not both');
-    if (opts.servers !== undefined) {
+    if ([single, opts.servers !== undefined, opts.zk !== undefined].filter(Boolean).length > 1) throw new TypeError('CanalClient: give one of host and port, servers, or zk');
+    if (opts.exclusive === true && opts.zk === undefined) throw new TypeError('CanalClient: exclusive needs zk (the consumers stand by for each other through ZooKeeper)');
+    if (opts.zk !== undefined) {
+      this.zk = new ZkLink(typeof opts.zk === 'string' ? { connect: opts.zk } : opts.zk);
+      this.locator = new RunningNodeLocator(this.zk, this.destination);
+      this.cluster = true;
+      if (opts.exclusive === true) {
+        const lock = new ConsumerLock(this.zk, this.destination, this.clientId);
+        lock.on('lost', (reason) => {
+          this.conn?.destroy(new CanalConnectionError(`${this.destination}/${this.clientId} stops consuming: ${reason}`));
+        });
+        this.lock = lock;
+      }
+    } else if (opts.servers !== undefined) {
       this.locator = new FixedServers(parseAddressList(opts.servers, 'CanalClient servers'));
       this.cluster = true;
     } else {
-      if (opts.host === undefined || opts.port === undefined) throw new TypeError('CanalClient: host and port are required (or servers)');
+      if (opts.host === undefined || opts.port === undefined) throw new TypeError('CanalClient: host and port are required (or servers, or zk)');
       if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65_535) throw new TypeError(`CanalClient: port must be 1-65535, got ${opts.port}`);
       this.locator = new FixedServers([{ host: opts.host, port: opts.port }]);
       this.cluster = false;
@@ -322,7 +353,9 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     this.conn = undefined;
     this.forgetFrom(0);
     if (conn !== undefined) await conn.close();
+    await this.lock?.release();
     await this.locator.close();
+    await this.zk?.close();
   }
 
   /**
@@ -514,8 +547,24 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     throw new CanalReconnectError(`gave up reconnecting to ${this.peer()} after ${p.maxAttempts} attempts: ${last.message}`, { cause: last });
   }
 
-  /** One connection attempt at each server the locator names now, best first. */
+  /** openOnce(); with exclusive, standing by first while another process consumes. */
   private async openAny(): Promise<CanalConnection> {
+    for (;;) {
+      try {
+        return await this.openOnce();
+      } catch (e) {
+        if (!(e instanceof ConsumerStandby) || !this.wanted) throw e;
+        this.emit('standby', e.holder);
+        await this.lock!.changed();
+        if (!this.wanted) throw new CanalConnectionError(`standing by for ${this.lock!.path} stopped: the client was disconnected`);
+        // Standing by is not an outage: the reconnect deadline counts from here.
+        if (this.outageSince !== undefined) this.outageSince = performance.now();
+      }
+    }
+  }
+
+  /** One connection attempt at each server the locator names now, best first. */
+  private async openOnce(): Promise<CanalConnection> {
     const candidates = await this.locator.candidates();
     if (candidates.length === 0) throw new CanalConnectionError(`no server is running ${this.destination} now (${this.peer()})`);
     let last: unknown;
@@ -526,6 +575,7 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
         return conn;
       } catch (e) {
         if (e instanceof CanalNotActiveError) this.locator.refused(addr, e.activeAddress);
+        if (e instanceof ConsumerStandby) throw e;
         if (e instanceof CanalAuthError || e instanceof CanalProtocolError || !(e instanceof CanalError)) throw e;
         last = e;
       }
@@ -556,6 +606,8 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
       if (r.packet.type !== PacketType.ACK) throw new CanalProtocolError(`${conn.peer} answered ${authWhat} with ${packetTypeName(r.packet.type)}`);
       const err = ackError(r.packet);
       if (err !== undefined) throw new CanalAuthError(authWhat, err.errorCode, err.errorMessage);
+      // Exclusive: consume only while holding {clientId}/running, named by this end of the connection.
+      if (this.lock !== undefined) await this.lock.take(conn.localAddress);
       if (this.subscribed) {
         const s = await conn.request(subPacket({ destination: this.destination, clientId: this.clientId, filter: this.filter }), this.what('subscription'));
         const serr = ackError(s.packet);

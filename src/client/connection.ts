@@ -144,6 +144,12 @@ export class CanalConnection {
     return this.closeError !== undefined;
   }
 
+  /** This end of the socket, "ip:port" (Canal's clients name themselves by it in ZooKeeper). */
+  get localAddress(): string {
+    const ip = this.socket.localAddress ?? '127.0.0.1';
+    return `${ip.includes(':') ? `[${ip}]` : ip}:${this.socket.localPort ?? 0}`;
+  }
+
   /** Registers a listener for the end of the connection (called once, with the reason). */
   onClose(listener: (err: Error) => void): void {
     if (this.closeError !== undefined) listener(this.closeError);

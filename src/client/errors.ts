@@ -1,6 +1,7 @@
 // Errors the client raises. Each names what failed and where, so a caller can tell a refused
 // request (the server answered) from a lost connection (retrying may help) from a peer that is
 // not a Canal server at all (retrying will not help).
+import { activeAddressIn, isNotActiveRefusal } from '../coord/refusal.ts';
 
 export class CanalError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -50,18 +51,10 @@ export class CanalNotActiveError extends CanalConnectionError {
   }
 }
 
-/** The phrase by which a standby sluice server says that it does not run the destination. */
-export const NOT_ACTIVE_PHRASE = 'is not active on this server';
-
-const ADDRESS_IN_TEXT = /(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})(?![\d.])/g;
-
-/** The refusal of a standby, as a CanalNotActiveError; undefined for any other server message. */
+/** The refusal of a standby (coord/refusal.ts), as a CanalNotActiveError; undefined for any other server message. */
 export function notActiveError(request: string, code: number, serverMessage: string): CanalNotActiveError | undefined {
-  const at = serverMessage.indexOf(NOT_ACTIVE_PHRASE);
-  if (at < 0) return undefined;
-  // The active server is named after the phrase; a destination name before it may look like host:port too.
-  const named = [...serverMessage.slice(at + NOT_ACTIVE_PHRASE.length).matchAll(ADDRESS_IN_TEXT)][0];
-  return new CanalNotActiveError(request, code, serverMessage, named === undefined ? undefined : `${named[1]}:${named[2]}`);
+  if (!isNotActiveRefusal(serverMessage)) return undefined;
+  return new CanalNotActiveError(request, code, serverMessage, activeAddressIn(serverMessage));
 }
 
 /** Reconnecting failed as often, or for as long, as the reconnect policy allows. */

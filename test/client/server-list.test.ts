@@ -3,9 +3,12 @@
 // ack of a batch that a lost connection handed out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { runTail } from '../../src/cli/tail.ts';
 import { CanalClient } from '../../src/client/canal-client.ts';
 import { CanalConnectionError, CanalError, CanalNotActiveError, CanalReconnectError, notActiveError } from '../../src/client/errors.ts';
 import type { CanalBatch } from '../../src/client/entry.ts';
+import { notActiveMessage } from '../../src/coord/refusal.ts';
 import { errorAckPacket, successAckPacket } from '../../src/protocol/packets.ts';
 import { freePort, waitFor } from '../support/sandbox.ts';
 import { ScriptedPeer } from './support/scripted-peer.ts';
@@ -19,17 +22,17 @@ function ids(batch: CanalBatch): string[] {
 async function standby(active: string): Promise<ScriptedPeer> {
   return await ScriptedPeer.start((p) => {
     if (p.type === 2) return [successAckPacket()];
-    return [errorAckPacket(400, `destination:example is not active on this server; the active server is ${active}`)];
+    return [errorAckPacket(400, notActiveMessage('example', 'standby', active))];
   });
 }
 
-test('a refusal names the active server: parsed from the text after the phrase', () => {
-  const e = notActiveError('GET of d/1001', 400, 'destination:a-1:2 is not active on this server; the active server is 10.0.0.7:11111');
+test("a standby's refusal is recognised, with the active server it names", () => {
+  const e = notActiveError('GET of d/1001', 400, notActiveMessage('d', 'standby', '10.0.0.7:11111'));
   assert.ok(e instanceof CanalNotActiveError);
   assert.equal(e.activeAddress, '10.0.0.7:11111');
-  assert.equal(notActiveError('x', 400, 'destination:d is not active on this server (no server is active)')?.activeAddress, undefined);
+  assert.match(e.message, /^GET of d\/1001 failed: destination d is not active on this server/);
+  assert.equal(notActiveError('x', 400, notActiveMessage('d', 'standby', undefined))?.activeAddress, undefined);
   assert.equal(notActiveError('x', 400, 'batchId:7 is not the firstly:6'), undefined);
-  assert.equal(notActiveError('x', 400, 'd is not active on this server, active: [::1]:11112')?.activeAddress, '[::1]:11112');
 });
 
 test("a standby's refusal sends the client to the server it names, even one not in its list", async () => {
@@ -108,9 +111,50 @@ test('the reconnect deadline bounds how long the client looks for a server', asy
   await c.disconnect();
 });
 
-test('options: host/port and servers exclude each other; addresses are checked', () => {
-  assert.throws(() => new CanalClient({ host: 'h', port: 1, servers: 'h:2', destination: 'd' }), /either host and port or servers/);
+test('options: host/port, servers and zk exclude each other; addresses and exclusive are checked', () => {
+  assert.throws(() => new CanalClient({ host: 'h', port: 1, servers: 'h:2', destination: 'd' }), /give one of host and port, servers, or zk/);
   assert.throws(() => new CanalClient({ servers: 'h', destination: 'd' }), /"h" is not a server address; write host:port/);
   assert.throws(() => new CanalClient({ servers: '', destination: 'd' }), /no server address given/);
   assert.throws(() => new CanalClient({ destination: 'd' }), /host and port are required/);
+  assert.throws(() => new CanalClient({ servers: 'h:1', exclusive: true, destination: 'd' }), /exclusive needs zk/);
+  assert.throws(() => new CanalClient({ zk: 'z:2181', exclusive: true, clientId: 'abc', destination: 'd' }), /clientId must be a number/);
+});
+
+function sink(): { stream: Writable; text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+test('sluice tail --servers: a dead server in the list is passed over; conflicting options are refused', async () => {
+  const live = await serve();
+  try {
+    live.put(transactions(0, 2));
+    const base = { destination: 'example', clientId: '1001', batchSize: 100, format: 'json' as const };
+    const out = sink();
+    const err = sink();
+    const code = await runTail({ ...base, servers: `127.0.0.1:${await freePort()},127.0.0.1:${live.port}`, limit: 2 }, { out: out.stream, err: err.stream });
+    assert.equal(code, 0, err.text());
+    assert.equal(out.text().split('\n').filter((l) => l.includes('"INSERT"')).length, 2);
+    assert.match(err.text(), new RegExp(`connected to 127\\.0\\.0\\.1:${live.port}`));
+
+    for (const [opts, message] of [
+      [{ servers: 'a:1', host: 'h' }, /give one of --host\/--port, --servers or --zk/],
+      [{ zk: 'z:2181', port: 5 }, /give one of --host\/--port, --servers or --zk/],
+      [{ servers: 'a:1', exclusive: true }, /--exclusive needs --zk/],
+      [{ servers: 'a:1', zkSessionTimeout: 2000 }, /--zk-session-timeout needs --zk/],
+      [{ servers: 'nonsense' }, /"nonsense" is not a server address/],
+    ] as const) {
+      const e = sink();
+      assert.equal(await runTail({ ...base, ...opts }, { out: sink().stream, err: e.stream }), 1);
+      assert.match(e.text(), message);
+    }
+  } finally {
+    await live.stop();
+  }
 });
