@@ -16,7 +16,7 @@ import { ackError, CanalConnection, type Reply } from './connection.ts';
 import { batchOfSpans, type CanalBatch } from './entry.ts';
 import { readMessages } from './messages-reader.ts';
 import { CanalAuthError, CanalConnectionError, CanalError, CanalNotActiveError, CanalProtocolError, CanalReconnectError, CanalServerError, isRetryable } from './errors.ts';
-import { FixedServers, parseAddressList, type ServerAddress, type ServerLocator } from './server-locator.ts';
+import { FixedServers, formatAddress, parseAddressList, type ServerAddress, type ServerLocator } from './server-locator.ts';
 import { ConsumerLock, ConsumerStandby } from './consumer-lock.ts';
 import { ZkLink, type ZooKeeperClientOptions } from './zk-link.ts';
 import { RunningNodeLocator } from './zk-locator.ts';
@@ -167,6 +167,12 @@ export class CanalClient extends EventEmitter<CanalClientEvents> {
     if (opts.zk !== undefined) {
       this.zk = new ZkLink(typeof opts.zk === 'string' ? { connect: opts.zk } : opts.zk);
       this.locator = new RunningNodeLocator(this.zk, this.destination);
+      this.locator.onMoved = (to) => {
+        const conn = this.conn;
+        // A connection to the new server (made while the news travelled) stays.
+        if (conn === undefined || conn.peer === `${to.host}:${to.port}`) return;
+        conn.destroy(new CanalConnectionError(`${this.destination} is now run by ${formatAddress(to)} (its running node changed); leaving ${conn.peer}`));
+      };
       this.cluster = true;
       if (opts.exclusive === true) {
         const lock = new ConsumerLock(this.zk, this.destination, this.clientId);

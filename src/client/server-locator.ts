@@ -14,8 +14,10 @@ export interface ServerLocator {
   readonly description: string;
   /** Addresses to try now, best first; empty when no server is known yet. */
   candidates(): Promise<ServerAddress[]>;
-  /** A connection to `addr` was established. */
+  /** A connection to `addr` was established (and is used until the next candidates()). */
   connected(addr: ServerAddress): void;
+  /** Set by the client: the locator learnt that the active server is now `to`, not the connected one. */
+  onMoved?: ((to: ServerAddress) => void) | undefined;
   /** `addr` refused the destination as a standby, naming `active` ("host:port") when it could. */
   refused(addr: ServerAddress, active: string | undefined): void;
   /** Resolves after `ms`, or sooner once candidates() may answer differently (a hint, a watch). */

@@ -3,6 +3,8 @@
 // watched, so a reconnect that is waiting out its backoff starts at once when the node changes
 // (the old active's session ended, a standby took over). While ZooKeeper cannot be read, the
 // last address it named is tried, so a ZooKeeper outage alone does not stop consumption.
+// While connected, the watch stays set: when `running` comes to name another server, the client
+// is told (onMoved) and leaves the old one, which may be paused or cut off and not know it yet.
 import { serverRunningPath } from '../coord/paths.ts';
 import { parseServerRunning, RunningDataError } from '../coord/running-data.ts';
 import { CanalConnectionError } from './errors.ts';
@@ -21,6 +23,10 @@ export class RunningNodeLocator implements ServerLocator {
   private watching = false;
   /** why the last read gave no address, for the error when nothing can be tried */
   private why = '';
+  /** the server the client is connected to */
+  private current: ServerAddress | undefined;
+  /** called when `running` names a server other than the one the client is connected to */
+  onMoved: ((to: ServerAddress) => void) | undefined;
 
   constructor(
     private readonly zk: ZkLink,
@@ -53,6 +59,7 @@ export class RunningNodeLocator implements ServerLocator {
         await s.exists(this.path, () => {
           this.watching = false;
           this.pauses.wake();
+          if (this.current !== undefined) void this.follow();
         });
       }
       data = (await s.get(this.path))?.data;
@@ -79,7 +86,20 @@ export class RunningNodeLocator implements ServerLocator {
     }
   }
 
-  connected(): void {}
+  connected(addr: ServerAddress): void {
+    this.current = addr;
+    // A change between the read and now would otherwise go unnoticed until the next loss.
+    void this.follow();
+  }
+
+  /** Reads `running` again (setting the watch again) and reports a move away from the current server. */
+  private async follow(): Promise<void> {
+    const from = this.current;
+    const to = await this.read();
+    if (from === undefined || to === undefined || this.current !== from || sameAddress(from, to)) return;
+    this.current = undefined;
+    this.onMoved?.(to);
+  }
 
   refused(addr: ServerAddress, active: string | undefined): void {
     if (active === undefined) return;
@@ -96,6 +116,7 @@ export class RunningNodeLocator implements ServerLocator {
   }
 
   close(): Promise<void> {
+    this.current = undefined;
     this.pauses.wake();
     return Promise.resolve();
   }
