@@ -34,8 +34,11 @@ export class RunningNodeLocator implements ServerLocator {
   ) {
     this.path = serverRunningPath(destination);
     this.description = `the active server in ZooKeeper ${zk.opts.connect} (${this.path})`;
-    // A new session has no watch of the old one's.
-    zk.on('expired', () => (this.watching = false));
+    // A new session has no watch of the old one's: set it again while connected.
+    zk.on('expired', () => {
+      this.watching = false;
+      if (this.current !== undefined) void this.follow();
+    });
   }
 
   async candidates(): Promise<ServerAddress[]> {

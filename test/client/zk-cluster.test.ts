@@ -131,6 +131,40 @@ test("a standby's refusal makes the client read running again and reconnect", as
   }
 });
 
+test('an exclusive consumer whose node is taken from it stops consuming at once and stands by until it is free', async () => {
+  const a = await serve({ name: 'fenced' });
+  const holder = await holdRunning(`127.0.0.1:${a.port}`, 'fenced');
+  const other = await ZkSession.open({ connectString: zk.connectString, sessionTimeoutMs: 4_000 });
+  const lockPath = clientRunningPath('fenced', '7');
+  const c = new CanalClient({ zk: zk.connectString, exclusive: true, clientId: '7', destination: 'fenced', reconnect: { initialDelayMs: 50, maxDelayMs: 500 } });
+  try {
+    a.put(transactions(0, 2));
+    const standbys: string[] = [];
+    c.on('standby', (h) => standbys.push(h));
+    await c.connect();
+    await c.subscribe();
+    const b = await c.getWithoutAck(3, 2000);
+    assert.deepEqual(ids(b), ['0']);
+    // Someone else's session takes the node (as after this client's session expired unnoticed).
+    await other.remove(lockPath);
+    await other.create(lockPath, Buffer.from('{"active":true,"address":"10.9.9.9:4242","clientId":7}'), 'ephemeral');
+    await waitFor(() => !c.connected, 'the client to stop consuming');
+    await waitFor(() => a.store.stats().outstandingBatches === 0, 'the server to take the unacknowledged batch back');
+    await assert.rejects(c.ack(b), /connection that delivered it was lost/);
+    const next = c.getWithoutAck(3, 2000);
+    await waitFor(() => standbys.includes('10.9.9.9:4242'), 'the client to stand by for the new holder');
+    assert.equal(c.connected, false);
+    await other.remove(lockPath);
+    assert.deepEqual(ids(await next), ['0'], 'it takes over when the node goes, from the last acknowledged position');
+    assert.equal(parseClientRunning((await other.get(lockPath))!.data, lockPath).address, [...a.server.sessions()][0]!.peer);
+  } finally {
+    await c.disconnect();
+    await other.close();
+    await holder.close();
+    await a.stop();
+  }
+});
+
 // ---------------------------------------------------------------- consumer processes
 
 interface Tail {
