@@ -121,8 +121,10 @@ export async function runTail(o: TailOptions, io: TailIO): Promise<number> {
   try {
     await client.connect();
     await client.subscribe(o.filter ?? '');
-    // Near the limit, ask for no more entries than rows still wanted, so that a batch rarely
-    // holds rows past the limit (which would have to be given back, see below).
+    // Near the limit, ask for no more than the rows still wanted. Canal acknowledges whole
+    // batches only, so the batch that reaches the limit is printed to its end and acknowledged:
+    // printed and acknowledged are always the same entries. (In MEMSIZE mode the fetch size
+    // counts memory units, so even a fetch of 1 can hold several rows past the limit.)
     const batchSize = (): number => (o.limit === undefined ? o.batchSize : Math.max(1, Math.min(o.batchSize, o.limit - printed)));
     for await (const batch of client.stream({ batchSize, timeoutMs: waitMs, yieldEmpty: true })) {
       if (batch.id === -1) {
@@ -131,26 +133,14 @@ export async function runTail(o: TailOptions, io: TailIO): Promise<number> {
       }
       lastData = Date.now();
       let text = '';
-      let complete = true;
       for (let i = 0; i < batch.size; i++) {
         const e = batch.entry(i);
-        // At the limit, entries without rows (a COMMIT) may still be printed; the next row may not.
-        if (o.limit !== undefined && printed >= o.limit && e.rows.length > 0) {
-          complete = false;
-          break;
-        }
         text += format(e) + '\n';
         printed += e.rows.length;
       }
       await write(io.out, text);
-      const done = (o.limit !== undefined && printed >= o.limit) || stopRequested;
-      if (done) {
-        if (complete) await client.ack(batch.id);
-        else {
-          // Entries past the limit were not printed: give the batch back rather than acknowledge them.
-          await client.rollback(batch.id);
-          io.err.write(`sluice tail: stopped at the limit inside batch ${batch.id}; its entries will be delivered again\n`);
-        }
+      if ((o.limit !== undefined && printed >= o.limit) || stopRequested) {
+        await client.ack(batch.id);
         break;
       }
     }
@@ -202,7 +192,7 @@ export function registerTail(program: Command): void {
     .option('--client-id <id>', 'Canal client id', '1001')
     .option('--filter <regex>', 'narrow to schema.table names matching these Canal regexes (comma-separated)')
     .option('--batch-size <n>', 'entries (or KiB, by the server batch mode) per get', positiveInt('--batch-size'), 1000)
-    .option('--limit <rows>', 'exit 0 once this many rows are printed and acknowledged', positiveInt('--limit'))
+    .option('--limit <rows>', 'exit 0 once at least this many rows are printed and acknowledged (the batch holding the last one is printed whole)', positiveInt('--limit'))
     .option('--idle-exit <ms>', 'exit 0 after this long without data', positiveInt('--idle-exit'))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts: Omit<TailOptions, 'format'> & { format: string }) => {
