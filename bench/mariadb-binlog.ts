@@ -1,6 +1,7 @@
 // The ceiling: the server's own C++ decoder, `mariadb-binlog -v`, reading the same file over
 // loopback from the running server and writing its text to /dev/null (as mariadb-and-zongji.md §5).
 import { spawn } from 'node:child_process';
+import { dieWithParent } from '../src/cli/parent-death.ts';
 import { openSync, closeSync } from 'node:fs';
 import type { SourceConn } from './measures.ts';
 
@@ -14,8 +15,7 @@ function runOnce(conn: SourceConn, file: string, out: number | 'pipe', deadlineM
     const t0 = performance.now();
     // The password goes through the environment, never the command line (visible in ps).
     const proc = spawn(
-      'mariadb-binlog',
-      [
+      ...dieWithParent('mariadb-binlog', [
         '--no-defaults',
         '--read-from-remote-server',
         `--host=${conn.host}`,
@@ -24,7 +24,7 @@ function runOnce(conn: SourceConn, file: string, out: number | 'pipe', deadlineM
         '--base64-output=decode-rows',
         '-v',
         file,
-      ],
+      ]),
       { stdio: ['ignore', out, 'pipe'], env: { ...process.env, MYSQL_PWD: conn.password } },
     );
     let stderr = '';

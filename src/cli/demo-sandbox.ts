@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
+import { dieWithParent } from './parent-death.ts';
 
 const execFileP = promisify(execFile);
 
@@ -119,11 +120,11 @@ export class DemoMariaDb {
       '--performance-schema=OFF',
     ];
     if (process.getuid?.() === 0) args.push('--user=root');
-    const proc = spawn('mariadbd', args, { stdio: 'ignore', env });
+    const proc = spawn(...dieWithParent('mariadbd', args), { stdio: 'ignore', env });
     this.proc = proc;
     let exited = false;
     proc.once('exit', () => (exited = true));
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 120_000;
     for (;;) {
       if (exited) {
         const log = await readFile(join(this.dir, 'mariadbd.err'), 'utf8').catch(() => '');
@@ -134,7 +135,7 @@ export class DemoMariaDb {
         await c.end();
         return;
       } catch {
-        if (Date.now() > deadline) throw new Error(`mariadbd did not accept connections within 30 s (log: ${join(this.dir, 'mariadbd.err')})`);
+        if (Date.now() > deadline) throw new Error(`mariadbd did not accept connections within 120 s (log: ${join(this.dir, 'mariadbd.err')})`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }

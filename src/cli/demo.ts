@@ -1,23 +1,35 @@
 // `npm run demo`: a throw-away MariaDB, sluice serving it, a small bank ledger changing in it, and
 // `sluice tail` showing each change as it happens. Ctrl-C stops everything and deletes the files.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type mysql from 'mysql2/promise';
 import { DEMO_REPL_USER, DemoMariaDb, MissingMariaDbError } from './demo-sandbox.ts';
+import { dieWithParent } from './parent-death.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const DESTINATION = 'demo';
 const OWNERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
 
+// Dim text on a terminal only: piped to `tee` or a file, escape codes are noise.
+const dim = process.stderr.isTTY === true ? (t: string) => `\x1b[2m${t}\x1b[0m` : (t: string) => t;
+
 function say(text: string): void {
-  process.stderr.write(`\x1b[2m[demo] ${text}\x1b[0m\n`);
+  process.stderr.write(dim(`[demo] ${text}`) + '\n');
+}
+
+// `npm run demo 2>&1 | tee log` and Ctrl-C: the terminal sends SIGINT to tee as well, so the
+// demo's last lines meet a closed pipe. That must not end the demo before it has cleaned up.
+for (const out of [process.stdout, process.stderr]) {
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
 }
 
 function sluice(args: string[], stdio: 'inherit' | 'pipe', env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', stdio, stdio], env: { ...process.env, ...env } });
+  return spawn(...dieWithParent(process.execPath, ['--import', 'tsx', MAIN, ...args]), { stdio: ['ignore', stdio, stdio], env: { ...process.env, ...env } });
 }
 
 async function writeConfig(db: DemoMariaDb): Promise<string> {
@@ -115,15 +127,18 @@ async function startSluice(configDir: string, password: string, logFile: string)
   });
 }
 
+// Generous: a loaded machine can take a while, and the demo should not give up on it.
+const START_LIMIT_MS = 120_000;
+
 async function waitHealthy(adminPort: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + START_LIMIT_MS;
   for (;;) {
     try {
       if ((await fetch(`http://127.0.0.1:${adminPort}/health`)).status === 200) return;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`instance ${DESTINATION} did not reach state running within 30 s (http://127.0.0.1:${adminPort}/health)`);
+    if (Date.now() > deadline) throw new Error(`instance ${DESTINATION} did not reach state running within ${START_LIMIT_MS / 1000} s (http://127.0.0.1:${adminPort}/health)`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -142,10 +157,12 @@ async function main(): Promise<void> {
   }
   let sluiceProc: ChildProcess | undefined;
   let tail: ChildProcess | undefined;
-  // If the demo dies without its shutdown (a closed pipe, an uncaught error), take the children with it.
+  // If the demo dies without its shutdown (an uncaught error), take the children and the files
+  // with it. (Killed outright, the children still die: they are started with dieWithParent.)
   process.on('exit', () => {
     for (const p of [tail, sluiceProc]) if (p && p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     db.killSync();
+    rmSync(db.dir, { recursive: true, force: true });
   });
   let conn: mysql.Connection | undefined;
   let timer: NodeJS.Timeout | undefined;

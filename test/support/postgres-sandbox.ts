@@ -9,6 +9,7 @@ import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './sandbox.ts';
+import { dieWithParent } from '../../src/cli/parent-death.ts';
 
 const execFileP = promisify(execFile);
 
@@ -157,7 +158,7 @@ export class PostgresSandbox {
     const log = openSync(this.logFile, 'a');
     let proc: ChildProcess;
     try {
-      proc = spawn(join(this.bin, 'postgres'), args, { cwd: this.dir, stdio: ['ignore', log, log], ...this.identity });
+      proc = spawn(...dieWithParent(join(this.bin, 'postgres'), args), { cwd: this.dir, stdio: ['ignore', log, log], ...this.identity });
     } finally {
       closeSync(log);
     }

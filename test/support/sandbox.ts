@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
+import { dieWithParent } from '../../src/cli/parent-death.ts';
 
 const execFileP = promisify(execFile);
 
@@ -165,7 +166,8 @@ export class Sandbox {
   }
 
   private async launch(): Promise<void> {
-    const proc = spawn('mariadbd', [...this.args, `--port=${this.port}`], { stdio: 'ignore' });
+    // dieWithParent: the server goes when this process goes, even by SIGKILL (a test timeout).
+    const proc = spawn(...dieWithParent('mariadbd', [...this.args, `--port=${this.port}`]), { stdio: 'ignore' });
     this.proc = proc;
     let exited: string | undefined;
     proc.once('exit', (code, signal) => {

@@ -1,5 +1,6 @@
 // Starts test/faults/support/sluice-runner.ts as a child process and kills it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { dieWithParent } from '../../../src/cli/parent-death.ts';
 import { join } from 'node:path';
 import type { InstanceConfig } from '../../../src/config/types.ts';
 
@@ -22,7 +23,7 @@ process.on('exit', () => {
 });
 
 export async function startChild(config: InstanceConfig, dataDir: string, flushIntervalMs: number): Promise<ChildSluice> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', runner, JSON.stringify({ config, dataDir, flushIntervalMs })], {
+  const proc = spawn(...dieWithParent(process.execPath, ['--import', 'tsx', runner, JSON.stringify({ config, dataDir, flushIntervalMs })]), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(proc);
