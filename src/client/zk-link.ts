@@ -27,7 +27,8 @@ export const DEFAULT_ZK_SESSION_TIMEOUT_MS = 10_000;
 export class ZkLink extends EventEmitter<ZkLinkEvents> {
   private current: ZkSession | undefined;
   private opening: Promise<ZkSession> | undefined;
-  private closed = false;
+  /** bumped by close(): a session that was being opened meanwhile is closed instead of kept */
+  private epoch = 0;
 
   constructor(readonly opts: ZooKeeperClientOptions) {
     super();
@@ -36,7 +37,6 @@ export class ZkLink extends EventEmitter<ZkLinkEvents> {
 
   /** The live session, opening one if needed. Rejects with CanalConnectionError when ZooKeeper cannot be reached. */
   async session(): Promise<ZkSession> {
-    if (this.closed) throw new CanalConnectionError('the ZooKeeper session of this client was closed (disconnect() was called)');
     if (this.current !== undefined && !this.current.expired) return this.current;
     this.opening ??= this.open().finally(() => (this.opening = undefined));
     return await this.opening;
@@ -44,6 +44,7 @@ export class ZkLink extends EventEmitter<ZkLinkEvents> {
 
   private async open(): Promise<ZkSession> {
     const o = this.opts;
+    const epoch = this.epoch;
     let s: ZkSession;
     try {
       s = await ZkSession.open({
@@ -54,7 +55,7 @@ export class ZkLink extends EventEmitter<ZkLinkEvents> {
     } catch (e) {
       throw zkFailure(e);
     }
-    if (this.closed) {
+    if (this.epoch !== epoch) {
       await s.close();
       throw new CanalConnectionError('the ZooKeeper session of this client was closed (disconnect() was called)');
     }
@@ -67,9 +68,9 @@ export class ZkLink extends EventEmitter<ZkLinkEvents> {
     return s;
   }
 
-  /** Ends the session: every ephemeral node it holds goes at once. */
+  /** Ends the session: every ephemeral node it holds goes at once. The next use opens a new one. */
   async close(): Promise<void> {
-    this.closed = true;
+    this.epoch++;
     const pending = this.opening;
     if (pending !== undefined) await pending.catch(() => undefined);
     const s = this.current;

@@ -120,6 +120,7 @@ export class RunningNodeLocator implements ServerLocator {
 
   close(): Promise<void> {
     this.current = undefined;
+    this.watching = false;
     this.pauses.wake();
     return Promise.resolve();
   }

@@ -122,6 +122,11 @@ test("a standby's refusal makes the client read running again and reconnect", as
     assert.deepEqual(ids(await c.get(10, 2000)), ['0']);
     assert.deepEqual(servers, [`127.0.0.1:${stale.port}`, `127.0.0.1:${b.port}`]);
     assert.equal(c.server, `127.0.0.1:${b.port}`);
+    // The client can be used again after disconnect(), with a new ZooKeeper session.
+    await c.disconnect();
+    await c.connect();
+    await c.subscribe();
+    assert.equal(c.server, `127.0.0.1:${b.port}`);
   } finally {
     await c.disconnect();
     await moved;
