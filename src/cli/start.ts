@@ -4,6 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { SluiceConfig } from '../config/index.ts';
+import { ClusterNode } from '../cluster/cluster-node.ts';
+import { HaInstance } from '../cluster/ha-instance.ts';
 import { Instance } from '../instance/instance.ts';
 import { BinlogEndProbe } from '../observe/binlog-probe.ts';
 import { LagReporter } from '../observe/lag-line.ts';
@@ -18,7 +20,8 @@ export interface RunningSluice {
   canalPort: number;
   tlsPort?: number;
   adminPort?: number;
-  instances: Instance[];
+  /** plain instances standalone; in a ZooKeeper cluster, HaInstances (active or standby) */
+  instances: (Instance | HaInstance)[];
   /** settles when every instance has reached running or failed (a source that is down keeps it pending) */
   ready: Promise<void>;
   /** stops everything in order; resolves when cursors are written */
@@ -28,8 +31,24 @@ export interface RunningSluice {
 /** Starts everything a config describes. Instance failures are states, not exceptions. */
 export async function startSluice(cfg: SluiceConfig, log: Logger): Promise<RunningSluice> {
   const s = cfg.server;
-  const instances = cfg.instances.map(
-    (ic) => new Instance({ config: ic, dataDir: s.dataDir, flushIntervalMs: s.flushIntervalMs, logger: instanceLogger(log, ic.destination) }),
+  const zk = s.zookeeper;
+  // Instances exist before the server that serves them: a deposed one closes its clients through this.
+  const clients = { close: (_destination: string, _reason: string): void => undefined };
+  const node =
+    zk === undefined
+      ? undefined
+      : new ClusterNode({ connect: zk.connect, sessionTimeoutMs: zk.sessionTimeoutMs, takeoverDelayMs: zk.takeoverDelayMs, cid: zk.cid, connectTimeoutMs: zk.connectTimeoutMs, logger: log.child({ component: 'cluster' }) });
+  const instances = cfg.instances.map((ic) =>
+    node === undefined
+      ? new Instance({ config: ic, dataDir: s.dataDir, flushIntervalMs: s.flushIntervalMs, logger: instanceLogger(log, ic.destination) })
+      : new HaInstance({
+          config: ic,
+          dataDir: s.dataDir,
+          flushIntervalMs: s.flushIntervalMs,
+          node,
+          logger: instanceLogger(log, ic.destination),
+          closeClients: (d, reason) => clients.close(d, reason),
+        }),
   );
   const lag = new LagReporter({ intervalMs: s.lagIntervalMs });
   const metrics = new SluiceMetrics({ bytesBehind: (d) => lag.lastBytesBehind(d) });
@@ -73,6 +92,7 @@ export async function startSluice(cfg: SluiceConfig, log: Logger): Promise<Runni
     destinations: new MapRegistry(instances),
     logger: log.child({ component: 'server' }),
   });
+  clients.close = (d, reason) => void server.closeSessionsOf(d, reason);
   let ports;
   try {
     ports = await server.start();
@@ -80,6 +100,8 @@ export async function startSluice(cfg: SluiceConfig, log: Logger): Promise<Runni
     await admin?.close();
     throw err;
   }
+  // In a cluster the server registers where clients reach it, which needs the bound port.
+  if (node !== undefined) await node.start(zk?.registerAddress ?? `${s.listen.host}:${ports.port}`);
   // Ports open first and instances start in the background: a source that is down keeps its
   // instance retrying (visible in /health and the lag line) without holding up the others, and
   // clients of a destination that is not running get an error naming its state.
@@ -97,7 +119,9 @@ export async function startSluice(cfg: SluiceConfig, log: Logger): Promise<Runni
     stopping ??= (async () => {
       await server.stop();
       await lag.stop();
+      // In a cluster each destination writes its last cursor, then releases `running` for a standby.
       await Promise.all(instances.map((i) => i.stop()));
+      await node?.stop();
       await Promise.all(probes.map((p) => p.close()));
       await admin?.close();
     })();

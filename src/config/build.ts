@@ -31,6 +31,9 @@ export function buildServer(raw: unknown, file: string, configDir: string, issue
     const missing = s.user === undefined ? 'user' : 'passwordHash';
     local.add(file, missing, 'user and passwordHash go together: give both to require client authentication, or neither to accept any client');
   }
+  if (s.zookeeper !== undefined && s.zookeeper.registerAddress === undefined && ['0.0.0.0', '::', ''].includes(s.listen.host)) {
+    local.add(file, 'zookeeper.registerAddress', `listen.host ${JSON.stringify(s.listen.host)} is not an address clients can connect to: set zookeeper.registerAddress (Canal: canal.register.ip) to this server's reachable host:port`);
+  }
   relocate(local, issues, locate);
   if (!local.empty) return undefined;
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(configDir, p));
@@ -43,6 +46,7 @@ export function buildServer(raw: unknown, file: string, configDir: string, issue
     lagIntervalMs: s.lagIntervalMs,
     flushIntervalMs: s.flushIntervalMs,
   };
+  if (s.zookeeper !== undefined) out.zookeeper = s.zookeeper;
   if (s.user !== undefined && s.passwordHash !== undefined) out.auth = { user: s.user, passwordHash: s.passwordHash };
   if (s.tls) {
     out.tls = { port: s.tls.port, certFile: abs(s.tls.certFile), keyFile: abs(s.tls.keyFile) };

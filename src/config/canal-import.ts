@@ -24,7 +24,11 @@ const SERVER_KEYS: Record<string, string> = {
   'canal.file.data.dir': 'dataDir',
   'canal.file.flush.period': 'flushIntervalMs',
   'canal.metrics.pull.port': 'admin.port',
+  'canal.zkServers': 'zookeeper.connect',
 };
+/** Read only with canal.zkServers: the address registered in ZooKeeper, and the server id in `running`. */
+const REGISTER_IP_KEY = 'canal.register.ip';
+const CANAL_ID_KEY = 'canal.id';
 
 /** Instance keys: property -> JSON path in an instance file (address is split separately). */
 const INSTANCE_KEYS: Record<string, string> = {
@@ -57,13 +61,13 @@ const ADDRESS_KEY = 'canal.instance.master.address';
 const GTID_ON_KEY = 'canal.instance.gtidon';
 
 /** Keys read for their meaning but not copied: the destination list and the conf dir placeholder. */
-const CONSUMED = new Set(['canal.destinations', 'canal.conf.dir', ADDRESS_KEY, GTID_ON_KEY]);
+const CONSUMED = new Set(['canal.destinations', 'canal.conf.dir', ADDRESS_KEY, GTID_ON_KEY, REGISTER_IP_KEY, CANAL_ID_KEY]);
 
 /**
  * Keys sluice cannot honour when set to anything but the harmless value. Returns the problem,
  * or undefined when the value is one sluice behaves the same way under.
  */
-function unhonourable(key: string, value: string): string | undefined {
+function unhonourable(key: string, value: string, zookeeper = false): string | undefined {
   const v = value.trim().toLowerCase();
   if (key === 'canal.serverMode' && v !== 'tcp') {
     return 'sluice serves only the Canal TCP protocol; set canal.serverMode = tcp (MQ delivery is not supported)';
@@ -71,8 +75,9 @@ function unhonourable(key: string, value: string): string | undefined {
   if (key === 'canal.instance.global.mode' && v !== 'spring') {
     return 'sluice reads instances from this directory only; set canal.instance.global.mode = spring (canal-admin managed configs are not supported)';
   }
-  if (key === 'canal.instance.global.spring.xml' && !v.endsWith('file-instance.xml')) {
-    return 'sluice persists cursors to files in dataDir (Canal file-instance.xml); memory, ZooKeeper and group instances are not supported';
+  if (key === 'canal.instance.global.spring.xml' && !v.endsWith('file-instance.xml') && !(zookeeper && v.endsWith('default-instance.xml'))) {
+    if (v.endsWith('default-instance.xml')) return 'default-instance.xml keeps cursors in ZooKeeper: set canal.zkServers too, or use classpath:spring/file-instance.xml';
+    return 'sluice persists cursors to files in dataDir (file-instance.xml), or in ZooKeeper with canal.zkServers (default-instance.xml); memory and group instances are not supported';
   }
   if (key === 'canal.instance.tsdb.enable' && v === 'true') {
     return 'set it to false: sluice takes column names from binlog_row_metadata=FULL, not from a table-schema history database';
@@ -156,12 +161,13 @@ export async function importCanalDir(dir: string, env: Env, issues: IssueList): 
     return interpolate(refs, env, issues, file, key);
   };
 
+  const zookeeper = value(global, 'canal.zkServers', serverFile) !== undefined;
   // Server file.
   const rawServer: Record<string, unknown> = {};
   const serverLocate = new Map<string, string>();
   for (const key of global.keys()) {
     if (key.startsWith('canal.instance.')) continue; // judged per destination, after instance.properties overrides
-    const problem = unhonourable(key, global.get(key)!.value);
+    const problem = unhonourable(key, global.get(key)!.value, zookeeper);
     if (problem) {
       issues.add(serverFile, key, problem, global.get(key)!.value);
       continue;
@@ -174,6 +180,21 @@ export async function importCanalDir(dir: string, env: Env, issues: IssueList): 
     } else if (!CONSUMED.has(key) && !judged(key)) {
       ignored.add(key);
     }
+  }
+  if (zookeeper) {
+    // Canal registers canal.register.ip (else canal.ip) with canal.port; an empty ip means the listen address.
+    const ip = value(global, REGISTER_IP_KEY, serverFile);
+    if (ip !== undefined) {
+      setPath(rawServer, 'zookeeper.registerAddress', `${ip}:${value(global, 'canal.port', serverFile) ?? '11111'}`);
+      serverLocate.set('zookeeper.registerAddress', REGISTER_IP_KEY);
+    }
+    const id = value(global, CANAL_ID_KEY, serverFile);
+    if (id !== undefined) {
+      setPath(rawServer, 'zookeeper.cid', typed(id));
+      serverLocate.set('zookeeper.cid', CANAL_ID_KEY);
+    }
+  } else {
+    for (const k of [REGISTER_IP_KEY, CANAL_ID_KEY]) if (global.has(k)) ignored.add(k);
   }
   const locateServer: Locate = (k) => ({ file: serverFile, key: serverLocate.get(k) ?? (k === 'user' ? 'canal.user' : k === 'passwordHash' ? 'canal.passwd' : k) });
   const server = buildServer(rawServer, serverFile, dir, issues, locateServer);
@@ -210,7 +231,7 @@ export async function importCanalDir(dir: string, env: Env, issues: IssueList): 
     const gtidOn = value(merged, GTID_ON_KEY, instFile)?.toLowerCase() === 'true';
     for (const key of merged.keys()) {
       const file = origin.get(key)!;
-      const problem = unhonourable(key, merged.get(key)!.value);
+      const problem = unhonourable(key, merged.get(key)!.value, zookeeper);
       if (problem) {
         if (!reported.has(file + '\0' + key)) issues.add(file, key, problem, merged.get(key)!.value);
         reported.add(file + '\0' + key);

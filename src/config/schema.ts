@@ -52,6 +52,23 @@ export const serverFileSchema = z.strictObject({
     .prefault({}),
   lagIntervalMs: positiveInt.default(10_000),
   flushIntervalMs: positiveInt.default(1_000),
+  /** high availability: several servers, one active per destination (docs/high-availability.md) */
+  zookeeper: z
+    .strictObject({
+      /** ZooKeeper connect string, as Canal's canal.zkServers: host:port[,host:port...][/chroot] */
+      connect: z.string().regex(/^[^\s,/]+:\d{1,5}(,[^\s,/]+:\d{1,5})*(\/[^\s]*)?$/, { message: 'must be host:port[,host:port...] (optionally followed by /chroot), e.g. "zk1:2181,zk2:2181,zk3:2181"' }),
+      /** requested session timeout; bounds how long a crashed active keeps its destinations dark */
+      sessionTimeoutMs: z.number().int().min(1_000).max(600_000).default(5_000),
+      /** how long a standby that was not the last holder waits after `running` disappears */
+      takeoverDelayMs: z.number().int().min(0).max(600_000).default(2_000),
+      /** the address clients reach this server at (Canal's canal.register.ip:canal.port); default listen.host:listen.port */
+      registerAddress: z.string().regex(/^[^\s/:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/, { message: 'must be host:port, the address clients connect to, e.g. "10.0.0.5:11111"' }).optional(),
+      /** Canal's canal.id, written into the running node */
+      cid: z.number().int().min(0).default(1),
+      /** how long start-up waits for ZooKeeper before logging and retrying (the server keeps trying) */
+      connectTimeoutMs: positiveInt.default(10_000),
+    })
+    .optional(),
 });
 
 export type ServerFile = z.output<typeof serverFileSchema>;

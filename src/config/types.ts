@@ -22,6 +22,18 @@ export interface ServerConfig {
   log: { level: LogLevel; pretty?: boolean };
   lagIntervalMs: number;
   flushIntervalMs: number;
+  /** absent: standalone, exactly as without high availability */
+  zookeeper?: ZooKeeperConfig;
+}
+
+export interface ZooKeeperConfig {
+  connect: string;
+  sessionTimeoutMs: number;
+  takeoverDelayMs: number;
+  /** host:port clients use; absent: listen.host and the port the Canal listener bound */
+  registerAddress?: string;
+  cid: number;
+  connectTimeoutMs: number;
 }
 
 export interface InstanceConfig {

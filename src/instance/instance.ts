@@ -22,6 +22,7 @@ import {
 } from '../server/destination.ts';
 import type { InstanceStats, InstanceStatsSource } from '../observe/instance-stats.ts';
 import { MetaStore } from '../meta/meta-store.ts';
+import type { MetaBackend } from '../meta/meta-backend.ts';
 import { InstanceLock } from '../meta/instance-lock.ts';
 import { describeCursor } from '../meta/cursor-order.ts';
 import { chooseStart, type ResolvedStart } from './start-position.ts';
@@ -34,6 +35,8 @@ export interface InstanceOptions {
   /** minimum ms between two cursor writes (Canal's canal.file.flush.period) */
   flushIntervalMs: number;
   logger?: Logger;
+  /** where cursors live besides meta.dat (ZooKeeper in a cluster); see src/meta/meta-backend.ts */
+  metaBackend?: MetaBackend;
   /** parser settings beyond the config file, for embedding and tests */
   parser?: Pick<EventParserOptions, 'preflight' | 'maxBuffered'>;
 }
@@ -93,6 +96,7 @@ export class Instance implements Destination, InstanceStatsSource {
         flushIntervalMs: this.opts.flushIntervalMs,
         source: { address: cfg.source.host, port: cfg.source.port },
         logger: this.log,
+        ...(this.opts.metaBackend !== undefined ? { backend: this.opts.metaBackend } : {}),
       });
     } catch (err) {
       await lock?.release();

@@ -63,25 +63,30 @@ function clientIdToJson(id: string): number | string {
   return /^-?\d{1,5}$/.test(id) ? Number(id) : id;
 }
 
+/**
+ * One client's cursor as Canal writes it (a LogPosition: identity and `postion`): the object inside
+ * meta.dat's clientDatas[].cursor, and the content of ZooKeeper's `{clientId}/cursor` node.
+ */
+export function cursorToCanal(p: LogPosition, source: SourceAddress): Record<string, unknown> {
+  const postion: Record<string, unknown> = {
+    gtid: p.gtid,
+    included: false,
+    journalName: p.journalName,
+  };
+  if (p.nextPosition !== undefined) postion.nextPosition = p.nextPosition;
+  postion.position = p.position;
+  postion.serverId = p.serverId;
+  postion.timestamp = p.timestamp;
+  return { identity: { slaveId: -1, sourceAddress: { address: source.address, port: source.port } }, postion };
+}
+
 /** Canal's JSON shape; field order follows what fastjson writes (alphabetical). */
 export function toCanalJson(content: MetaContent, source: SourceAddress): string {
   const clientDatas = content.clients.map((c) => {
     const out: Record<string, unknown> = {
       clientIdentity: { clientId: clientIdToJson(c.clientId), destination: content.destination, filter: c.filter },
     };
-    if (c.cursor) {
-      const p = c.cursor;
-      const postion: Record<string, unknown> = {
-        gtid: p.gtid,
-        included: false,
-        journalName: p.journalName,
-      };
-      if (p.nextPosition !== undefined) postion.nextPosition = p.nextPosition;
-      postion.position = p.position;
-      postion.serverId = p.serverId;
-      postion.timestamp = p.timestamp;
-      out.cursor = { identity: { slaveId: -1, sourceAddress: { address: source.address, port: source.port } }, postion };
-    }
+    if (c.cursor) out.cursor = cursorToCanal(c.cursor, source);
     return out;
   });
   const doc: Record<string, unknown> = { clientDatas, destination: content.destination };
@@ -117,6 +122,25 @@ function parseStart(v: unknown, file: string): StartRequest {
   }
 }
 
+/** Parses one cursor object (see cursorToCanal); `at` and `file` name it in errors. */
+export function cursorFromCanal(cursor: unknown, at: string, file: string): LogPosition {
+  if (!isObj(cursor) || !isObj(cursor.postion)) throw new MetaFileError(`${file}: ${at}.postion is missing`);
+  const p = cursor.postion;
+  if (typeof p.journalName !== 'string' || p.journalName === '') {
+    throw new MetaFileError(`${file}: ${at}.postion.journalName must be a binlog file name`);
+  }
+  const where = `${at}.postion`;
+  const out: LogPosition = {
+    journalName: p.journalName,
+    position: num(p.position, `${where}.position`, file),
+    serverId: p.serverId === undefined || p.serverId === null ? 0 : num(p.serverId, `${where}.serverId`, file),
+    timestamp: p.timestamp === undefined || p.timestamp === null ? 0 : num(p.timestamp, `${where}.timestamp`, file),
+    gtid: typeof p.gtid === 'string' ? p.gtid : '',
+  };
+  if (p.nextPosition !== undefined && p.nextPosition !== null) out.nextPosition = num(p.nextPosition, `${where}.nextPosition`, file);
+  return out;
+}
+
 /** Parses meta.dat text written by Canal or by sluice. `file` names the file in errors. */
 export function parseCanalJson(text: string, file: string, expectDestination?: string): MetaContent {
   let doc: unknown;
@@ -139,22 +163,7 @@ export function parseCanalJson(text: string, file: string, expectDestination?: s
       throw new MetaFileError(`${file}: clientDatas[${i}].clientIdentity.clientId must be a number`);
     }
     const c: ClientMeta = { clientId: String(ident.clientId), filter: typeof ident.filter === 'string' ? ident.filter : '' };
-    if (cd.cursor !== undefined && cd.cursor !== null) {
-      if (!isObj(cd.cursor) || !isObj(cd.cursor.postion)) throw new MetaFileError(`${file}: clientDatas[${i}].cursor.postion is missing`);
-      const p = cd.cursor.postion;
-      if (typeof p.journalName !== 'string' || p.journalName === '') {
-        throw new MetaFileError(`${file}: clientDatas[${i}].cursor.postion.journalName must be a binlog file name`);
-      }
-      const at = `clientDatas[${i}].cursor.postion`;
-      c.cursor = {
-        journalName: p.journalName,
-        position: num(p.position, `${at}.position`, file),
-        serverId: p.serverId === undefined || p.serverId === null ? 0 : num(p.serverId, `${at}.serverId`, file),
-        timestamp: p.timestamp === undefined || p.timestamp === null ? 0 : num(p.timestamp, `${at}.timestamp`, file),
-        gtid: typeof p.gtid === 'string' ? p.gtid : '',
-      };
-      if (p.nextPosition !== undefined && p.nextPosition !== null) c.cursor.nextPosition = num(p.nextPosition, `${at}.nextPosition`, file);
-    }
+    if (cd.cursor !== undefined && cd.cursor !== null) c.cursor = cursorFromCanal(cd.cursor, `clientDatas[${i}].cursor`, file);
     return c;
   });
   const out: MetaContent = { destination, clients };

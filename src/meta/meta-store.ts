@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { LogPosition } from '../protocol/entry-model.ts';
 import { minCursor } from './cursor-order.ts';
+import type { MetaBackend } from './meta-backend.ts';
 import {
   readMetaFile,
   writeMetaFile,
@@ -24,6 +25,8 @@ export interface MetaStoreOptions {
   /** The MySQL source, written as the cursor's identity.sourceAddress. */
   source: SourceAddress;
   logger?: Pick<Logger, 'warn' | 'error' | 'debug'>;
+  /** the primary copy (ZooKeeper in a cluster): read instead of meta.dat's clients, written before meta.dat */
+  backend?: MetaBackend;
 }
 
 export interface MetaStoreStats {
@@ -54,6 +57,12 @@ export class MetaStore {
     if (content) {
       for (const c of content.clients) store.clients.set(c.clientId, { ...c });
       store.startRequest = content.start;
+    }
+    const primary = await opts.backend?.load();
+    // An empty backend (a cluster's first start) takes over what meta.dat holds.
+    if (primary !== undefined && primary.length > 0) {
+      store.clients.clear();
+      for (const c of primary) store.clients.set(c.clientId, { ...c });
     }
     return store;
   }
@@ -174,6 +183,7 @@ export class MetaStore {
     // re-subscribed yet, so it never replaces the file.
     if (content.clients.length === 0) return;
     try {
+      await this.opts.backend?.write(content);
       await writeMetaFile(this.opts.dataDir, content, this.opts.source);
       this.writes++;
       this.lastWriteAt = Date.now();

@@ -1,6 +1,6 @@
 // What observability needs from an instance. The instance implements InstanceStatsSource; logs,
 // metrics and health read it when they report, so nothing here sits on the data path.
-import type { DestinationStateName } from '../server/destination.ts';
+import type { DestinationStateName, HaStatus } from '../server/destination.ts';
 
 export interface InstanceStats {
   state: DestinationStateName;
@@ -27,6 +27,8 @@ export interface InstanceStats {
   clients: number;
   /** row changes that arrived as statements (binlog_format STATEMENT or MIXED) */
   statementDml?: number;
+  /** role in a high-availability cluster; absent when standalone */
+  ha?: HaStatus;
 }
 
 /** One binlog file on the source, as SHOW BINARY LOGS lists it. */

@@ -20,6 +20,9 @@ export interface LagFields {
   clients: number;
   error?: string;
   probeError?: string;
+  /** in a cluster: active or standby, and who is active */
+  role?: 'active' | 'standby';
+  activeServer?: string | null;
 }
 
 interface Watched {
@@ -110,6 +113,10 @@ export class LagReporter {
       clients: s.clients,
     };
     if (s.error !== undefined) f.error = s.error;
+    if (s.ha !== undefined) {
+      f.role = s.ha.role;
+      f.activeServer = s.ha.activeServer;
+    }
     if (probeError !== undefined) f.probeError = probeError;
     return f;
   }

@@ -5,7 +5,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DestinationStateName } from '../server/destination.ts';
 import type { InstanceStats, InstanceStatsSource } from './instance-stats.ts';
 
-export const STATES: readonly DestinationStateName[] = ['starting', 'running', 'retrying', 'failed', 'stopped'];
+export const STATES: readonly DestinationStateName[] = ['starting', 'running', 'retrying', 'failed', 'stopped', 'standby'];
 
 export interface MetricsOptions {
   /** bytes behind the source per destination (from the lag reporter), when known */
@@ -45,6 +45,13 @@ export class SluiceMetrics {
     this.gauge('sluice_outstanding_batches', 'Batches handed out and not yet acknowledged', (s) => s.outstandingBatches);
     this.gauge('sluice_clients', 'Connected clients subscribed to the destination', (s) => s.clients);
     this.gauge('sluice_read_offset_bytes', 'Offset read in the current binlog file', (s) => s.offset);
+    this.gauge('sluice_ha_active', 'In a ZooKeeper cluster: 1 while this server is the active one for the destination, 0 on standby', (s) =>
+      s.ha === undefined ? undefined : s.ha.role === 'active' ? 1 : 0,
+    );
+    this.gauge('sluice_zookeeper_connected', "In a ZooKeeper cluster: 1 while this server's session is connected with a valid lease", (s) =>
+      s.ha === undefined ? undefined : s.ha.zookeeper === 'connected' ? 1 : 0,
+    );
+    this.defineActiveServer();
     const behind = opts.bytesBehind;
     if (behind) {
       this.perSource('sluice_bytes_behind', 'Source binlog end minus the read position, across files (as of the last lag line)', (g, src) => {
@@ -83,6 +90,23 @@ export class SluiceMetrics {
         for (const src of sources.values()) {
           const cur = src.stats().state;
           for (const st of STATES) this.set({ destination: src.destination, state: st }, st === cur ? 1 : 0);
+        }
+      },
+    });
+  }
+
+  private defineActiveServer(): void {
+    const sources = this.sources;
+    new Gauge({
+      name: 'sluice_ha_active_server',
+      help: 'In a ZooKeeper cluster: 1 for the server that holds the destination now (as this server sees it)',
+      labelNames: ['destination', 'server'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const src of sources.values()) {
+          const active = src.stats().ha?.activeServer;
+          if (active) this.set({ destination: src.destination, server: active }, 1);
         }
       },
     });

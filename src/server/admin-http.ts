@@ -28,17 +28,19 @@ export interface HealthBody {
 }
 
 /**
- * 200 only when there are instances and every one is running; `degraded` (still 200: it serves)
- * when a running instance reports something an operator must fix.
+ * 200 only when there are instances and every one is running (or, in a cluster, standing by);
+ * `degraded` (still 200: it serves) when a running instance reports something an operator must fix.
  */
 export function healthReport(entries: HealthEntry[]): { code: 200 | 503; body: HealthBody } {
   const instances: HealthBody['instances'] = {};
   for (const e of entries) {
     const s: DestinationStatus & { degraded?: string } = e.error === undefined ? { state: e.state } : { state: e.state, error: e.error };
     if (e.degraded !== undefined) s.degraded = e.degraded;
+    if (e.ha !== undefined) s.ha = e.ha;
     instances[e.destination] = s;
   }
-  const ok = entries.length > 0 && entries.every((e) => e.state === 'running');
+  // A standby is healthy: it is ready to take over, which is its job.
+  const ok = entries.length > 0 && entries.every((e) => e.state === 'running' || e.state === 'standby');
   const degraded = ok && entries.some((e) => e.degraded !== undefined);
   return { code: ok ? 200 : 503, body: { status: ok ? (degraded ? 'degraded' : 'ok') : 'unavailable', instances } };
 }

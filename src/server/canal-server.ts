@@ -68,6 +68,18 @@ export class CanalServer {
     return [...this.live.values()];
   }
 
+  /** Closes every connection that named `destination` (a server that stops being its active one); returns how many. */
+  closeSessionsOf(destination: string, reason: string): number {
+    let n = 0;
+    for (const s of [...this.live.values()]) {
+      if (s.usesDestination(destination)) {
+        s.close(reason);
+        n++;
+      }
+    }
+    return n;
+  }
+
   async start(): Promise<BoundPorts> {
     const host = this.opts.host ?? '127.0.0.1';
     this.plain = net.createServer((socket) => this.accept(socket, 'tcp'));

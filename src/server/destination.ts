@@ -1,12 +1,26 @@
 // What a server session needs from a destination (an instance). The server knows nothing of
 // parsers or MySQL; an Instance implements this over its store and meta.
 
-export type DestinationStateName = 'starting' | 'running' | 'retrying' | 'failed' | 'stopped';
+/** `standby`: another server of a high-availability cluster runs it (docs/high-availability.md). */
+export type DestinationStateName = 'starting' | 'running' | 'retrying' | 'failed' | 'stopped' | 'standby';
+
+/** A destination's place in a high-availability cluster. */
+export interface HaStatus {
+  role: 'active' | 'standby';
+  /** the address this server registers */
+  server: string;
+  /** the server holding `running` now, if any */
+  activeServer: string | null;
+  /** this server's ZooKeeper session: connected, disconnected (session may live), lease-lapsed, expired (a new one is being opened) */
+  zookeeper: 'connecting' | 'connected' | 'disconnected' | 'lease-lapsed' | 'expired';
+}
 
 export interface DestinationStatus {
   state: DestinationStateName;
   /** the last error, for failed/retrying */
   error?: string;
+  /** present only when the server runs in a ZooKeeper cluster */
+  ha?: HaStatus;
 }
 
 /** One consuming connection: clientId as the client sent it, and who it is. */

@@ -105,6 +105,12 @@ export class Session {
     this.decoder = new FrameDecoder(cfg.maxFrameBytes);
   }
 
+  /** Whether this connection has named the destination (it holds or asked for it). */
+  usesDestination(name: string): boolean {
+    for (const d of this.touched.keys()) if (d.name === name) return true;
+    return false;
+  }
+
   get authenticated(): boolean {
     return this.state === 'ready';
   }

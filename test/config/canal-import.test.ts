@@ -78,12 +78,32 @@ test('a Canal conf directory is imported with its keys mapped, escapes undone an
     assert.equal(ex.drop.delete, true);
     assert.equal(ex.drop.ddl, true, 'canal.properties supplies instance defaults');
     assert.deepEqual(ex.store, { maxEntries: 4096, maxBytes: 16 * 1024 * 1024, batchMode: 'ITEMSIZE', memUnit: 2048, ddlIsolation: true });
-    assert.ok(cfg.ignoredKeys.includes('canal.zkServers'));
+    assert.equal(cfg.server.zookeeper, undefined, 'an empty canal.zkServers means standalone');
     assert.ok(cfg.ignoredKeys.includes('canal.mq.topic'));
     assert.ok(cfg.ignoredKeys.includes('canal.instance.enableDruid'));
     assert.ok(!cfg.ignoredKeys.includes('canal.instance.filter.regex'));
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('canal.zkServers turns on high availability: register ip, canal.id and default-instance.xml are honoured', async () => {
+  const props = CANAL_PROPERTIES.replace('canal.zkServers =', 'canal.zkServers = zk1:2181,zk2:2181\ncanal.register.ip = 10.0.0.5\ncanal.id = 7').replace(
+    'spring/file-instance.xml',
+    'spring/default-instance.xml',
+  );
+  const dir = await canalDir({ 'canal.properties': props, 'example/instance.properties': INSTANCE_PROPERTIES });
+  try {
+    const cfg = await loadConfig(dir, { env: { CANAL_DB_PASSWORD: 's3cret' } });
+    assert.deepEqual(cfg.server.zookeeper, { connect: 'zk1:2181,zk2:2181', registerAddress: '10.0.0.5:11111', cid: 7, sessionTimeoutMs: 5_000, takeoverDelayMs: 2_000, connectTimeoutMs: 10_000 });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const noZk = await canalDir({ 'canal.properties': CANAL_PROPERTIES.replace('spring/file-instance.xml', 'spring/default-instance.xml'), 'example/instance.properties': INSTANCE_PROPERTIES });
+  try {
+    await assert.rejects(loadConfig(noZk, { env: { CANAL_DB_PASSWORD: 's3cret' } }), (err: unknown) => err instanceof ConfigError && /default-instance.xml keeps cursors in ZooKeeper: set canal.zkServers/.test(err.message));
+  } finally {
+    await rm(noZk, { recursive: true, force: true });
   }
 });
 

@@ -1,14 +1,13 @@
 // A private ZooKeeper for one test file: Debian's zookeeper package (3.8, Java) started directly
 // with QuorumPeerMain on free loopback ports and its own temporary data folder, as a standalone
 // server or a three-node ensemble on this machine. Never the system service, never port 2181.
-// Each java process is started through `setpriv --pdeathsig KILL`, so the kernel kills it when
-// this process dies by any signal; a normal exit kills them too (process 'exit').
-import { spawn, type ChildProcess } from 'node:child_process';
+// Each java process is an OwnedProcess: it dies with this process whatever ends it.
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OwnedProcess } from './owned-process.ts';
 import { freePort } from './sandbox.ts';
 
 const JAVA_DIR = '/usr/share/java';
@@ -42,11 +41,6 @@ export async function fourLetter(port: number, word: string, timeoutMs = 2_000):
   });
 }
 
-const live = new Set<ZooKeeperNode>();
-process.on('exit', () => {
-  for (const n of live) n.killSync();
-});
-
 interface NodePorts {
   client: number;
   quorum: number;
@@ -54,8 +48,7 @@ interface NodePorts {
 }
 
 export class ZooKeeperNode {
-  private proc: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
+  private proc: OwnedProcess | undefined;
 
   constructor(
     /** myid: 1.. in an ensemble, 0 when standalone */
@@ -78,19 +71,16 @@ export class ZooKeeperNode {
   }
 
   get running(): boolean {
-    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+    return this.proc?.running ?? false;
   }
 
   /** Starts java; does not wait (an ensemble member cannot serve before a quorum is up). */
   launch(): void {
     if (this.running) throw new Error(`ZooKeeper node ${this.id} is already running`);
     const log = openSync(join(this.dir, 'zookeeper.log'), 'a');
-    const proc = spawn(
-      'setpriv',
+    this.proc = new OwnedProcess(
+      'java',
       [
-        '--pdeathsig',
-        'KILL',
-        'java',
         '-Xmx96m',
         '-XX:+UseSerialGC',
         '-XX:TieredStopAtLevel=1',
@@ -101,12 +91,9 @@ export class ZooKeeperNode {
         MAIN,
         join(this.dir, 'zoo.cfg'),
       ],
-      { stdio: ['ignore', log, log] },
+      ['ignore', log, log],
     );
     closeSync(log);
-    this.proc = proc;
-    live.add(this);
-    this.exited = new Promise((r) => proc.once('exit', () => r()));
   }
 
   /** Answer to `srvr`, '' when the node does not answer. */
@@ -140,27 +127,22 @@ export class ZooKeeperNode {
 
   /** Clean stop (SIGTERM), waiting for the process to exit. */
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.proc!.kill('SIGCONT');
-    this.proc!.kill('SIGTERM');
-    await this.exited;
+    await this.proc?.terminate();
   }
 
   /** SIGKILL, waiting for the process to exit. */
   async kill(): Promise<void> {
-    if (!this.running) return;
-    this.proc!.kill('SIGKILL');
-    await this.exited;
+    await this.proc?.kill();
   }
 
   /** SIGSTOP: sockets stay open, nothing answers. */
   freeze(): void {
-    if (this.running) this.proc!.kill('SIGSTOP');
+    this.proc?.freeze();
   }
 
   /** SIGCONT after freeze(). */
   thaw(): void {
-    if (this.running) this.proc!.kill('SIGCONT');
+    this.proc?.thaw();
   }
 
   /** Starts the node again on the same ports and data (after stop or kill); waits until it serves unless told not to. */
@@ -170,12 +152,6 @@ export class ZooKeeperNode {
     if (wait) await this.waitServing();
   }
 
-  killSync(): void {
-    if (this.running) {
-      this.proc!.kill('SIGCONT');
-      this.proc!.kill('SIGKILL');
-    }
-  }
 }
 
 export class ZooKeeper {
@@ -268,10 +244,7 @@ export class ZooKeeper {
 
   /** Kills every node and removes the data folder. */
   async cleanup(): Promise<void> {
-    for (const n of this.nodes) {
-      await n.kill();
-      live.delete(n);
-    }
+    for (const n of this.nodes) await n.kill();
     await rm(this.dir, { recursive: true, force: true });
   }
 }
