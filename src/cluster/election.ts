@@ -93,7 +93,9 @@ export class DestinationElection extends EventEmitter<ElectionEvents> implements
       await s.ensurePath(destinationClusterPath(this.destination));
       await createOwnEphemeral(s, destinationMemberPath(this.destination, this.node.address), Buffer.alloc(0));
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'could not register under the destination cluster node; will retry with the election');
+      this.log.warn({ err: (err as Error).message }, 'could not register under the destination cluster node; retrying');
+      if (this.session === s && !s.expired && !this.closed) setTimeout(() => void this.join(s), 500).unref();
+      return;
     }
     this.recheck();
   }

@@ -318,7 +318,15 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
 
   /** Creates every missing persistent node on the way to `path` (empty data). */
   async ensurePath(path: string): Promise<void> {
-    await this.call<string>('mkdirp', path, (cb) => this.client.mkdirp(path, cb));
+    // Another client creating a parent at the same moment makes mkdirp fail with NODE_EXISTS: go again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.call<string>('mkdirp', path, (cb) => this.client.mkdirp(path, cb));
+        return;
+      } catch (err) {
+        if (!(err instanceof ZkError) || err.code !== 'NODE_EXISTS' || attempt >= 5) throw err;
+      }
+    }
   }
 
   /** The node's data and stat, or undefined when it does not exist. The watch fires once on its next change. */
