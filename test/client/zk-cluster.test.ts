@@ -5,8 +5,7 @@
 // id stand by for each other through {clientId}/running.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { destinationPath, serverRunningPath, clientRunningPath } from '../../src/coord/paths.ts';
 import { notActiveMessage } from '../../src/coord/refusal.ts';
 import { formatServerRunning, parseClientRunning } from '../../src/coord/running-data.ts';
@@ -16,10 +15,10 @@ import type { CanalBatch } from '../../src/client/entry.ts';
 import { errorAckPacket, successAckPacket } from '../../src/protocol/packets.ts';
 import { waitFor } from '../support/sandbox.ts';
 import { ZooKeeper } from '../support/zookeeper.ts';
+import { spawnCli } from '../cli/run-cli.ts';
 import { ScriptedPeer } from './support/scripted-peer.ts';
 import { serve, transactions } from './support/serve.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 let zk: ZooKeeper;
 
 before(async () => {
@@ -184,9 +183,9 @@ process.on('exit', () => {
   for (const p of tails) p.kill('SIGKILL');
 });
 
-/** `sluice tail` as its own process; the kernel kills it if this test process dies (pdeathsig). */
+/** `sluice tail` as its own process; the kernel kills it if this test process dies (spawnCli). */
 function tail(args: string[]): Tail {
-  const proc = spawn('setpriv', ['--pdeathsig', 'KILL', process.execPath, '--import', 'tsx', MAIN, 'tail', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnCli(['tail', ...args]);
   tails.add(proc);
   const t: Tail = { proc, out: '', err: '', exited: new Promise((r) => proc.once('exit', (code) => r(code))) };
   proc.stdout!.on('data', (d: Buffer) => (t.out += d.toString()));
