@@ -2,7 +2,9 @@
 // FAIL with the fix, before anyone relies on the stream. Exit 1 when any check fails.
 import type { Command } from 'commander';
 import { slaveIdFor, type InstanceConfig } from '../config/index.ts';
+import mysql from 'mysql2/promise';
 import { checkSourceWith } from '../parser/preflight.ts';
+import { checkStandby, readBinlogSettings, type BinlogSettings } from '../parser/failover/standby-check.ts';
 import type { PreflightCheck } from '../parser/errors.ts';
 import { addConfigOption, EXIT_CONFIG, loadConfigOrExit } from './config-option.ts';
 
@@ -26,6 +28,46 @@ export async function checkInstance(inst: InstanceConfig): Promise<CheckReport> 
   }
 }
 
+async function masterSettings(inst: InstanceConfig): Promise<BinlogSettings | undefined> {
+  const s = inst.source;
+  try {
+    const c = await mysql.createConnection({ host: s.host, port: s.port, user: s.user, password: s.password, connectTimeout: s.connectTimeoutMs });
+    try {
+      return await readBinlogSettings(c);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The standby's report: every ordinary source check (it is read the same way once it takes
+ * over), then what a standby needs besides: log_slave_updates, the source's binlog settings,
+ * running replication.
+ */
+export async function checkStandbyOf(inst: InstanceConfig): Promise<CheckReport | undefined> {
+  const sb = inst.standby;
+  if (sb === undefined) return undefined;
+  const source = `${sb.user}@${sb.host}:${sb.port}`;
+  const destination = `${inst.destination} standby`;
+  const conn = { host: sb.host, port: sb.port, user: sb.user, password: sb.password, connectTimeout: sb.connectTimeoutMs };
+  try {
+    const checks = await checkSourceWith(conn, slaveIdFor(inst));
+    const c = await mysql.createConnection(conn);
+    try {
+      checks.push(...(await checkStandby(c, await masterSettings(inst), `${inst.source.host}:${inst.source.port}`)));
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+    return { destination, source, checks };
+  } catch (err) {
+    const fix = 'check standby.host/port/user/password in ' + inst.file + ' and that the standby accepts connections from here';
+    return { destination, source, checks: [{ name: 'connection', value: (err as Error).message, ok: false, fix }] };
+  }
+}
+
 export function formatReport(r: CheckReport): string {
   const width = Math.max(...r.checks.map((c) => c.name.length));
   const lines = [`${r.destination} (${r.source})`];
@@ -40,7 +82,7 @@ export function registerCheck(program: Command): void {
   addConfigOption(
     program
       .command('check')
-      .description("connect to each instance's source and report every preflight setting as OK or FAIL with the fix; exits 1 on any FAIL")
+      .description("connect to each instance's source (and standby) and report every preflight setting as OK or FAIL with the fix; exits 1 on any FAIL")
       .option('-d, --destination <name>', 'check only this destination'),
   ).action(async (opts: { config: string; destination?: string }) => {
     const cfg = await loadConfigOrExit(opts.config);
@@ -54,9 +96,13 @@ export function registerCheck(program: Command): void {
     }
     let failed = 0;
     for (const inst of instances) {
-      const r = await checkInstance(inst);
-      process.stdout.write(formatReport(r) + '\n');
-      failed += r.checks.filter((c) => !c.ok).length;
+      const reports = [await checkInstance(inst)];
+      const standby = await checkStandbyOf(inst);
+      if (standby) reports.push(standby);
+      for (const r of reports) {
+        process.stdout.write(formatReport(r) + '\n');
+        failed += r.checks.filter((c) => !c.ok).length;
+      }
     }
     process.stdout.write(failed === 0 ? 'all checks passed\n' : `${failed} check(s) failed\n`);
     process.exitCode = failed === 0 ? 0 : 1;

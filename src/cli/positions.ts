@@ -5,7 +5,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { readMetaFile, writeMetaFile, describeStart, metaPath, type MetaContent, type StartRequest } from '../meta/meta-file.ts';
+import { readMetaFile, writeMetaFile, describeStart, metaPath, type MetaContent, type ReadingRecord, type StartRequest } from '../meta/meta-file.ts';
 import { lockHolder } from '../meta/instance-lock.ts';
 import { describeCursor } from '../meta/cursor-order.ts';
 import { loadConfig } from '../config/index.ts';
@@ -65,13 +65,25 @@ export async function showPositions(dataDir: string, only: string | string[] | u
       io.out('  no cursor file: starts from the configured position');
       continue;
     }
+    if (meta.reading) io.out(`  ${describeReading(meta.reading, holder !== undefined)}`);
     if (meta.clients.length === 0) io.out('  no subscribed clients');
     for (const c of meta.clients) {
       const at = c.cursor ? `${describeCursor(c.cursor)}${c.cursor.timestamp ? ` at ${new Date(c.cursor.timestamp).toISOString()}` : ''}` : 'no cursor yet';
-      io.out(`  client ${c.clientId}: ${at}${c.filter ? `; filter ${c.filter}` : ''}`);
+      // Only a standby's cursor is worth naming the server of: its file and offset are the standby's.
+      const on = c.cursor && c.source && meta.reading && (meta.reading.role === 'standby' || meta.reading.switchedFrom !== undefined) ? ` on ${c.source.address}:${c.source.port}` : '';
+      io.out(`  client ${c.clientId}: ${at}${on}${c.filter ? `; filter ${c.filter}` : ''}`);
     }
     if (meta.start) io.out(`  next start (until the first ack): ${describeStart(meta.start)}`);
   }
+}
+
+/** "reading the standby 10.0.0.2:3306 since ... (switched from 10.0.0.1:3306)" */
+function describeReading(r: ReadingRecord, running: boolean): string {
+  const verb = running ? 'reading' : 'last read';
+  const what = r.role === 'standby' ? 'the standby' : 'the source';
+  const since = r.since !== undefined ? ` since ${new Date(r.since).toISOString()}` : '';
+  const from = r.switchedFrom !== undefined ? ` (switched from ${r.switchedFrom}; a restart reads the source again)` : '';
+  return `${verb} ${what} ${r.address}:${r.port}${since}${from}`;
 }
 
 export async function resetPositions(dataDir: string, destination: string, target: StartRequest, io: PositionsIo): Promise<void> {

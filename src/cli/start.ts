@@ -58,7 +58,11 @@ export async function startSluice(cfg: SluiceConfig, log: Logger): Promise<Runni
     const src = cfg.instances[i]!.source;
     const probe = new BinlogEndProbe({ host: src.host, port: src.port, user: src.user, password: src.password, connectTimeoutMs: src.connectTimeoutMs });
     probes.push(probe);
-    lag.add(inst, instanceLogger(log, inst.destination), () => probe.list());
+    // Bytes behind are counted on the server read: the standby's binlog once it has taken over.
+    const sb = cfg.instances[i]!.standby;
+    const standbyProbe = sb === undefined ? undefined : new BinlogEndProbe(sb);
+    if (standbyProbe) probes.push(standbyProbe);
+    lag.add(inst, instanceLogger(log, inst.destination), () => (standbyProbe !== undefined && inst.reading()?.role === 'standby' ? standbyProbe : probe).list());
   }
 
   let admin: AdminHttpServer | undefined;
@@ -71,7 +75,8 @@ export async function startSluice(cfg: SluiceConfig, log: Logger): Promise<Runni
       health: () =>
         instances.map((i) => {
           const degraded = i.degraded();
-          return { destination: i.destination, ...i.status(), ...(degraded !== undefined ? { degraded } : {}) };
+          const source = i.reading();
+          return { destination: i.destination, ...i.status(), ...(degraded !== undefined ? { degraded } : {}), ...(source !== undefined ? { source } : {}) };
         }),
       logger: log,
     });

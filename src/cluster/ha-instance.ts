@@ -3,6 +3,7 @@
 // runs nothing (no binlog connection, no store) and refuses clients with an error naming the
 // active server. Losing the election fences at once: the client connections of the destination
 // are closed and every call is refused before the instance has even finished stopping.
+import type { ReadingSource } from '../parser/source-failover.ts';
 import type { Logger } from 'pino';
 import type { InstanceConfig } from '../config/types.ts';
 import { notActiveMessage } from '../coord/refusal.ts';
@@ -129,6 +130,11 @@ export class HaInstance implements Destination, InstanceStatsSource {
   /** What the running instance reports an operator must fix (nothing while standby). */
   degraded(): string | undefined {
     return this.election.mayServe() ? this.instance?.degraded() : undefined;
+  }
+
+  /** The server the running instance reads, when it has a standby source (src/parser/source-failover.ts). */
+  reading(): ReadingSource | undefined {
+    return this.instance?.reading();
   }
 
   stats(): InstanceStats {

@@ -86,8 +86,20 @@ export function buildInstance(raw: unknown, destination: string, file: string, i
     store: d.store,
     heartbeatMs: d.heartbeatMs,
     retry: d.retry,
+    failover: d.failover,
   };
   if (d.timezone !== undefined) out.timezone = d.timezone;
+  if (d.standby !== undefined) {
+    const { start, ...standby } = d.standby;
+    out.standby = standby;
+    const s = toStart(start);
+    if (s.kind !== 'end') out.standby.start = s;
+    if (standby.host === d.source.host && standby.port === d.source.port) {
+      local.add(file, 'standby.host', `the standby must be another server than source (${d.source.host}:${d.source.port}); name a replica of it`, `${standby.host}:${standby.port}`);
+      relocate(local, issues, locate);
+      return undefined;
+    }
+  }
   return out;
 }
 

@@ -56,12 +56,19 @@ const INSTANCE_KEYS: Record<string, string> = {
   'canal.instance.memory.buffer.memunit': 'store.memUnit',
   'canal.instance.memory.batch.mode': 'store.batchMode',
   'canal.instance.get.ddl.isolation': 'store.ddlIsolation',
+  'canal.instance.standby.journal.name': 'standby.start.file',
+  'canal.instance.standby.position': 'standby.start.position',
+  'canal.instance.standby.timestamp': 'standby.start.timestamp',
+  'canal.instance.standby.gtid': 'standby.start.gtid',
+  'canal.instance.detecting.retry.threshold': 'failover.afterFailedReconnects',
+  'canal.instance.fallbackIntervalInSeconds': 'failover.fallbackMs',
 };
 const ADDRESS_KEY = 'canal.instance.master.address';
+const STANDBY_ADDRESS_KEY = 'canal.instance.standby.address';
 const GTID_ON_KEY = 'canal.instance.gtidon';
 
 /** Keys read for their meaning but not copied: the destination list and the conf dir placeholder. */
-const CONSUMED = new Set(['canal.destinations', 'canal.conf.dir', ADDRESS_KEY, GTID_ON_KEY, REGISTER_IP_KEY, CANAL_ID_KEY]);
+const CONSUMED = new Set(['canal.destinations', 'canal.conf.dir', ADDRESS_KEY, STANDBY_ADDRESS_KEY, GTID_ON_KEY, REGISTER_IP_KEY, CANAL_ID_KEY]);
 
 /**
  * Keys sluice cannot honour when set to anything but the harmless value. Returns the problem,
@@ -82,9 +89,6 @@ function unhonourable(key: string, value: string, zookeeper = false): string | u
   if (key === 'canal.instance.tsdb.enable' && v === 'true') {
     return 'set it to false: sluice takes column names from binlog_row_metadata=FULL, not from a table-schema history database';
   }
-  if (key.startsWith('canal.instance.standby.') && v !== '') {
-    return 'standby sources are not supported: run one sluice instance per source (remove the canal.instance.standby.* keys)';
-  }
   if (key === 'canal.instance.connectionCharset' && !['utf-8', 'utf8', 'utf8mb4'].includes(v)) {
     return 'sluice decodes text as UTF-8 only; set canal.instance.connectionCharset = UTF-8';
   }
@@ -100,8 +104,7 @@ function unhonourable(key: string, value: string, zookeeper = false): string | u
 /** Keys unhonourable() judges: with a value sluice behaves the same under, they count as used, not ignored. */
 function judged(key: string): boolean {
   return (
-    ['canal.serverMode', 'canal.instance.global.mode', 'canal.instance.global.spring.xml', 'canal.instance.tsdb.enable', 'canal.instance.connectionCharset', 'canal.instance.multi.stream.on'].includes(key) ||
-    key.startsWith('canal.instance.standby.') ||
+    ['canal.serverMode', 'canal.instance.global.mode', 'canal.instance.global.spring.xml', 'canal.instance.tsdb.enable', 'canal.instance.connectionCharset', 'canal.instance.multi.stream.on', 'canal.instance.filter.transaction.entry', 'canal.instance.filter.query.dcl'].includes(key) ||
     /^canal\.instance\.master\.ssl/i.test(key)
   );
 }
@@ -243,15 +246,17 @@ export async function importCanalDir(dir: string, env: Env, issues: IssueList): 
         continue;
       }
       where.set(path, { file, key });
-      if (path === 'start.gtid' && !gtidOn) {
+      if ((path === 'start.gtid' || path === 'standby.start.gtid') && !gtidOn) {
         if (merged.get(key)!.value !== '') ignored.add(key + ' (canal.instance.gtidon is false)');
         continue;
       }
       const v = value(merged, key, file);
       if (v === undefined) continue;
       if (path === 'source.slaveId' && v === '0') continue; // Canal: 0 means pick one automatically
-      const keepString = path === 'source.user' || path === 'source.password' || path === 'start.file' || path === 'start.gtid' || path.startsWith('filter.') || path === 'store.batchMode';
-      setPath(raw, path, keepString ? v : typed(v));
+      const keepString = path === 'source.user' || path === 'source.password' || path.endsWith('start.file') || path.endsWith('start.gtid') || path.startsWith('filter.') || path === 'store.batchMode';
+      // Canal gives the fallback in seconds; sluice keeps milliseconds.
+      const val = path === 'failover.fallbackMs' && /^\d+$/.test(v) ? Number(v) * 1000 : keepString ? v : typed(v);
+      setPath(raw, path, val);
     }
     // A timestamp beside a journal name means "search this file by time" in Canal; sluice searches by time.
     const start = raw['start'] as Record<string, unknown> | undefined;
@@ -274,6 +279,7 @@ export async function importCanalDir(dir: string, env: Env, issues: IssueList): 
     if ((raw['source'] as Record<string, unknown> | undefined)?.['password'] === undefined && (raw['source'] as Record<string, unknown> | undefined)?.['user'] !== undefined) {
       setPath(raw, 'source.password', ''); // Canal allows an account without a password
     }
+    importStandby(raw, merged, origin, where, instFile, (props, key, file) => value(props, key, file), issues);
     const locate: Locate = (k) => {
       const direct = where.get(k);
       if (direct) return direct;
@@ -285,6 +291,45 @@ export async function importCanalDir(dir: string, env: Env, issues: IssueList): 
     if (inst) instances.push(inst);
   }
   return { server, instances, ignoredKeys: [...ignored].sort() };
+}
+
+/**
+ * canal.instance.standby.address names a replica of the master that takes over when the master is
+ * lost; Canal uses the master's account for it. Its journal/position/timestamp keys (already
+ * copied to standby.start) follow the same rules as the master's start keys.
+ */
+function importStandby(
+  raw: Record<string, unknown>,
+  merged: Props,
+  origin: Map<string, string>,
+  where: Map<string, { file: string; key: string }>,
+  instFile: string,
+  value: (props: Props, key: string, file: string) => string | undefined,
+  issues: IssueList,
+): void {
+  const file = origin.get(STANDBY_ADDRESS_KEY) ?? instFile;
+  const address = value(merged, STANDBY_ADDRESS_KEY, file);
+  const standby = raw['standby'] as Record<string, unknown> | undefined;
+  if (address === undefined) {
+    // Start keys without an address mean nothing: Canal ignores them too.
+    delete raw['standby'];
+    return;
+  }
+  for (const p of ['standby.host', 'standby.port']) where.set(p, { file, key: STANDBY_ADDRESS_KEY });
+  const m = /^(.+):(\d+)$/.exec(address);
+  if (!m) {
+    issues.add(file, STANDBY_ADDRESS_KEY, 'must be host:port of a replica of the master (it must log what it replicates: log_slave_updates=ON)', address);
+    return;
+  }
+  setPath(raw, 'standby.host', m[1]!);
+  setPath(raw, 'standby.port', Number(m[2]));
+  const src = raw['source'] as Record<string, unknown> | undefined;
+  if (src?.['user'] !== undefined) setPath(raw, 'standby.user', src['user']);
+  if (src?.['password'] !== undefined) setPath(raw, 'standby.password', src['password']);
+  for (const p of ['standby.user', 'standby.password']) where.set(p, { file: instFile, key: p === 'standby.user' ? 'canal.instance.dbUsername' : 'canal.instance.dbPassword' });
+  const start = (standby ?? (raw['standby'] as Record<string, unknown>))['start'] as Record<string, unknown> | undefined;
+  if (start && start['timestamp'] !== undefined && start['file'] !== undefined && start['position'] === undefined) delete start['file'];
+  if (start && start['position'] !== undefined && start['timestamp'] !== undefined) delete start['timestamp'];
 }
 
 async function readPropsOptional(file: string): Promise<Props | undefined> {

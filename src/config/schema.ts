@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { parseColumnRules } from '../sink/column-filter.ts';
 import { FilterError, TableFilter } from '../sink/table-filter.ts';
+import { FAILOVER_DEFAULTS } from './failover-defaults.ts';
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().min(1);
@@ -178,6 +179,26 @@ export const instanceFileSchema = z.strictObject({
     })
     .prefault({}),
   heartbeatMs: positiveInt.default(5_000),
+  /** a replica of `source` that takes over when the source is lost (docs/high-availability.md) */
+  standby: z
+    .strictObject({
+      host: hostname,
+      port: port.min(1).default(3306),
+      user: z.string().min(1),
+      password: z.string(),
+      connectTimeoutMs: positiveInt.default(10_000),
+      /** where to begin on the standby when nothing has been read from the source yet */
+      start: startSchema.optional(),
+    })
+    .optional(),
+  failover: z
+    .strictObject({
+      afterFailedReconnects: positiveInt.default(FAILOVER_DEFAULTS.afterFailedReconnects),
+      afterSilenceMs: positiveInt.default(FAILOVER_DEFAULTS.afterSilenceMs),
+      fallbackMs: z.number().int().min(0).default(FAILOVER_DEFAULTS.fallbackMs),
+      standbyWaitMs: z.number().int().min(0).default(FAILOVER_DEFAULTS.standbyWaitMs),
+    })
+    .prefault({}),
   retry: z
     .strictObject({
       initialMs: positiveInt.default(1_000),

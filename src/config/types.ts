@@ -1,5 +1,8 @@
 // The validated configuration every other module receives. Paths are absolute; secrets are resolved.
 import type { LOG_LEVELS } from './schema.ts';
+import type { FailoverSettings } from './failover-defaults.ts';
+
+export type { FailoverSettings } from './failover-defaults.ts';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -48,6 +51,20 @@ export interface InstanceConfig {
   store: { maxEntries: number; maxBytes: number; batchMode: 'MEMSIZE' | 'ITEMSIZE'; memUnit: number; ddlIsolation: boolean };
   heartbeatMs: number;
   retry: { initialMs: number; maxMs: number };
+  /** a replica of `source` that takes over when the source is lost; its own account */
+  standby?: StandbyConfig;
+  /** when the source counts as lost; defaults (FAILOVER_DEFAULTS) where absent */
+  failover?: FailoverSettings;
+}
+
+export interface StandbyConfig {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  connectTimeoutMs: number;
+  /** where to begin on the standby when nothing was read from the source (Canal's standby.* position keys) */
+  start?: Exclude<StartRequest, { kind: 'end' }>;
 }
 
 export interface SluiceConfig {

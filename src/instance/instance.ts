@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import type { InstanceConfig } from '../config/types.ts';
 import { slaveIdFor } from '../config/build.ts';
 import { EventParser, type EventParserOptions, type ParserState } from '../parser/event-parser.ts';
+import { SourceFailover, type ReadingSource } from '../parser/source-failover.ts';
+import { FAILOVER_DEFAULTS } from '../config/failover-defaults.ts';
 import { EventSink } from '../sink/event-sink.ts';
 import { Pump } from '../sink/pump.ts';
 import { EventStore } from '../store/event-store.ts';
@@ -25,7 +27,7 @@ import { MetaStore } from '../meta/meta-store.ts';
 import type { MetaBackend } from '../meta/meta-backend.ts';
 import { InstanceLock } from '../meta/instance-lock.ts';
 import { describeCursor } from '../meta/cursor-order.ts';
-import { chooseStart, type ResolvedStart } from './start-position.ts';
+import { chooseStart, startOnMaster, type ResolvedStart } from './start-position.ts';
 import { StatementFormatWatch } from '../parser/statement-format.ts';
 
 export interface InstanceOptions {
@@ -47,7 +49,7 @@ interface Running {
   store: EventStore;
   pump: Pump;
   destination: StoreDestination<StoreItem>;
-  parser: EventParser;
+  parser: EventParser | SourceFailover;
 }
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
@@ -63,7 +65,9 @@ export class Instance implements Destination, InstanceStatsSource {
   /** resolves when the current teardown (stop or failure) is complete */
   private teardown: Promise<void> | undefined;
   private startedFrom: ResolvedStart | undefined;
-  private counters = { errors: 0, batches: 0, acks: 0, rollbacks: 0 };
+  /** the last run's parser, so a failed instance still says which server it read */
+  private lastParser: EventParser | SourceFailover | undefined;
+  private counters = { errors: 0, batches: 0, acks: 0, rollbacks: 0, switches: 0 };
   private readonly statements: StatementFormatWatch;
 
   constructor(opts: InstanceOptions) {
@@ -107,6 +111,11 @@ export class Instance implements Destination, InstanceStatsSource {
     const choice = chooseStart(meta.resumeCursor(), meta.pendingStart(), cfg.start);
     this.startedFrom = choice.start;
     this.log.info({ start: choice.start, metaFile: meta.path }, choice.reason);
+    // A cursor taken while a standby was read holds the standby's file and offset: the master
+    // resumes from its GTID (or time) instead.
+    const onMaster = startOnMaster(choice.start, meta.resumeCursorSource(), cfg.standby, cfg.failover?.fallbackMs ?? FAILOVER_DEFAULTS.fallbackMs);
+    if (onMaster.reason !== undefined) this.log.warn({ start: onMaster.start }, onMaster.reason);
+    meta.setReading({ role: 'master', address: cfg.source.host, port: cfg.source.port });
 
     const store = new EventStore(cfg.store);
     const sink = new EventSink({
@@ -135,24 +144,39 @@ export class Instance implements Destination, InstanceStatsSource {
       onAck: (clientId, cursor) => m.setCursor(clientId, cursor),
       logger: this.log,
     });
-    const parser = new EventParser({
-      host: cfg.source.host,
-      port: cfg.source.port,
-      user: cfg.source.user,
-      password: cfg.source.password,
+    const parserOpts = {
       slaveId: slaveIdFor(cfg),
-      start: choice.start,
       ...(cfg.timezone !== undefined ? { timezone: cfg.timezone } : {}),
       heartbeatMs: cfg.heartbeatMs,
       backoff: { initialMs: cfg.retry.initialMs, maxMs: cfg.retry.maxMs },
-      connectTimeoutMs: cfg.source.connectTimeoutMs,
       destination: this.name,
-      logger: this.log,
-      onStatementDml: (schema, table, at) => this.statements.note(schema, table, at),
+      onStatementDml: (schema: string, table: string, at: { file: string; offset: number }) => this.statements.note(schema, table, at),
       ...this.opts.parser,
-    });
+    };
+    const parser =
+      cfg.standby === undefined
+        ? new EventParser({
+            host: cfg.source.host,
+            port: cfg.source.port,
+            user: cfg.source.user,
+            password: cfg.source.password,
+            start: onMaster.start,
+            connectTimeoutMs: cfg.source.connectTimeoutMs,
+            logger: this.log,
+            ...parserOpts,
+          })
+        : new SourceFailover({
+            master: cfg.source,
+            standby: cfg.standby,
+            failover: cfg.failover ?? FAILOVER_DEFAULTS,
+            start: onMaster.start,
+            parser: parserOpts,
+            logger: this.log,
+            onSwitch: (r) => this.onSwitch(m, r),
+          });
     const run: Running = { lock, meta, store, pump, destination, parser };
     this.run = run;
+    this.lastParser = parser;
     pump.on('error', (err) => this.fail(err));
     parser.on('state', (s: ParserState) => this.onParserState(run, s));
     parser.on('error', (err: Error & { fatal?: boolean }) => this.onParserError(run, err));
@@ -167,7 +191,7 @@ export class Instance implements Destination, InstanceStatsSource {
     // "The end" moves on: a restart before the first ack must begin where this start began,
     // or what was handed out but never acknowledged would be skipped.
     const began = parser.startPoint();
-    if (choice.start.kind === 'end' && began !== undefined && this.run === run) {
+    if (onMaster.start.kind === 'end' && began !== undefined && this.run === run) {
       meta.keepStart({ kind: 'position', file: began.file, offset: began.offset });
     }
   }
@@ -191,6 +215,15 @@ export class Instance implements Destination, InstanceStatsSource {
   /** Why the instance serves but not as it should (row changes arriving as statements); undefined when all is well. */
   degraded(): string | undefined {
     return this.statements.degraded();
+  }
+
+  /**
+   * The server the instance reads, for instances with a standby: the master until the standby
+   * takes over, then the standby until a restart. Undefined without a standby.
+   */
+  reading(): ReadingSource | undefined {
+    const p = this.run?.parser ?? this.lastParser;
+    return p instanceof SourceFailover ? p.reading() : undefined;
   }
 
   /** Where the current (or last) run began: a cursor, a reset request, the configured start or the end. */
@@ -218,6 +251,11 @@ export class Instance implements Destination, InstanceStatsSource {
       statementDml: this.statements.stats().count,
     };
     if (this.lastError !== undefined) out.error = this.lastError;
+    const src = this.reading();
+    if (src !== undefined) {
+      out.source = src;
+      out.sourceSwitches = this.counters.switches;
+    }
     if (p !== undefined) {
       out.file = p.file;
       out.offset = p.offset;
@@ -281,6 +319,12 @@ export class Instance implements Destination, InstanceStatsSource {
     this.state = s;
     if (s === 'retrying') this.log.warn({ from, to: s, error: this.lastError }, 'instance retrying: source connection lost');
     else if (s !== 'failed') this.log.info({ from, to: s }, `instance ${s}`);
+  }
+
+  /** The standby took over: later cursors belong to it, and meta.dat says so at once. */
+  private onSwitch(meta: MetaStore, r: ReadingSource): void {
+    this.counters.switches++;
+    meta.setReading({ role: r.role, address: r.address, port: r.port, ...(r.since !== undefined ? { since: r.since } : {}), ...(r.switchedFrom !== undefined ? { switchedFrom: r.switchedFrom } : {}) });
   }
 
   private onParserState(run: Running, s: ParserState): void {

@@ -5,6 +5,8 @@
 import type { LogPosition } from '../protocol/entry-model.ts';
 import { describeStart, type StartRequest } from '../meta/meta-file.ts';
 import { describeCursor } from '../meta/cursor-order.ts';
+import type { SourceAddress } from '../meta/meta-file.ts';
+import type { StandbyConfig } from '../config/types.ts';
 
 export type ResolvedStart =
   | { kind: 'cursor'; cursor: LogPosition }
@@ -21,4 +23,29 @@ export function chooseStart(cursor: LogPosition | undefined, reset: StartRequest
   if (reset) return { start: reset, reason: `starting at ${describeStart(reset)}, the pending start in meta.dat (set by sluice positions reset, or kept from a start before any ack)` };
   if (configured) return { start: configured, reason: `no cursor yet: starting at the configured ${describeStart(configured)}` };
   return { start: { kind: 'end' }, reason: 'no cursor and no configured start: starting at the current end of the binlog' };
+}
+
+/**
+ * The start for the master. A cursor taken while the standby was read (its recorded source is
+ * the standby's address) holds a file and offset of the standby's binlog, which mean nothing on
+ * the master: the master resumes after the cursor's GTID position instead (exact), or, with no
+ * GTID, from the cursor's time minus the fallback window (entries may repeat). `reason` is set
+ * (for a warn line) when the start was changed.
+ */
+export function startOnMaster(
+  start: ResolvedStart,
+  cursorSource: SourceAddress | undefined,
+  standby: Pick<StandbyConfig, 'host' | 'port'> | undefined,
+  fallbackMs: number,
+): { start: ResolvedStart; reason?: string } {
+  if (start.kind !== 'cursor' || cursorSource === undefined || standby === undefined) return { start };
+  if (cursorSource.address !== standby.host || cursorSource.port !== standby.port) return { start };
+  const c = start.cursor;
+  const on = `the cursor ${describeCursor(c)} was taken on the standby ${standby.host}:${standby.port}`;
+  if (c.gtid !== '') return { start: { kind: 'gtid', gtid: c.gtid }, reason: `${on}: back on the master, resuming after its GTID position ${c.gtid}` };
+  const ms = c.timestamp - fallbackMs;
+  return {
+    start: { kind: 'timestamp', ms },
+    reason: `${on} and has no GTID: back on the master, resuming from ${new Date(ms).toISOString()} (its time minus failover.fallbackMs); entries since then may repeat`,
+  };
 }

@@ -33,6 +33,18 @@ export interface ClientMeta {
   clientId: string;
   filter: string;
   cursor?: LogPosition;
+  /** the server the cursor's file and offset belong to (Canal's identity.sourceAddress) */
+  source?: SourceAddress;
+}
+
+/** The server an instance reads (a standby once it has taken over); written as `sluiceSource`. */
+export interface ReadingRecord {
+  role: 'master' | 'standby';
+  address: string;
+  port: number;
+  /** when the standby took over (ms) */
+  since?: number;
+  switchedFrom?: string;
 }
 
 export interface MetaContent {
@@ -40,6 +52,8 @@ export interface MetaContent {
   clients: ClientMeta[];
   /** Start position requested by `sluice positions reset`; cursors win over it. */
   start?: StartRequest;
+  /** the server the instance reads or last read */
+  reading?: ReadingRecord;
 }
 
 export interface SourceAddress {
@@ -86,11 +100,12 @@ export function toCanalJson(content: MetaContent, source: SourceAddress): string
     const out: Record<string, unknown> = {
       clientIdentity: { clientId: clientIdToJson(c.clientId), destination: content.destination, filter: c.filter },
     };
-    if (c.cursor) out.cursor = cursorToCanal(c.cursor, source);
+    if (c.cursor) out.cursor = cursorToCanal(c.cursor, c.source ?? source);
     return out;
   });
   const doc: Record<string, unknown> = { clientDatas, destination: content.destination };
   if (content.start) doc.sluiceStart = content.start;
+  if (content.reading) doc.sluiceSource = content.reading;
   return JSON.stringify(doc);
 }
 
@@ -141,6 +156,14 @@ export function cursorFromCanal(cursor: unknown, at: string, file: string): LogP
   return out;
 }
 
+/** The server a cursor's file and offset belong to (identity.sourceAddress), when written. */
+export function cursorSourceFromCanal(cursor: unknown, at: string, file: string): SourceAddress | undefined {
+  if (!isObj(cursor) || !isObj(cursor.identity) || !isObj(cursor.identity.sourceAddress)) return undefined;
+  const sa = cursor.identity.sourceAddress;
+  if (typeof sa.address !== 'string' || sa.port === undefined || sa.port === null) return undefined;
+  return { address: sa.address, port: num(sa.port, `${at}.identity.sourceAddress.port`, file) };
+}
+
 /** Parses meta.dat text written by Canal or by sluice. `file` names the file in errors. */
 export function parseCanalJson(text: string, file: string, expectDestination?: string): MetaContent {
   let doc: unknown;
@@ -163,11 +186,21 @@ export function parseCanalJson(text: string, file: string, expectDestination?: s
       throw new MetaFileError(`${file}: clientDatas[${i}].clientIdentity.clientId must be a number`);
     }
     const c: ClientMeta = { clientId: String(ident.clientId), filter: typeof ident.filter === 'string' ? ident.filter : '' };
-    if (cd.cursor !== undefined && cd.cursor !== null) c.cursor = cursorFromCanal(cd.cursor, `clientDatas[${i}].cursor`, file);
+    if (cd.cursor !== undefined && cd.cursor !== null) {
+      c.cursor = cursorFromCanal(cd.cursor, `clientDatas[${i}].cursor`, file);
+      const from = cursorSourceFromCanal(cd.cursor, `clientDatas[${i}].cursor`, file);
+      if (from !== undefined) c.source = from;
+    }
     return c;
   });
   const out: MetaContent = { destination, clients };
   if (doc.sluiceStart !== undefined) out.start = parseStart(doc.sluiceStart, file);
+  const r = doc.sluiceSource;
+  if (isObj(r) && (r.role === 'master' || r.role === 'standby') && typeof r.address === 'string') {
+    out.reading = { role: r.role, address: r.address, port: num(r.port, 'sluiceSource.port', file) };
+    if (r.since !== undefined) out.reading.since = num(r.since, 'sluiceSource.since', file);
+    if (typeof r.switchedFrom === 'string') out.reading.switchedFrom = r.switchedFrom;
+  }
   return out;
 }
 

@@ -13,6 +13,7 @@ import {
   metaPath,
   type ClientMeta,
   type MetaContent,
+  type ReadingRecord,
   type SourceAddress,
   type StartRequest,
 } from './meta-file.ts';
@@ -39,6 +40,9 @@ export interface MetaStoreStats {
 export class MetaStore {
   private readonly clients = new Map<string, ClientMeta>();
   private startRequest: StartRequest | undefined;
+  /** the server read now: new cursors belong to it */
+  private source: SourceAddress;
+  private readingRecord: ReadingRecord | undefined;
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -47,7 +51,9 @@ export class MetaStore {
   private writes = 0;
   private failedWrites = 0;
 
-  private constructor(private readonly opts: MetaStoreOptions) {}
+  private constructor(private readonly opts: MetaStoreOptions) {
+    this.source = opts.source;
+  }
 
   /** Loads the destination's meta.dat (Canal's or ours) if there is one. */
   static async open(opts: MetaStoreOptions): Promise<MetaStore> {
@@ -57,6 +63,7 @@ export class MetaStore {
     if (content) {
       for (const c of content.clients) store.clients.set(c.clientId, { ...c });
       store.startRequest = content.start;
+      store.readingRecord = content.reading;
     }
     const primary = await opts.backend?.load();
     // An empty backend (a cluster's first start) takes over what meta.dat holds.
@@ -92,6 +99,25 @@ export class MetaStore {
     return minCursor([...this.clients.values()].map((c) => c.cursor));
   }
 
+  /** The server the file and offset of the cursor a restart resumes from belong to, when recorded. */
+  resumeCursorSource(): SourceAddress | undefined {
+    const min = this.resumeCursor();
+    if (min === undefined) return undefined;
+    for (const c of this.clients.values()) if (c.cursor === min) return c.source;
+    return undefined;
+  }
+
+  /** The server the instance reads from now on (a standby that took over); written at once. */
+  setReading(r: ReadingRecord): void {
+    this.source = { address: r.address, port: r.port };
+    this.readingRecord = { ...r };
+    if (this.clients.size > 0) this.writeSoon(true);
+  }
+
+  reading(): ReadingRecord | undefined {
+    return this.readingRecord === undefined ? undefined : { ...this.readingRecord };
+  }
+
   /** A start position set by `sluice positions reset`; only meaningful while no client has a cursor. */
   pendingStart(): StartRequest | undefined {
     return this.startRequest;
@@ -111,7 +137,7 @@ export class MetaStore {
   /** Registers (or re-registers, replacing the filter) a client; written at once. */
   subscribe(clientId: string, filter: string): void {
     const prev = this.clients.get(clientId);
-    this.clients.set(clientId, { clientId, filter, cursor: prev?.cursor });
+    this.clients.set(clientId, { clientId, filter, cursor: prev?.cursor, ...(prev?.source ? { source: prev.source } : {}) });
     this.writeSoon(true);
   }
 
@@ -125,9 +151,10 @@ export class MetaStore {
   setCursor(clientId: string, cursor: LogPosition): void {
     const c = this.clients.get(clientId);
     if (!c) {
-      this.clients.set(clientId, { clientId, filter: '', cursor: { ...cursor } });
+      this.clients.set(clientId, { clientId, filter: '', cursor: { ...cursor }, source: this.source });
     } else {
       c.cursor = { ...cursor };
+      c.source = this.source;
     }
     // A cursor supersedes a reset request: once something is acknowledged, resume from there.
     this.startRequest = undefined;
@@ -179,6 +206,7 @@ export class MetaStore {
     this.dirty = false;
     const content: MetaContent = { destination: this.opts.destination, clients: this.clientList() };
     if (this.startRequest) content.start = this.startRequest;
+    if (this.readingRecord) content.reading = this.readingRecord;
     // Canal's fix for #4312: an empty list would erase the cursors of clients that have not
     // re-subscribed yet, so it never replaces the file.
     if (content.clients.length === 0) return;

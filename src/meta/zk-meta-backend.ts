@@ -12,7 +12,7 @@ import { ZkError, type ZkSession } from '../coord/zk-session.ts';
 import type { LogPosition } from '../protocol/entry-model.ts';
 import { compareCursors, describeCursor } from './cursor-order.ts';
 import type { MetaBackend } from './meta-backend.ts';
-import { cursorFromCanal, cursorToCanal, type ClientMeta, type MetaContent, type SourceAddress } from './meta-file.ts';
+import { cursorFromCanal, cursorSourceFromCanal, cursorToCanal, type ClientMeta, type MetaContent, type SourceAddress } from './meta-file.ts';
 
 /** Canal's ZooKeeper meta manager writes the cursor with its class name so it can read it back. */
 const CANAL_TYPE = 'com.alibaba.otter.canal.protocol.position.LogPosition';
@@ -32,6 +32,8 @@ interface Known {
   /** -1: the node does not exist */
   cursorVersion: number;
   cursor: LogPosition | undefined;
+  /** the server the cursor's file and offset belong to (a standby after a source failover) */
+  cursorSource: SourceAddress | undefined;
   filterVersion: number;
   filter: string | undefined;
 }
@@ -62,7 +64,7 @@ export class ZkMetaBackend implements MetaBackend {
     const ids = (await s.children(destinationPath(d))).filter(isClientIdChild).sort();
     const out: ClientMeta[] = [];
     for (const id of ids) {
-      const k: Known = { cursorVersion: -1, cursor: undefined, filterVersion: -1, filter: undefined };
+      const k: Known = { cursorVersion: -1, cursor: undefined, cursorSource: undefined, filterVersion: -1, filter: undefined };
       const f = await s.get(clientFilterPath(d, id));
       if (f !== undefined) {
         k.filter = f.data.toString('utf8');
@@ -71,6 +73,7 @@ export class ZkMetaBackend implements MetaBackend {
       const c = await s.get(clientCursorPath(d, id));
       if (c !== undefined && c.data.length > 0) {
         k.cursor = this.parse(c.data, clientCursorPath(d, id));
+        k.cursorSource = this.parseSource(c.data, clientCursorPath(d, id));
         k.cursorVersion = c.stat.version;
       } else if (c !== undefined) {
         k.cursorVersion = c.stat.version;
@@ -79,6 +82,7 @@ export class ZkMetaBackend implements MetaBackend {
       if (k.filter === undefined && k.cursor === undefined) continue;
       const meta: ClientMeta = { clientId: id, filter: k.filter ?? '' };
       if (k.cursor !== undefined) meta.cursor = k.cursor;
+      if (k.cursorSource !== undefined) meta.source = k.cursorSource;
       out.push(meta);
     }
     return out.length > 0 ? out : undefined;
@@ -88,12 +92,12 @@ export class ZkMetaBackend implements MetaBackend {
     for (const c of content.clients) {
       let k = this.known.get(c.clientId);
       if (k === undefined) {
-        k = { cursorVersion: -1, cursor: undefined, filterVersion: -1, filter: undefined };
+        k = { cursorVersion: -1, cursor: undefined, cursorSource: undefined, filterVersion: -1, filter: undefined };
         this.known.set(c.clientId, k);
       }
       if (k.filter !== c.filter) await this.writeFilter(c.clientId, c.filter, k);
       if (c.cursor !== undefined && (k.cursor === undefined || compareCursors(c.cursor, k.cursor) !== 0 || c.cursor.nextPosition !== k.cursor.nextPosition)) {
-        await this.writeCursor(c.clientId, c.cursor, k);
+        await this.writeCursor(c.clientId, c.cursor, c.source ?? this.opts.source, k);
       }
     }
   }
@@ -106,6 +110,10 @@ export class ZkMetaBackend implements MetaBackend {
       throw new Error(`${path} in ZooKeeper does not hold JSON (${(err as Error).message}); fix or delete the node`);
     }
     return cursorFromCanal(doc, 'cursor', `${path} in ZooKeeper`);
+  }
+
+  private parseSource(data: Buffer, path: string): SourceAddress | undefined {
+    return cursorSourceFromCanal(JSON.parse(data.toString('utf8')), 'cursor', `${path} in ZooKeeper`);
   }
 
   private check(what: string): void {
@@ -136,13 +144,15 @@ export class ZkMetaBackend implements MetaBackend {
     k.filter = filter;
   }
 
-  private async writeCursor(clientId: string, cursor: LogPosition, k: Known): Promise<void> {
+  private async writeCursor(clientId: string, cursor: LogPosition, source: SourceAddress, k: Known): Promise<void> {
     const s = this.opts.session;
     const d = this.opts.destination;
     const path = clientCursorPath(d, clientId);
-    const data = Buffer.from(cursorNodeJson(cursor, this.opts.source), 'utf8');
+    const data = Buffer.from(cursorNodeJson(cursor, source), 'utf8');
     for (let attempt = 0; attempt < 5; attempt++) {
-      if (k.cursor !== undefined && compareCursors(cursor, k.cursor) < 0) {
+      // Positions of two servers (a source and its standby) do not compare: only the same server's do.
+      const sameServer = k.cursorSource === undefined || (k.cursorSource.address === source.address && k.cursorSource.port === source.port);
+      if (k.cursor !== undefined && sameServer && compareCursors(cursor, k.cursor) < 0) {
         // Never backwards. Only a server that is no longer active can hold an older cursor than ZooKeeper's.
         const reason = `the cursor of client ${clientId} in ZooKeeper (${describeCursor(k.cursor)}) is ahead of this server's (${describeCursor(cursor)}): another server has taken over`;
         this.opts.onDeposed(reason);
@@ -159,6 +169,7 @@ export class ZkMetaBackend implements MetaBackend {
           k.cursorVersion = (await s.set(path, data, k.cursorVersion)).version;
         }
         k.cursor = { ...cursor };
+        k.cursorSource = source;
         return;
       } catch (err) {
         if (!(err instanceof ZkError) || (err.code !== 'BAD_VERSION' && err.code !== 'NODE_EXISTS' && err.code !== 'NO_NODE')) throw err;
@@ -167,6 +178,7 @@ export class ZkMetaBackend implements MetaBackend {
         this.opts.logger?.warn({ clientId, path, expectedVersion: k.cursorVersion, foundVersion: now?.stat.version ?? null }, 'the cursor node changed under this server; re-reading it');
         k.cursorVersion = now?.stat.version ?? -1;
         k.cursor = now !== undefined && now.data.length > 0 ? this.parse(now.data, path) : undefined;
+        k.cursorSource = now !== undefined && now.data.length > 0 ? this.parseSource(now.data, path) : undefined;
       }
     }
     throw new Error(`the cursor of client ${clientId} at ${path} kept changing under this server; not written`);

@@ -29,6 +29,10 @@ export interface InstanceStats {
   statementDml?: number;
   /** role in a high-availability cluster; absent when standalone */
   ha?: HaStatus;
+  /** instances with a standby: the server read now */
+  source?: { role: 'master' | 'standby'; address: string; port: number; since?: number; switchedFrom?: string; resumedAt?: string };
+  /** instances with a standby: 1 once the standby has taken over (until a restart) */
+  sourceSwitches?: number;
 }
 
 /** One binlog file on the source, as SHOW BINARY LOGS lists it. */

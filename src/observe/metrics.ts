@@ -34,6 +34,10 @@ export class SluiceMetrics {
     this.counter('sluice_rollbacks_total', 'Rollbacks requested by clients', (s) => s.rollbacks);
     this.counter('sluice_reconnects_total', 'Reconnections to the source', (s) => s.reconnects);
     this.counter('sluice_statement_dml_total', 'Row changes read as statements without rows (the source binlog_format is STATEMENT or MIXED)', (s) => s.statementDml ?? 0);
+    this.counter('sluice_source_switches_total', 'Switches from the source to its standby (instances with a standby)', (s) => s.sourceSwitches);
+    this.gauge('sluice_source_standby', 'Whether the instance reads its standby (1) or its source (0); instances with a standby only', (s) =>
+      s.source === undefined ? undefined : s.source.role === 'standby' ? 1 : 0,
+    );
     this.counter('sluice_errors_total', 'Errors seen by the instance (source, store and client errors)', (s) => s.errors);
     this.gauge('sluice_delay_ms', 'Now minus the source timestamp of the last event read', (s) =>
       s.lastEventTimestamp === undefined ? undefined : Math.max(0, this.now() - s.lastEventTimestamp),

@@ -64,6 +64,8 @@ export interface ParserStats {
   offset: number;
   gtidSet: string;
   lastEventTimestamp: number;
+  /** local time (ms) the last event or heartbeat arrived; 0 before the first */
+  lastReceivedAt: number;
   events: number;
   rows: number;
   bytes: number;
@@ -112,6 +114,7 @@ export class EventParser extends EventEmitter {
   /** set by each connect that follows handed-on entries, until the stream passes the last of them */
   private skipPending = false;
   private lastActivity = 0;
+  private lastReceivedAt = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private restartPending = false;
@@ -219,6 +222,7 @@ export class EventParser extends EventEmitter {
       offset: c?.offset ?? this.resumePoint?.offset ?? 0,
       gtidSet: c?.gtidSet ?? this.resumePoint?.gtidSet ?? '',
       lastEventTimestamp: c?.lastEventTimestamp ?? 0,
+      lastReceivedAt: this.lastReceivedAt,
       ...this.counters,
       buffered: this.bufferedCount,
       maxBufferedSeen: this.maxBufferedSeen,
@@ -373,6 +377,7 @@ export class EventParser extends EventEmitter {
 
   private onBinlog(ev: BinlogEventLike): void {
     this.lastActivity = Date.now();
+    this.lastReceivedAt = this.lastActivity;
     const name = eventNameOf(ev);
     if (name === 'tablemap') {
       const t = ev as TableMapEventLike;

@@ -7,11 +7,24 @@ import type { Logger } from 'pino';
 import type { SluiceMetrics } from '../observe/metrics.ts';
 import type { DestinationStatus } from './destination.ts';
 
+/** The server an instance with a standby reads (see SourceFailover.reading()). */
+export interface HealthSource {
+  role: 'master' | 'standby';
+  address: string;
+  port: number;
+  since?: number;
+  switchedFrom?: string;
+  resumedAt?: string;
+}
+
 export interface HealthEntry extends DestinationStatus {
   destination: string;
   /** serving, but something needs an operator (names the setting to fix) */
   degraded?: string;
+  source?: HealthSource;
 }
+
+export type HealthInstance = DestinationStatus & { degraded?: string; source?: HealthSource };
 
 export interface AdminHttpOptions {
   host: string;
@@ -24,7 +37,7 @@ export interface AdminHttpOptions {
 
 export interface HealthBody {
   status: 'ok' | 'degraded' | 'unavailable';
-  instances: Record<string, DestinationStatus & { degraded?: string }>;
+  instances: Record<string, HealthInstance>;
 }
 
 /**
@@ -34,9 +47,10 @@ export interface HealthBody {
 export function healthReport(entries: HealthEntry[]): { code: 200 | 503; body: HealthBody } {
   const instances: HealthBody['instances'] = {};
   for (const e of entries) {
-    const s: DestinationStatus & { degraded?: string } = e.error === undefined ? { state: e.state } : { state: e.state, error: e.error };
+    const s: HealthInstance = e.error === undefined ? { state: e.state } : { state: e.state, error: e.error };
     if (e.degraded !== undefined) s.degraded = e.degraded;
     if (e.ha !== undefined) s.ha = e.ha;
+    if (e.source !== undefined) s.source = e.source;
     instances[e.destination] = s;
   }
   // A standby is healthy: it is ready to take over, which is its job.

@@ -24,6 +24,11 @@ export interface SandboxOptions {
   extraArgs?: string[];
   /** Database created for the test (default sluice_test). */
   database?: string;
+  /**
+   * false: the account and database are created without writing them to the binlog (a replica,
+   * whose binlog must hold only what it replicates, gets them from its master's history instead).
+   */
+  logSetup?: boolean;
 }
 
 export interface SqlResultRow {
@@ -148,6 +153,7 @@ export class Sandbox {
       try {
         await sb.launch();
         await sb.rootQuery(
+          (opts.logSetup === false ? 'SET SESSION sql_log_bin = 0;' : '') +
           `CREATE USER '${REPL_USER}'@'%' IDENTIFIED BY '${REPL_PASSWORD}';` +
             `CREATE USER '${REPL_USER}'@'localhost' IDENTIFIED BY '${REPL_PASSWORD}';` +
             `GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT, RELOAD ON *.* TO '${REPL_USER}'@'%';` +
@@ -163,6 +169,60 @@ export class Sandbox {
     }
     await rm(dir, { recursive: true, force: true });
     throw lastErr instanceof Error ? lastErr : new Error(String(lastErr));
+  }
+
+  /**
+   * A second server replicating `master` with GTIDs (CHANGE MASTER TO ... MASTER_USE_GTID =
+   * slave_pos), logging what it replicates (log_slave_updates) with the same ROW/FULL/FULL binlog
+   * settings and its own server id: a standby a sluice instance can switch to. It starts after
+   * the master's current GTID position (the master's own account and database are already
+   * created here) and retries a lost master every second.
+   */
+  static async startReplica(master: Sandbox, opts: SandboxOptions = {}): Promise<Sandbox> {
+    const sb = await Sandbox.start({ ...opts, logSetup: false, extraArgs: ['--log-slave-updates', ...(opts.extraArgs ?? [])] });
+    try {
+      const { gtid } = await master.masterStatus();
+      await sb.rootQuery(
+        `SET GLOBAL gtid_slave_pos = '${gtid}';` +
+          `CHANGE MASTER TO MASTER_HOST = '${master.host}', MASTER_PORT = ${master.port}, MASTER_USER = '${REPL_USER}', ` +
+          `MASTER_PASSWORD = '${REPL_PASSWORD}', MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;` +
+          'START SLAVE;',
+      );
+    } catch (err) {
+      await sb.cleanup();
+      throw err;
+    }
+    return sb;
+  }
+
+  /** Waits until this replica has applied everything `master` has logged now. */
+  async waitCaughtUp(master: Sandbox, timeoutMs = 30_000): Promise<void> {
+    const { gtid } = await master.masterStatus();
+    const rows = await this.sql<{ r: number | string | null }[]>('SELECT MASTER_GTID_WAIT(?, ?) AS r', [gtid, timeoutMs / 1000]);
+    if (Number(rows[0]?.r) !== 0) throw new Error(`replica on port ${this.port} did not reach the master's GTID position ${gtid} within ${timeoutMs} ms`);
+  }
+
+  /** STOP SLAVE (both threads), START SLAVE, or only the applier (SQL thread): the relay log still fills. */
+  async stopReplication(): Promise<void> {
+    await this.rootQuery('STOP SLAVE');
+  }
+
+  async startReplication(): Promise<void> {
+    await this.rootQuery('START SLAVE');
+  }
+
+  async stopApplier(): Promise<void> {
+    await this.rootQuery('STOP SLAVE SQL_THREAD');
+  }
+
+  async startApplier(): Promise<void> {
+    await this.rootQuery('START SLAVE SQL_THREAD');
+  }
+
+  /** The replica's @@gtid_binlog_pos: what its own binlog holds. */
+  async binlogGtid(): Promise<string> {
+    const rows = await this.sql<{ g: string }[]>('SELECT @@GLOBAL.gtid_binlog_pos AS g');
+    return rows[0]!.g;
   }
 
   private async launch(): Promise<void> {
