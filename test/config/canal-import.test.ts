@@ -141,11 +141,43 @@ test('a destination without its folder is an error on canal.destinations', async
 test('keys sluice cannot honour are errors naming the key and file', async () => {
   const err = await canalError({
     'canal.properties': 'canal.serverMode = kafka\ncanal.instance.tsdb.enable = true\ncanal.destinations=example\n',
-    'example/instance.properties': OK_INSTANCE + 'canal.instance.standby.address = 10.0.0.2:3306\n',
+    'example/instance.properties': OK_INSTANCE + 'canal.instance.multi.stream.on = true\n',
   });
   assert.match(err.message, /canal\.properties: canal\.serverMode: sluice serves only the Canal TCP protocol/);
   assert.match(err.message, /canal\.properties: canal\.instance\.tsdb\.enable: set it to false/);
-  assert.match(err.message, /example\/instance\.properties: canal\.instance\.standby\.address: standby sources are not supported/);
+  assert.match(err.message, /example\/instance\.properties: canal\.instance\.multi\.stream\.on: multi-stream parsing is not supported/);
+});
+
+test('canal.instance.standby.* becomes a standby with the master account; detecting and fallback keys set failover', async () => {
+  const dir = await canalDir({
+    'canal.properties': 'canal.destinations=example\ncanal.instance.fallbackIntervalInSeconds = 30\n',
+    'example/instance.properties':
+      OK_INSTANCE +
+      'canal.instance.standby.address = db2:3307\ncanal.instance.standby.journal.name = mysql-bin.000002\ncanal.instance.standby.position = 120\n' +
+      'canal.instance.standby.timestamp =\ncanal.instance.standby.gtid = 0-2-5\ncanal.instance.detecting.retry.threshold = 4\n',
+  });
+  try {
+    const cfg = await loadConfig(dir, { env: {} });
+    const inst = cfg.instances[0]!;
+    assert.deepEqual(inst.standby, { host: 'db2', port: 3307, user: 'u', password: 'p', connectTimeoutMs: 10_000, start: { kind: 'position', file: 'mysql-bin.000002', offset: 120 } });
+    assert.equal(inst.failover?.afterFailedReconnects, 4);
+    assert.equal(inst.failover?.fallbackMs, 30_000);
+    assert.ok(cfg.ignoredKeys.includes('canal.instance.standby.gtid (canal.instance.gtidon is false)'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a bad standby address names the key; standby start keys without an address are ignored', async () => {
+  const err = await canalError({ 'canal.properties': 'canal.destinations=example\n', 'example/instance.properties': OK_INSTANCE + 'canal.instance.standby.address = db2\n' });
+  assert.match(err.message, /example\/instance\.properties: canal\.instance\.standby\.address: must be host:port/);
+  const dir = await canalDir({ 'canal.properties': 'canal.destinations=example\n', 'example/instance.properties': OK_INSTANCE + 'canal.instance.standby.journal.name = mysql-bin.000002\ncanal.instance.standby.position = 4\n' });
+  try {
+    const cfg = await loadConfig(dir, { env: {} });
+    assert.equal(cfg.instances[0]!.standby, undefined);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('tsdb switched off in instance.properties overrides the stock global true', async () => {

@@ -33,6 +33,8 @@ test('a Canal-written meta.dat is read: cursor without nextPosition, numeric cli
         clientId: '1001',
         filter: '.*\\..*',
         cursor: { journalName: 'mysql-bin.000003', position: 13788906, serverId: 1, timestamp: 1584689464000, gtid: '' },
+        // the server the cursor's file and offset belong to (what a switch to a standby changes)
+        source: { address: 'localhost', port: 3306 },
       },
     ]);
     assert.equal(meta.resumeCursor()?.nextPosition, undefined);
