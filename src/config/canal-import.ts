@@ -104,7 +104,7 @@ function unhonourable(key: string, value: string, zookeeper = false): string | u
 /** Keys unhonourable() judges: with a value sluice behaves the same under, they count as used, not ignored. */
 function judged(key: string): boolean {
   return (
-    ['canal.serverMode', 'canal.instance.global.mode', 'canal.instance.global.spring.xml', 'canal.instance.tsdb.enable', 'canal.instance.connectionCharset', 'canal.instance.multi.stream.on', 'canal.instance.filter.transaction.entry', 'canal.instance.filter.query.dcl'].includes(key) ||
+    ['canal.serverMode', 'canal.instance.global.mode', 'canal.instance.global.spring.xml', 'canal.instance.tsdb.enable', 'canal.instance.connectionCharset', 'canal.instance.multi.stream.on'].includes(key) ||
     /^canal\.instance\.master\.ssl/i.test(key)
   );
 }

@@ -15,6 +15,7 @@ import { createLedger, runTransfers, runBulkTransfer, tableBalances, ACCOUNTS, O
 import { healthReport } from '../../src/server/admin-http.ts';
 import { SluiceMetrics } from '../../src/observe/metrics.ts';
 import { showPositions } from '../../src/cli/positions.ts';
+import { checkStandbyOf } from '../../src/cli/check.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
 
 const sandboxes: Sandbox[] = [];
@@ -66,6 +67,13 @@ test('a master that only drops connections briefly is not switched away from', a
   await createLedger(master);
   // Detection window: 8 failed reconnects (backoff 100 ms doubling to 1 s: about 5 s) or 15 s of silence.
   const cfg = failoverConfig(master, replica, 'ledger', { afterFailedReconnects: 8, afterSilenceMs: 15_000 }, { start: { kind: 'position', file: start.file, offset: start.position }, store: { maxEntries: 64 } });
+  // sluice check: the standby passes the source's checks and its own.
+  const report = await checkStandbyOf(cfg);
+  assert.ok(report);
+  assert.deepEqual(report.checks.filter((x) => !x.ok), [], JSON.stringify(report.checks));
+  for (const name of ['binlog_row_metadata', 'log_slave_updates', 'binlog_row_image as on the source', 'replication from the source']) {
+    assert.ok(report.checks.some((x) => x.name === name), `check ${name} is reported`);
+  }
   const sluice = await startLogged(cfg, await dataDir());
   running.push(sluice);
   const c = client(sluice.port, 'ledger');
@@ -215,6 +223,11 @@ test('a standby that never gets the position is refused with a clear error, noth
   await replica.waitCaughtUp(master);
   await replica.stopReplication();
   const cfg = failoverConfig(master, replica, 'refused', { standbyWaitMs: 1_500 });
+  // sluice check names what is wrong with a standby: a master has no log_slave_updates.
+  const reversed = await checkStandbyOf({ ...cfg, source: { ...cfg.source, ...replica.replConfig }, standby: { ...master.replConfig, connectTimeoutMs: 5_000 } });
+  const lsu = reversed?.checks.find((x) => x.name === 'log_slave_updates');
+  assert.equal(lsu?.ok, false);
+  assert.match(lsu?.fix ?? '', /--log-slave-updates/);
   const sluice = await startLogged(cfg, await dataDir());
   running.push(sluice);
   const inst = sluice.instance;

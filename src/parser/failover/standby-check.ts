@@ -64,13 +64,13 @@ export async function checkStandby(db: Queryable, master: BinlogSettings | undef
   return out;
 }
 
-/** Whether the standby replicates, as far as this account may see (SHOW SLAVE STATUS needs SLAVE MONITOR). */
+/** Whether the standby replicates, as far as this account may see (the check passes when it may not look). */
 async function replicationCheck(db: Queryable, masterAddress: string): Promise<PreflightCheck> {
   let rows: Record<string, unknown>[];
   try {
     [rows] = (await db.query('SHOW SLAVE STATUS')) as unknown as [Record<string, unknown>[]];
   } catch {
-    return check('replication from the source', 'not visible to this account (SHOW SLAVE STATUS needs SLAVE MONITOR or REPLICATION CLIENT): not checked', true, '');
+    return check('replication from the source', 'not visible to this account (SHOW SLAVE STATUS needs SLAVE MONITOR on MariaDB, REPLICATION CLIENT on MySQL): not checked', true, '');
   }
   if (rows.length === 0) {
     return check('replication from the source', 'the standby replicates from nowhere', false, `make the standby a replica of ${masterAddress} (CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos; START SLAVE)`);
