@@ -201,8 +201,13 @@ test('a standby behind the stream is waited for, then continues exactly', async 
   await waitFor(() => /waiting for the standby .* short of /.test(inst.status().error ?? ''), 'the wait for the standby to show', 30_000);
   assert.equal(inst.status().state, 'retrying');
   assert.equal(inst.reading()?.role, 'master', 'not switched while the standby lacks the position');
-  const idle = await c.getWithoutAck(100, 500);
-  assert.equal(idle.id, -1, 'nothing is delivered meanwhile');
+  // What the store still holds of transfer 40 may come; nothing past it does.
+  const rest = await c.getWithoutAck(100, 500);
+  if (rest.id !== -1) {
+    t.apply(rest);
+    await c.ack(rest.id);
+  }
+  assert.equal(t.inserts.size, 40, 'nothing past transfer 40 is delivered meanwhile');
 
   await replica.startApplier();
   await waitFor(() => inst.reading()?.role === 'standby', 'the switch once the standby caught up', 30_000);
