@@ -198,8 +198,12 @@ export class SourceFailover extends EventEmitter {
       const fr = this.firstReady;
       this.firstReady = undefined;
       fr?.resolve();
-    } else if (s === 'retrying' || s === 'connecting') {
+    } else if (s === 'retrying') {
       this.setState(s);
+    } else if (s === 'connecting') {
+      // The standby's first connect is a reconnect of this stream: clients keep being served
+      // what the store holds, as while retrying.
+      this.setState(this.role === 'standby' ? 'retrying' : s);
     }
     // 'failed' comes with its error; 'stopped' only follows our own stop.
   }

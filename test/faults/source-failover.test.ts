@@ -1,8 +1,8 @@
 // Source failover against two private MariaDB servers, a master and a GTID replica of it that
 // logs what it replicates. The ledger streams from the master; brief connection drops do not
 // switch; a SIGKILLed master does, and the stream continues on the standby exactly (a
-// transaction cut at the kill included); a standby that lacks the position is waited for, and
-// refused once the wait is over, never skipped.
+// transaction cut at the kill included), and a restart returns to the master exactly; a standby
+// that lacks the position is waited for, and refused once the wait is over, never skipped.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,6 +17,7 @@ import { SluiceMetrics } from '../../src/observe/metrics.ts';
 import { showPositions } from '../../src/cli/positions.ts';
 import { checkStandbyOf } from '../../src/cli/check.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
+import type { InstanceConfig } from '../../src/config/types.ts';
 
 const sandboxes: Sandbox[] = [];
 const dirs: string[] = [];
@@ -58,6 +59,8 @@ function range(from: number, to: number): number[] {
 // Pair A: brief drops, then the SIGKILL with a transaction cut, one consumer throughout.
 let pairA: { master: Sandbox; replica: Sandbox } | undefined;
 let consumerA: CanalClient | undefined;
+let cfgA: InstanceConfig | undefined;
+let dataDirA: string | undefined;
 const tally = new CountingLedger();
 
 test('a master that only drops connections briefly is not switched away from', async () => {
@@ -74,7 +77,9 @@ test('a master that only drops connections briefly is not switched away from', a
   for (const name of ['binlog_row_metadata', 'log_slave_updates', 'binlog_row_image as on the source', 'replication from the source']) {
     assert.ok(report.checks.some((x) => x.name === name), `check ${name} is reported`);
   }
-  const sluice = await startLogged(cfg, await dataDir());
+  cfgA = cfg;
+  dataDirA = await dataDir();
+  const sluice = await startLogged(cfg, dataDirA);
   running.push(sluice);
   const c = client(sluice.port, 'ledger');
   consumerA = c;
@@ -126,16 +131,14 @@ test('master SIGKILLed mid-stream with a transaction cut: the standby continues 
 
   // A paused parser notices the dead master only when the consumer makes room: consume on.
   await consumeUntil(c, (b) => tally.apply(b), () => inst.reading()?.role === 'standby', 'the switch to the standby', 60_000, 500);
-  // The standby is the new primary: writes go on there.
-  await runTransfers(replica, 4081, 4100);
-  await consumeUntil(c, (b) => tally.apply(b), () => tally.inserts.size >= 4100, 'all 4100 transfers', 90_000, 500);
+  await consumeUntil(c, (b) => tally.apply(b), () => tally.inserts.size >= 4080, 'all 4080 transfers', 90_000, 500);
   assert.ok(consumedAtKill < 4080, `the kill came inside the long transaction (${consumedAtKill} transfers consumed)`);
 
   const expected = await tableBalances(replica);
   await waitFor(() => [...expected].every(([id, bal]) => tally.ledger.balances.get(id) === bal), 'the balances to settle', 30_000);
   assert.deepEqual(sorted(tally.ledger.balances), sorted(expected));
   assert.equal(tally.ledger.sum(), ACCOUNTS * OPENING_BALANCE);
-  assert.deepEqual([...tally.inserts.keys()].sort((a, b) => a - b), range(1, 4100));
+  assert.deepEqual([...tally.inserts.keys()].sort((a, b) => a - b), range(1, 4080));
   assert.deepEqual(tally.repeated(), [], 'no transfer arrived twice');
   assert.deepEqual(tally.orderProblems(), []);
 
@@ -168,6 +171,32 @@ test('master SIGKILLed mid-stream with a transaction cut: the standby continues 
   await c.disconnect();
   await sluice.stop();
   running.shift();
+});
+
+test("a restart reads the master again, resuming after the standby's cursor by GTID", async () => {
+  assert.ok(pairA && cfgA && dataDirA, 'the first tests ran');
+  const { master } = pairA;
+  await master.restart();
+  const sluice = await startLogged(cfgA, dataDirA);
+  running.push(sluice);
+  const inst = sluice.instance;
+  assert.equal(inst.reading()?.role, 'master');
+  const back = sluice.lines.find((l) => /was taken on the standby .*back on the master, resuming after its GTID position/.test(String(l.msg)));
+  assert.ok(back, 'the restart says it resumes by GTID');
+  assert.equal(back.level, 40);
+  const c = client(sluice.port, 'ledger');
+  await c.connect();
+  await c.subscribe();
+  await runTransfers(master, 4081, 4100);
+  await consumeUntil(c, (b) => tally.apply(b), () => tally.inserts.size >= 4100, 'transfers 4081..4100 from the master', 60_000, 50);
+  const expected = await tableBalances(master);
+  await waitFor(() => [...expected].every(([id, bal]) => tally.ledger.balances.get(id) === bal), 'the balances to settle', 30_000);
+  assert.deepEqual([...tally.inserts.keys()].sort((a, b) => a - b), range(1, 4100));
+  assert.deepEqual(tally.repeated(), [], 'nothing acknowledged on the standby came again from the master');
+  const out: string[] = [];
+  await showPositions(dataDirA, 'ledger', { out: (l) => out.push(l) });
+  assert.ok(out.some((l) => l.includes(`reading the source 127.0.0.1:${master.port}`)), out.join('\n'));
+  await c.disconnect();
 });
 
 /** What the replica's IO thread has received (Gtid_IO_Pos), whether applied or not. */
