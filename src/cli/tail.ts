@@ -105,9 +105,22 @@ export async function runTail(o: TailOptions, io: TailIO): Promise<number> {
     io.err.write(`sluice tail: ${(e as Error).message}\n`);
     return 1;
   }
-  client.on('reconnecting', (info) => io.err.write(`sluice tail: connection lost (${info.error.message}); reconnecting, attempt ${info.attempt} in ${info.delayMs} ms\n`));
-  if (o.servers !== undefined || o.zk !== undefined) client.on('connected', (server) => io.err.write(`sluice tail: connected to ${server}\n`));
-  client.on('standby', (holder) => io.err.write(`sluice tail: standing by: another consumer (${holder}) holds ${o.destination}/${o.clientId}\n`));
+  let everConnected = false;
+  let standingBy: string | undefined;
+  client.on('reconnecting', (info) => {
+    const what = everConnected ? 'connection lost' : 'not connected yet';
+    io.err.write(`sluice tail: ${what} (${info.error.message}); reconnecting, attempt ${info.attempt} in ${info.delayMs} ms\n`);
+  });
+  client.on('connected', (server) => {
+    everConnected = true;
+    standingBy = undefined;
+    if (o.servers !== undefined || o.zk !== undefined) io.err.write(`sluice tail: connected to ${server}\n`);
+  });
+  client.on('standby', (holder) => {
+    // Said once per holder, not at every look at the node.
+    if (holder !== standingBy) io.err.write(`sluice tail: standing by: another consumer (${holder}) holds ${o.destination}/${o.clientId}\n`);
+    standingBy = holder;
+  });
   let stopRequested = false;
   void io.stop?.then(() => {
     stopRequested = true;
