@@ -1,10 +1,11 @@
-// Turns zongji's binlog events into Canal entries (canal-protocol.md §2.2, §7), keeping the
+// Turns binlog events (sluice's own decoder's, or zongji's in the reference tests) into Canal entries (canal-protocol.md §2.2, §7), keeping the
 // stream's position: current file, offsets, the transaction's GTID and the executed GTID set.
 // Synchronous and free of I/O: table metadata must already be in the cache when a table map
 // arrives (EventParser loads it first, holding later events back meanwhile).
-import { GtidSet, MariadbGtidPosition } from '@vlasky/zongji';
-import type { TableMapEntry } from '@vlasky/zongji';
-import { EntryType, EventType, entryPosition, type Header, type ParsedEntry, type Pair } from '../protocol/entry-model.ts';
+import { formatMariadbPosition, MysqlGtidSet, parseMariadbPosition as parsePosition } from '../binlog/gtid.ts';
+import { RowsEvent, TableMapEvent } from '../binlog/events.ts';
+import { entryFromSchema, type TableMapEntry } from '../binlog/table-map.ts';
+import { EntryType, EventType, entryPosition, type Header, type ParsedEntry, type Pair, type RowData } from '../protocol/entry-model.ts';
 import type { ColumnFormatOptions, TableCodec, TableMapInput, TableMeta } from './columns/types.ts';
 import { classifyStatement, namesTouched, type StatementKind } from './ddl.ts';
 import { ParserError } from './errors.ts';
@@ -17,6 +18,8 @@ const CHECKSUM_LENGTH = 4;
 /** The fields of a zongji event the converter reads; zongji's own classes satisfy it. */
 export interface BinlogEventLike {
   getEventName(): string;
+  /** sluice's own events carry their name */
+  eventName?: string;
   timestamp: number;
   nextPosition: number;
   size: number;
@@ -113,11 +116,9 @@ export interface MariadbDomainGtid {
   text: string;
 }
 
-/** A GTID position ('' or 'D-S-N,...'), validated by zongji, as per-domain entries in domain order. */
+/** A GTID position ('' or 'D-S-N,...'), validated, as per-domain entries in domain order. */
 export function parseMariadbPosition(text: string): MariadbDomainGtid[] {
-  const canonical = MariadbGtidPosition.parse(text).toString();
-  if (canonical === '') return [];
-  return canonical.split(',').map((t) => ({ domainId: Number(t.slice(0, t.indexOf('-'))), text: t }));
+  return parsePosition(text).map((g) => ({ domainId: g.domainId, text: formatMariadbPosition([g]) }));
 }
 
 /**
@@ -158,6 +159,8 @@ const namesByClass = new Map<unknown, string>();
  * Objects that carry their own getEventName (test doubles) are asked every time.
  */
 export function eventNameOf(event: BinlogEventLike): string {
+  const own = event.eventName;
+  if (typeof own === 'string') return own;
   const cls = event.constructor;
   let name = namesByClass.get(cls);
   if (name !== undefined) return name;
@@ -214,7 +217,7 @@ export class EventConverter {
   private readonly headerLength: number;
   /** MariaDB: each replication domain's last GTID ('domain-server-seq'), by ascending domain id */
   private mariaDomains: MariadbDomainGtid[] = [];
-  private mysqlSet: GtidSet | undefined;
+  private mysqlSet: MysqlGtidSet | undefined;
   private gtidSetText: string;
   private groupServerId: number | undefined;
   /** table maps by table id, kept across transactions so codecs are built once per table */
@@ -234,7 +237,7 @@ export class EventConverter {
     this.headerLength = BINLOG_HEADER_LENGTH + (opts.checksum ? CHECKSUM_LENGTH : 0);
     this.gtidSetText = opts.gtidSeed;
     if (opts.flavor === 'mariadb') this.mariaDomains = parseMariadbPosition(opts.gtidSeed);
-    else if (opts.gtidSeed !== '') this.mysqlSet = GtidSet.parse(opts.gtidSeed);
+    else if (opts.gtidSeed !== '') this.mysqlSet = MysqlGtidSet.parse(opts.gtidSeed);
   }
 
   /** The executed GTID position after the last completed group ('' when unknown). */
@@ -272,7 +275,7 @@ export class EventConverter {
       case 'gtid':
         this.group++;
         this.groupServerId = undefined;
-        if (!this.mysqlSet) this.mysqlSet = new GtidSet();
+        if (!this.mysqlSet) this.mysqlSet = new MysqlGtidSet();
         this.mysqlSet.add(String(event.gtid));
         this.gtidSetText = this.mysqlSet.toString();
         return NO_ENTRIES;
@@ -286,12 +289,13 @@ export class EventConverter {
         this.group++;
         return [this.entry(event, EntryType.TRANSACTIONEND, { schema: '', table: '' }, { end: { transactionId: String(event.xid) } })];
       case 'tablemap':
-        this.onTableMap(event as TableMapEventLike);
+        if (event instanceof TableMapEvent) this.onOwnTableMap(event);
+        else this.onTableMap(event as TableMapEventLike);
         return NO_ENTRIES;
       case 'writerows':
       case 'updaterows':
       case 'deleterows':
-        return this.onRows(name, event);
+        return event instanceof RowsEvent ? this.onOwnRows(name, event) : this.onRows(name, event);
       case 'rotate':
         this.file = String(event.binlogName);
         this.offset = Number(event.position);
@@ -426,6 +430,69 @@ export class EventConverter {
       known.srcSchemas = entry.columnSchemas;
     }
     this.mappedIn.set(e.tableId, this.group);
+  }
+
+  /**
+   * A table map of sluice's own decoder. Table maps with equal bytes share one decode, so finding
+   * the same arrays again proves the same table; anything else gets a new codec.
+   */
+  private onOwnTableMap(e: TableMapEvent): void {
+    let entry = e.mapEntry;
+    if (entry === undefined) {
+      // no FULL metadata (or MariaDB 5.3 temporal columns): the table as information_schema has it now
+      const meta = this.opts.meta.get(e.schemaName, e.tableName);
+      if (meta?.columnSchemas === undefined) {
+        throw new ParserError(
+          `table map for ${e.schemaName}.${e.tableName} at ${this.file}:${this.startOffset(e)} carries no column metadata ` +
+            '(binlog_row_metadata=FULL) and information_schema no longer describes the table; ' +
+            'tables with pre-MySQL-5.6 temporal columns need ALTER TABLE ... FORCE on the source',
+          { fatal: true },
+        );
+      }
+      try {
+        entry = entryFromSchema(e.decoded, meta.columnSchemas);
+      } catch (err) {
+        throw new ParserError(`${(err as Error).message} (at ${this.file}:${this.startOffset(e)})`, { fatal: true, cause: err });
+      }
+      e.decoded.entry = entry;
+      e.mapEntry = entry;
+      e.tableMap[e.tableId] = entry;
+    }
+    const known = this.tables.get(e.tableId);
+    if (known === undefined || known.srcSchemas !== entry.columnSchemas || known.srcTypes !== e.columnTypes || known.schema !== e.schemaName || known.table !== e.tableName) {
+      const meta = this.opts.meta.get(e.schemaName, e.tableName);
+      const codec = this.opts.buildCodec(e, meta, this.opts.format);
+      this.tables.set(e.tableId, { ...tableShape(e.schemaName, e.tableName, e.columnTypes, entry.columnSchemas), codec, srcTypes: e.columnTypes, srcSchemas: entry.columnSchemas });
+    }
+    this.mappedIn.set(e.tableId, this.group);
+  }
+
+  private onOwnRows(kind: 'writerows' | 'updaterows' | 'deleterows', event: RowsEvent): ParsedEntry[] {
+    const tableId = event.tableId;
+    const mapped = this.tables.get(tableId);
+    if (!mapped || this.mappedIn.get(tableId) !== this.group || mapped.codec.decodeRows === undefined) {
+      throw new ParserError(
+        `rows event at ${this.file}:${this.startOffset(event)} refers to table id ${tableId}, which no table map of its transaction describes`,
+        { fatal: true },
+      );
+    }
+    let rowDatas: RowData[];
+    try {
+      rowDatas = mapped.codec.decodeRows(kind, { buf: event.rowsBuf, start: event.rowsStart, end: event.rowsEnd, present: event.present, presentAfter: event.presentAfter });
+    } catch (err) {
+      throw new ParserError(`could not decode the rows event of ${mapped.schema}.${mapped.table} at ${this.file}:${this.startOffset(event)}: ${(err as Error).message}`, {
+        fatal: true,
+        cause: err,
+      });
+    }
+    const eventType = kind === 'writerows' ? EventType.INSERT : kind === 'updaterows' ? EventType.UPDATE : EventType.DELETE;
+    return [
+      this.entry(event, EntryType.ROWDATA, { schema: mapped.schema, table: mapped.table }, {
+        eventType,
+        props: rowDatas.length > 0 ? rowsCount(rowDatas.length) : undefined,
+        rowChange: { tableId, eventType, isDdl: false, rowDatas },
+      }),
+    ];
   }
 
   private onRows(kind: 'writerows' | 'updaterows' | 'deleterows', event: BinlogEventLike): ParsedEntry[] {

@@ -6,7 +6,8 @@ import type { Pool } from 'mysql2/promise';
 import type { TableMeta } from './columns/types.ts';
 
 const COLUMNS_SQL =
-  'SELECT COLUMN_NAME AS name, COLUMN_TYPE AS columnType, DATA_TYPE AS dataType FROM information_schema.COLUMNS ' +
+  'SELECT COLUMN_NAME AS name, COLUMN_TYPE AS columnType, DATA_TYPE AS dataType, CHARACTER_SET_NAME AS charset, ' +
+  'COLLATION_NAME AS collation, COLUMN_COMMENT AS comment FROM information_schema.COLUMNS ' +
   'WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION';
 const PRIMARY_KEY_SQL =
   'SELECT COLUMN_NAME AS name FROM information_schema.KEY_COLUMN_USAGE ' +
@@ -59,7 +60,7 @@ export class TableMetaCache {
       this.pool.query(PRIMARY_KEY_SQL, [schema, table]),
       this.pool.query(JSON_CHECKS_SQL, [schema, table]),
     ]);
-    const colRows = cols[0] as { name: string; columnType: string; dataType: string }[];
+    const colRows = cols[0] as { name: string; columnType: string; dataType: string; charset: string | null; collation: string | null; comment: string }[];
     let meta: TableMeta | undefined;
     if (colRows.length > 0) {
       const jsonColumns = new Set<string>();
@@ -71,7 +72,14 @@ export class TableMetaCache {
       for (const r of colRows) {
         columns.set(r.name, { columnType: String(r.columnType), dataType: String(r.dataType), isJson: jsonColumns.has(r.name) });
       }
-      meta = { primaryKey: (pk[0] as { name: string }[]).map((r) => r.name), columns };
+      const columnSchemas = colRows.map((r) => ({
+        COLUMN_NAME: String(r.name),
+        COLLATION_NAME: r.collation === null ? null : String(r.collation),
+        CHARACTER_SET_NAME: r.charset === null ? null : String(r.charset),
+        COLUMN_COMMENT: String(r.comment ?? ''),
+        COLUMN_TYPE: String(r.columnType),
+      }));
+      meta = { primaryKey: (pk[0] as { name: string }[]).map((r) => r.name), columns, columnSchemas };
     }
     this.cache.set(key(schema, table), meta);
     return meta;

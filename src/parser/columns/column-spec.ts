@@ -1,7 +1,7 @@
 // Everything about one column that does not depend on the row: how its values are converted
 // (kind), Canal's sqlType codes, its mysqlType text and key flag. Built once per table map from
 // the binlog's own metadata, with TableMeta filling in what the binlog does not carry.
-import type { ColumnInfo, ColumnSchema } from '@vlasky/zongji';
+import type { ColumnInfo, ColumnSchema } from '../../binlog/table-map.ts';
 import { SqlType } from '../../protocol/entry-model.ts';
 import { parseValueList, valueListType } from './enum-set.ts';
 import type { TableMeta } from './types.ts';

@@ -5,7 +5,7 @@
 // give exactly the strings zongji would have made from them (its parseNewDecimal, and its
 // DATETIME2 decoding with the dateStrings option), for any bytes.
 import type { Buffer } from 'node:buffer';
-import type { TableMapEntry } from '@vlasky/zongji';
+import type { TableMapEntry } from '../../binlog/table-map.ts';
 
 type ZjColumn = NonNullable<TableMapEntry['columns']>[number];
 

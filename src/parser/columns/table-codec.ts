@@ -1,7 +1,8 @@
 // Column conversion for one table map: zongji's decoded rows into Canal's RowData, with every
 // Column field filled the way Canal fills it (canal-protocol.md §7.2, §8).
 import { Buffer } from 'node:buffer';
-import type { TableMapEntry } from '@vlasky/zongji';
+import type { ColumnInfo, ColumnSchema, TableMapEntry } from '../../binlog/table-map.ts';
+import { cell, cellReader, type CellReader } from './cell-readers.ts';
 import type { RowData } from '../../protocol/entry-model.ts';
 import { bitValue, latin1, wellFormed } from './bytes.ts';
 import { BinlogType, buildColumnSpec, Kind, type ColumnSpec } from './column-spec.ts';
@@ -12,7 +13,7 @@ import { formatInet4, formatInet6, formatUuid } from './mariadb-types.ts';
 import { datetime2Size, datetime2Text, decimalSize, decimalText, keepRawBytes, originalColumn } from './raw-values.ts';
 import { BatchRow, Cell, ColumnTemplate, RowBatch, type Image } from './row-batch.ts';
 import { canalYear, TimestampRenderer } from './temporal.ts';
-import type { ColumnFormatOptions, TableCodec, TableMapInput, TableMeta } from './types.ts';
+import type { ColumnFormatOptions, RowImages, TableCodec, TableMapInput, TableMeta } from './types.ts';
 
 const BIGINT_SIGNED_MAX = '9223372036854775807';
 
@@ -178,6 +179,18 @@ function isPresent(bitmap: Buffer | undefined, i: number): boolean {
   return bitmap === undefined || (bitmap[i >> 3]! & (1 << (i & 7))) !== 0;
 }
 
+const BIT_COUNT = Uint8Array.from({ length: 256 }, (_, i) => {
+  let n = 0;
+  for (let v = i; v !== 0; v >>= 1) n += v & 1;
+  return n;
+});
+
+/** Grown row by row while a rows event is read; `flags` becomes the Image's Uint8Array at the end. */
+interface GrowingImage {
+  texts: string[];
+  flags: number[];
+}
+
 class RowsCodec implements TableCodec {
   readonly schema: string;
   readonly table: string;
@@ -185,14 +198,108 @@ class RowsCodec implements TableCodec {
   readonly columns: readonly ColumnCodec[];
   private readonly templates: readonly ColumnTemplate[];
   private readonly names: readonly string[];
+  /** what the cell readers are built from, once the first rows event is read from its bytes */
+  private readonly sources: { column: ColumnInfo; schema: ColumnSchema }[];
+  private readonly timestamps: TimestampRenderer;
+  private readers: CellReader[] | undefined;
 
-  constructor(input: TableMapInput, columns: ColumnCodec[]) {
+  constructor(input: TableMapInput, columns: ColumnCodec[], sources: { column: ColumnInfo; schema: ColumnSchema }[], timestamps: TimestampRenderer) {
     this.schema = input.schemaName;
     this.table = input.tableName;
     this.tableId = input.tableId;
     this.columns = columns;
     this.templates = columns.map((c) => new ColumnTemplate(c.spec));
     this.names = columns.map((c) => c.spec.name);
+    this.sources = sources;
+    this.timestamps = timestamps;
+  }
+
+  private cellReaders(): CellReader[] {
+    this.readers ??= this.sources.map(({ column, schema }, i) =>
+      cellReader(column, schema, this.columns[i]!.spec, { where: `${this.schema}.${this.table}.${this.columns[i]!.spec.name}`, timestamps: this.timestamps }),
+    );
+    return this.readers;
+  }
+
+  /**
+   * Reads one row image at b[p] into row `r` of `image` and returns the offset after it. With
+   * `before`, each cell's updated flag says whether it differs from the before image;
+   * otherwise every cell gets `updated`.
+   */
+  private readImage(b: Buffer, p: number, end: number, present: Buffer, presentBits: number, image: GrowingImage, r: number, updated: boolean, before?: GrowingImage): number {
+    const readers = this.readers!;
+    const width = readers.length;
+    const nullBytes = (presentBits + 7) >> 3;
+    if (p + nullBytes > end) throw new Error(`rows event of ${this.schema}.${this.table}: the row image ends inside a row's NULL bitmap`);
+    const nullAt = p;
+    p += nullBytes;
+    const { texts, flags } = image;
+    const base = r * width;
+    let nullIndex = 0;
+    for (let i = 0; i < width; i++) {
+      const at = base + i;
+      if (((present[i >> 3] ?? 0) & (1 << (i & 7))) === 0) {
+        texts[at] = '';
+        flags[at] = Cell.ABSENT;
+        continue;
+      }
+      const isNull = (b[nullAt + (nullIndex >> 3)]! & (1 << (nullIndex & 7))) !== 0;
+      nullIndex++;
+      let text: string | null = null;
+      let flag: number;
+      if (!isNull) {
+        p = readers[i]!(b, p, end);
+        text = cell.text;
+      }
+      if (text === null) {
+        texts[at] = '';
+        flag = Cell.NULL;
+      } else {
+        texts[at] = text;
+        flag = cell.promoted ? Cell.PROMOTED : Cell.VALUE;
+      }
+      if (before !== undefined) {
+        const bf = before.flags[at]!;
+        if ((bf & 3) === Cell.ABSENT || ((bf & 3) === Cell.NULL) !== (text === null) || before.texts[at] !== texts[at]) flag |= Cell.UPDATED;
+      } else if (updated) {
+        flag |= Cell.UPDATED;
+      }
+      flags[at] = flag;
+    }
+    return p;
+  }
+
+  decodeRows(kind: 'writerows' | 'updaterows' | 'deleterows', images: RowImages): RowData[] {
+    this.cellReaders();
+    const { buf: b, start, end, present } = images;
+    const presentAfter = images.presentAfter ?? present;
+    let bits = 0;
+    for (let i = 0; i < present.length; i++) bits += BIT_COUNT[present[i]!]!;
+    let bitsAfter = bits;
+    if (presentAfter !== present) {
+      bitsAfter = 0;
+      for (let i = 0; i < presentAfter.length; i++) bitsAfter += BIT_COUNT[presentAfter[i]!]!;
+    }
+    const before: GrowingImage | undefined = kind === 'writerows' ? undefined : { texts: [], flags: [] };
+    const after: GrowingImage | undefined = kind === 'deleterows' ? undefined : { texts: [], flags: [] };
+    let p = start;
+    let r = 0;
+    while (p < end) {
+      const from = p;
+      if (kind === 'writerows') p = this.readImage(b, p, end, present, bits, after!, r, true);
+      else if (kind === 'deleterows') p = this.readImage(b, p, end, present, bits, before!, r, false);
+      else {
+        p = this.readImage(b, p, end, present, bits, before!, r, false);
+        p = this.readImage(b, p, end, presentAfter, bitsAfter, after!, r, false, before);
+      }
+      if (p === from) throw new Error(`rows event of ${this.schema}.${this.table}: a row image of no bytes`);
+      r++;
+    }
+    const done = (g: GrowingImage | undefined): Image | undefined => (g === undefined ? undefined : { texts: g.texts, flags: Uint8Array.from(g.flags) });
+    const batch = new RowBatch(this.templates, this.names, done(before), done(after));
+    const out: RowData[] = new Array(r);
+    for (let i = 0; i < r; i++) out[i] = new BatchRow(batch, i);
+    return out;
   }
 
   /**
@@ -295,5 +402,6 @@ export function buildTableCodec(input: TableMapInput, meta: TableMeta | undefine
   const codecs = columns.map(
     (column, i) => new ColumnCodec(buildColumnSpec(i, column, entry.columnSchemas[i], keyOrdinals.has(i), meta), where, timestamps, column),
   );
-  return new RowsCodec(input, codecs);
+  const sources = columns.map((column, i) => ({ column, schema: entry.columnSchemas[i]! }));
+  return new RowsCodec(input, codecs, sources, timestamps);
 }

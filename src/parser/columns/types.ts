@@ -1,6 +1,6 @@
 // The contract between the parser's event handling (src/parser/) and column conversion (src/parser/columns/).
 import type { Buffer } from 'node:buffer';
-import type { TableMapEntry } from '@vlasky/zongji';
+import type { ColumnSchema, TableMapEntry } from '../../binlog/table-map.ts';
 import type { RowData } from '../../protocol/entry-model.ts';
 
 /** What INFORMATION_SCHEMA says of a table now: used only for what the binlog's table map does not carry. */
@@ -9,6 +9,8 @@ export interface TableMeta {
   primaryKey: string[];
   /** by column name */
   columns: Map<string, { columnType: string; dataType: string; isJson: boolean }>;
+  /** the columns in ordinal order as INFORMATION_SCHEMA.COLUMNS rows, for table maps without FULL metadata */
+  columnSchemas?: ColumnSchema[];
 }
 
 export interface ColumnFormatOptions {
@@ -42,7 +44,18 @@ export interface TableMapInput {
   primaryKey?: number[];
 }
 
-/** Built once per table map; turns zongji's decoded rows of that table into Canal RowData. */
+/** A rows event's row images as stored: buf[start, end), and the columns each image carries. */
+export interface RowImages {
+  buf: Buffer;
+  start: number;
+  end: number;
+  /** one bit per column present in the (before) image */
+  present: Buffer;
+  /** update rows: the columns present in the after image */
+  presentAfter?: Buffer | undefined;
+}
+
+/** Built once per table map; turns the rows of that table into Canal RowData. */
 export interface TableCodec {
   readonly schema: string;
   readonly table: string;
@@ -53,4 +66,6 @@ export interface TableCodec {
    * NOBLOB row image are then left out (Canal's behaviour) instead of reading as NULL.
    */
   toRowDatas(kind: 'writerows' | 'updaterows' | 'deleterows', rows: readonly unknown[], present?: Buffer, presentAfter?: Buffer): RowData[];
+  /** Reads the rows straight from their stored bytes (sluice's own binlog decoder). */
+  decodeRows?(kind: 'writerows' | 'updaterows' | 'deleterows', images: RowImages): RowData[];
 }
