@@ -77,7 +77,8 @@ function query(conn: Connection, sql: string): Promise<unknown> {
 }
 
 /**
- * One binlog dump. Emits 'event' (BinlogEvent, synchronously per packet), 'error' (connection
+ * One binlog dump. Emits 'ready' (the BinlogDecoder, just before the dump request is sent),
+ * 'event' (BinlogEvent, synchronously per packet), 'error' (connection
  * or server errors, and events that cannot be decoded), and 'end' (non-blocking dump reached the
  * end, or the connection closed after stop()).
  */
@@ -121,6 +122,8 @@ export class BinlogDump extends EventEmitter {
     if (this.stopped) return;
     const decoder = new BinlogDecoder({ checksum, mariadb: this.mariadb });
     this.decoder = decoder;
+    // listeners set up what the first event needs now: it may arrive before start() resolves
+    this.emit('ready', decoder);
     const file = 'file' in start ? start.file : '';
     const position = 'file' in start ? start.position : 4;
     const packet = dumpPacket(position, this.o.nonBlock ? DUMP_NON_BLOCK : 0, this.o.serverId, file);

@@ -1,7 +1,7 @@
 // Binlog file facts read from the source: the list of files, the current end, the GTID position
 // at a file offset, and the search for the first transaction at or after a point in time.
-import ZongJi from '@vlasky/zongji';
-import type { Pool as CallbackPool } from 'mysql2';
+import type { Pool as CallbackPool, PoolOptions } from 'mysql2';
+import { BinlogDump } from '../binlog/dump.ts';
 import type { Pool } from 'mysql2/promise';
 
 export interface BinlogFile {
@@ -60,9 +60,6 @@ interface ScanEvent {
   standalone?: boolean;
 }
 
-// Row events are skipped undecoded; every other event is kept so the scan sees the file's last event.
-const SKIPPED_EVENTS = ['tablemap', 'writerows', 'updaterows', 'deleterows', 'annotaterows', 'rowsquery'];
-
 /**
  * Reads one binlog file from `from` through a short-lived dump, calling `visit` for each
  * transaction-starting event until it returns true or the file ends. Returns the event that
@@ -77,32 +74,38 @@ async function scanFile(
   onProgress: () => void,
 ): Promise<ScanEvent | undefined> {
   if (from >= file.size) return undefined;
+  const config = (pool as unknown as { config: { connectionConfig: PoolOptions } }).config.connectionConfig;
+  const dump = new BinlogDump({
+    connection: { host: config.host, port: config.port, user: config.user, password: config.password, connectTimeout: config.connectTimeout },
+    serverId: slaveId,
+    start: { file: file.name, position: from },
+    nonBlock: true,
+  });
   return await new Promise<ScanEvent | undefined>((resolve, reject) => {
-    const zj = new ZongJi(pool);
     let done = false;
     const finish = (err: unknown, found?: ScanEvent) => {
       if (done) return;
       done = true;
-      zj.stop();
+      void dump.stop((sql) => pool.promise().query(sql));
       if (err) reject(err instanceof Error ? err : new Error(String(err)));
       else resolve(found);
     };
-    zj.on('error', (err: Error) => finish(err));
-    zj.on('binlog', (ev) => {
+    dump.on('error', (err: Error) => finish(err));
+    dump.on('end', () => finish(null));
+    dump.on('event', (ev) => {
       if (done) return;
       onProgress();
-      const name = ev.getEventName();
-      const headerLength = 19 + (zj.useChecksum ? 4 : 0);
+      const name = ev.eventName;
       if (name === 'rotate') {
         // The dump's own first rotate has no position; a real one means the file ended.
         if (ev.nextPosition > 0) finish(null);
         return;
       }
       if (ev.nextPosition > 0) {
-        const e: ScanEvent = { name, timestamp: ev.timestamp, offset: ev.nextPosition - (ev.size + headerLength), nextPosition: ev.nextPosition };
-        if (name === 'query') e.query = (ev as { query: string }).query;
-        if (name === 'mariadbgtid') e.standalone = (ev as { standalone: boolean }).standalone;
-        const isTxStart = name === 'mariadbgtid' || name === 'gtid' || (name === 'query' && !zj.isMariaDb && !/^\s*(COMMIT|ROLLBACK)\b/i.test(e.query ?? ''));
+        const e: ScanEvent = { name, timestamp: ev.timestamp, offset: ev.nextPosition - (ev.size + dump.decoder!.overhead), nextPosition: ev.nextPosition };
+        if (name === 'query') e.query = ev.query as string;
+        if (name === 'mariadbgtid') e.standalone = ev.standalone as boolean;
+        const isTxStart = name === 'mariadbgtid' || name === 'gtid' || (name === 'query' && !dump.mariadb && !/^\s*(COMMIT|ROLLBACK)\b/i.test(e.query ?? ''));
         if (isTxStart && visit(e)) {
           finish(null, e);
           return;
@@ -110,7 +113,7 @@ async function scanFile(
         if (ev.nextPosition >= file.size) finish(null);
       }
     });
-    zj.start({ serverId: slaveId, filename: file.name, position: from, nonBlock: true, excludeEvents: SKIPPED_EVENTS });
+    dump.start().catch((err: unknown) => finish(err));
   });
 }
 

@@ -462,7 +462,8 @@ export class EventConverter {
     if (known === undefined || known.srcSchemas !== entry.columnSchemas || known.srcTypes !== e.columnTypes || known.schema !== e.schemaName || known.table !== e.tableName) {
       const meta = this.opts.meta.get(e.schemaName, e.tableName);
       const codec = this.opts.buildCodec(e, meta, this.opts.format);
-      this.tables.set(e.tableId, { ...tableShape(e.schemaName, e.tableName, e.columnTypes, entry.columnSchemas), codec, srcTypes: e.columnTypes, srcSchemas: entry.columnSchemas });
+      const missing = meta === undefined && this.opts.meta.has?.(e.schemaName, e.tableName) === true;
+      this.tables.set(e.tableId, { ...tableShape(e.schemaName, e.tableName, e.columnTypes, entry.columnSchemas), codec, srcTypes: e.columnTypes, srcSchemas: entry.columnSchemas, missing });
     }
     this.mappedIn.set(e.tableId, this.group);
   }
@@ -486,13 +487,13 @@ export class EventConverter {
       });
     }
     const eventType = kind === 'writerows' ? EventType.INSERT : kind === 'updaterows' ? EventType.UPDATE : EventType.DELETE;
-    return [
-      this.entry(event, EntryType.ROWDATA, { schema: mapped.schema, table: mapped.table }, {
-        eventType,
-        props: rowDatas.length > 0 ? rowsCount(rowDatas.length) : undefined,
-        rowChange: { tableId, eventType, isDdl: false, rowDatas },
-      }),
-    ];
+    const e = this.entry(event, EntryType.ROWDATA, { schema: mapped.schema, table: mapped.table }, {
+      eventType,
+      props: rowDatas.length > 0 ? rowsCount(rowDatas.length) : undefined,
+      rowChange: { tableId, eventType, isDdl: false, rowDatas },
+    });
+    if (mapped.missing) e.tableMissing = true;
+    return [e];
   }
 
   private onRows(kind: 'writerows' | 'updaterows' | 'deleterows', event: BinlogEventLike): ParsedEntry[] {

@@ -1,20 +1,18 @@
-// One replica stream from a MySQL/MariaDB source, through @vlasky/zongji, turned into Canal
+// One replica stream from a MySQL/MariaDB source, through sluice's binlog dump (src/binlog/), turned into Canal
 // entries, with its supervision: preflight, start modes, back-pressure, a heartbeat watchdog and
 // reconnects that resume from the last boundary handed on without duplicates or gaps.
 import { EventEmitter } from 'node:events';
-import ZongJi from '@vlasky/zongji';
 import mysql from 'mysql2';
 import type { Pool as CallbackPool } from 'mysql2';
 import { isBoundary, type LogPosition, type ParsedEntry } from '../protocol/entry-model.ts';
-import { buildTableCodec, keepGeometryBytes } from './columns/table-codec.ts';
-import { keepRawBytes } from './columns/raw-values.ts';
-import { ZONGJI_VALUE_OPTIONS } from './columns/zongji-options.ts';
+import { BinlogDump } from '../binlog/dump.ts';
+import type { BinlogEvent } from '../binlog/events.ts';
+import { buildTableCodec } from './columns/table-codec.ts';
 import { comparePositions, findPositionForTime, gtidPositionAt, readBinlogEnd, type FilePosition } from './binlog-files.ts';
 import { classifyError, ParserError, type StartDescription } from './errors.ts';
-import { EventConverter, eventNameOf, type BinlogEventLike, type CodecFactory, type TableMapEventLike } from './event-converter.ts';
+import { EventConverter, eventNameOf, type BinlogEventLike, type CodecFactory } from './event-converter.ts';
 import { assertSourceReady } from './preflight.ts';
 import { TableMetaCache } from './table-meta.ts';
-import { installZongjiPatches, patchBinlogStream } from './zongji-patch.ts';
 
 export type StartFrom =
   | { kind: 'position'; file: string; offset: number }
@@ -76,9 +74,6 @@ export interface ParserStats {
   state: ParserState;
 }
 
-/** whether the zongji patch outcome was logged (by the first parser of the process) */
-let patchesReported = false;
-
 const silentLogger: LoggerLike = { warn() {}, info() {}, error() {} };
 
 /** Where the next connect begins: a boundary (file/offset with its GTID position) or a GTID position. */
@@ -100,7 +95,7 @@ export class EventParser extends EventEmitter {
   private stateValue: ParserState = 'stopped';
   private epoch = 0;
   private attempt = 0;
-  private zj: ZongJi | undefined;
+  private dump: BinlogDump | undefined;
   private pool: CallbackPool | undefined;
   private meta: TableMetaCache | undefined;
   private converter: EventConverter | undefined;
@@ -122,8 +117,6 @@ export class EventParser extends EventEmitter {
   /** raw events held while table metadata loads, to keep strict order */
   private rawQueue: BinlogEventLike[] = [];
   private metaLoading = false;
-  /** zongji's columns array of the last table map retyped for raw bytes */
-  private keptColumns: unknown;
   /** entries decoded while the consumer is paused */
   private entryQueue: ParsedEntry[][] = [];
   private bufferedCount = 0;
@@ -254,7 +247,6 @@ export class EventParser extends EventEmitter {
       password: this.o.password,
       connectTimeout: this.o.connectTimeoutMs ?? 10_000,
       connectionLimit: 3,
-      ...ZONGJI_VALUE_OPTIONS,
     });
   }
 
@@ -266,7 +258,6 @@ export class EventParser extends EventEmitter {
     this.pool = pool;
     const db = pool.promise();
     try {
-      await this.applyPatches();
       const first = this.resumePoint === undefined;
       if (first && this.o.preflight !== false) await assertSourceReady(db, this.o.slaveId);
       const [idRows] = await db.query('SELECT @@GLOBAL.server_id AS id, VERSION() AS v');
@@ -282,29 +273,33 @@ export class EventParser extends EventEmitter {
       const rp = this.resumePoint!;
       this.startDesc = { file: rp.file, offset: rp.offset, gtid: rp.gtid, destination: this.o.destination };
 
-      const zj = new ZongJi(pool);
-      this.zj = zj;
+      const dump = new BinlogDump({
+        connection: { host: this.o.host, port: this.o.port, user: this.o.user, password: this.o.password, connectTimeout: this.o.connectTimeoutMs ?? 10_000 },
+        serverId: this.o.slaveId,
+        start: rp.file !== undefined ? { file: rp.file, position: rp.offset ?? 4 } : { gtid: rp.gtid ?? '' },
+        heartbeatMs: this.heartbeatMs,
+      });
+      this.dump = dump;
       // Positions only grow within one stream: the comparison matters only until the first new entry.
       this.skipPending = this.handedFile !== undefined;
       this.meta = new TableMetaCache(db);
       this.rawQueue = [];
       this.metaLoading = false;
       this.socketPaused = false;
-      zj.on('error', (err: Error) => {
+      dump.on('error', (err: Error) => {
         if (epoch === this.epoch) this.onFailure(err);
       });
-      zj.on('ready', () => {
-        // zongji queues its dump command right after this listener returns
-        patchBinlogStream(zj);
+      dump.on('ready', () => {
         if (epoch !== this.epoch) return;
-        this.headerLength = 19 + (zj.useChecksum ? 4 : 0);
+        const decoder = dump.decoder!;
+        this.headerLength = decoder.overhead;
         this.converter = new EventConverter({
           file: rp.file ?? '',
           offset: rp.offset ?? 0,
           gtidSeed: rp.gtidSet,
-          flavor: zj.isMariaDb ? 'mariadb' : 'mysql',
+          flavor: dump.mariadb ? 'mariadb' : 'mysql',
           sourceServerId: this.sourceServerId,
-          checksum: zj.useChecksum,
+          checksum: decoder.checksum,
           meta: this.meta!,
           buildCodec: this.codecFactory(),
           format: { timezone: this.o.timezone ?? 'SYSTEM' },
@@ -312,28 +307,12 @@ export class EventParser extends EventEmitter {
         });
         this.lastActivity = Date.now();
       });
-      zj.on('binlog', (ev) => {
-        if (epoch === this.epoch) this.onBinlog(ev as unknown as BinlogEventLike);
+      dump.on('event', (ev: BinlogEvent) => {
+        if (epoch === this.epoch) this.onBinlog(ev);
       });
-      if (rp.file !== undefined) zj.start({ serverId: this.o.slaveId, filename: rp.file, position: rp.offset ?? 4 });
-      else zj.start({ serverId: this.o.slaveId, gtidSet: rp.gtid ?? '' });
-      // Queued on the binlog connection ahead of zongji's own preamble, so it applies to the dump.
-      const ns = BigInt(this.heartbeatMs) * 1_000_000n;
-      zj.connection?.query(`SET @master_heartbeat_period=${ns}`, (err: Error | null) => {
-        if (err && epoch === this.epoch) this.onFailure(err);
-      });
+      await dump.start();
     } catch (err) {
       if (epoch === this.epoch) this.onFailure(err);
-    }
-  }
-
-  /** Once per process; a zongji whose internals differ from what the patches know runs unpatched. */
-  private async applyPatches(): Promise<void> {
-    const first = !patchesReported;
-    patchesReported = true;
-    const r = await installZongjiPatches();
-    if (first && r.problems.length > 0) {
-      this.log.warn({ problems: r.problems, tableMapReuse: r.tableMapReuse, fastUnsigned: r.fastUnsigned }, 'zongji decode patches not applied; decoding unpatched');
     }
   }
 
@@ -379,19 +358,6 @@ export class EventParser extends EventEmitter {
     this.lastActivity = Date.now();
     this.lastReceivedAt = this.lastActivity;
     const name = eventNameOf(ev);
-    if (name === 'tablemap') {
-      const t = ev as TableMapEventLike;
-      const entry = t.tableMap?.[t.tableId];
-      // zongji decodes the next rows event as soon as this handler returns, so GEOMETRY columns
-      // must be retyped now for their bytes to survive, and DECIMAL/DATETIME(n) ones for zongji to
-      // hand over their bytes instead of formatting them (the codec reads either). A columns
-      // array seen last time (zongji-patch.ts reuses it for an unchanged table map) is done.
-      if (entry && entry.columns !== this.keptColumns) {
-        keepGeometryBytes(entry);
-        keepRawBytes(entry);
-        this.keptColumns = entry.columns;
-      }
-    }
     if (this.stateValue !== 'running') {
       // The first event (the dump's own rotate) proves the source accepted the dump request.
       this.attempt = 0;
@@ -412,16 +378,8 @@ export class EventParser extends EventEmitter {
     this.process(ev, name);
   }
 
-  /**
-   * Queues an event in rawQueue. zongji replaces its table map entry on every TableMap event: a
-   * held table map or rows event keeps the entry valid now, as later table maps may arrive before
-   * it is converted (one converted at once reads the same entry from zongji's map).
-   */
-  private hold(ev: BinlogEventLike, name: string): void {
-    if (name === 'tablemap' || name === 'writerows' || name === 'updaterows' || name === 'deleterows') {
-      const t = ev as TableMapEventLike;
-      ev.mapEntry = t.tableMap?.[t.tableId];
-    }
+  /** Queues an event in rawQueue (events carry everything they need: their bytes are not reused). */
+  private hold(ev: BinlogEventLike, _name: string): void {
     this.rawQueue.push(ev);
   }
 
@@ -534,13 +492,13 @@ export class EventParser extends EventEmitter {
   }
 
   private applySocketPause(): void {
-    const conn = this.zj?.connection;
-    if (!conn) return;
+    const dump = this.dump;
+    if (!dump) return;
     const want = this.consumerPaused || this.metaLoading;
     if (want === this.socketPaused) return;
     this.socketPaused = want;
-    if (want) conn.pause();
-    else conn.resume();
+    if (want) dump.pause();
+    else dump.resume();
   }
 
   private checkLiveness(): void {
@@ -595,24 +553,20 @@ export class EventParser extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', pe);
   }
 
-  /** Stops the current zongji and closes its pool. */
+  /** Stops the current dump (ending its thread on the source) and closes the pool. */
   private async teardown(): Promise<void> {
-    const zj = this.zj;
+    const dump = this.dump;
     const pool = this.pool;
-    this.zj = undefined;
+    this.dump = undefined;
     this.pool = undefined;
     this.rawQueue = [];
     this.metaLoading = false;
     this.socketPaused = false;
-    if (zj) {
-      await new Promise<void>((resolve) => {
-        zj.once('stopped', () => resolve());
-        // zongji may report teardown noise after stop(); it no longer concerns anyone.
-        zj.removeAllListeners('error');
-        zj.on('error', () => undefined);
-        zj.removeAllListeners('binlog');
-        zj.stop();
-      });
+    if (dump) {
+      dump.removeAllListeners('event');
+      dump.removeAllListeners('error');
+      dump.on('error', () => undefined);
+      await dump.stop(pool ? (sql) => pool.promise().query(sql) : undefined);
     }
     if (pool) {
       // A frozen source never answers the goodbye; do not let stop() wait for it.
