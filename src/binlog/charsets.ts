@@ -76,9 +76,15 @@ const MAX_BYTES: Record<string, number> = {
   utf16: 4,
   utf16le: 4,
   utf32: 4,
+  utf8: 3,
   utf8mb3: 3,
   utf8mb4: 4,
 };
+
+/** Bytes per character of the multi-byte charsets; undefined for single-byte and unknown ones. */
+export function maxBytesPerChar(charset: string): number | undefined {
+  return MAX_BYTES[charset];
+}
 
 const SINGLE_BYTE = new Set(Object.keys(COLLATION_IDS).filter((c) => MAX_BYTES[c] === undefined));
 

@@ -127,18 +127,17 @@ export class BinlogDump extends EventEmitter {
     const file = 'file' in start ? start.file : '';
     const position = 'file' in start ? start.position : 4;
     const packet = dumpPacket(position, this.o.nonBlock ? DUMP_NON_BLOCK : 0, this.o.serverId, file);
-    const self = this;
+    let sent = false;
     const command = {
-      started: false,
-      execute(p: Mysql2Packet | undefined, c: CommandHost): boolean {
-        if (!this.started) {
-          this.started = true;
+      execute: (p: Mysql2Packet | undefined, c: CommandHost): boolean => {
+        if (!sent) {
+          sent = true;
           c._resetSequenceId();
           c.writePacket(packet);
           return false;
         }
         if (p === undefined) return false;
-        return self.onPacket(p, decoder);
+        return this.onPacket(p, decoder);
       },
     };
     conn.addCommand(command);

@@ -4,22 +4,20 @@
 import { EventEmitter } from 'node:events';
 import mysql from 'mysql2';
 import type { Pool as CallbackPool } from 'mysql2';
-import { isBoundary, type LogPosition, type ParsedEntry } from '../protocol/entry-model.ts';
+import { isBoundary, type ParsedEntry } from '../protocol/entry-model.ts';
 import { BinlogDump } from '../binlog/dump.ts';
 import type { BinlogEvent } from '../binlog/events.ts';
 import { buildTableCodec } from './columns/table-codec.ts';
-import { comparePositions, findPositionForTime, gtidPositionAt, readBinlogEnd, type FilePosition } from './binlog-files.ts';
+import { comparePositions, readBinlogEnd, type FilePosition } from './binlog-files.ts';
+import { Backoff } from './backoff.ts';
+import { EntryQueue } from './entry-queue.ts';
+import { resolveStart, type ResumePoint, type StartFrom } from './start-point.ts';
 import { classifyError, ParserError, type StartDescription } from './errors.ts';
 import { EventConverter, eventNameOf, type BinlogEventLike, type CodecFactory } from './event-converter.ts';
 import { assertSourceReady } from './preflight.ts';
 import { TableMetaCache } from './table-meta.ts';
 
-export type StartFrom =
-  | { kind: 'position'; file: string; offset: number }
-  | { kind: 'gtid'; gtid: string }
-  | { kind: 'timestamp'; ms: number }
-  | { kind: 'end' }
-  | { kind: 'cursor'; cursor: LogPosition };
+export type { StartFrom } from './start-point.ts';
 
 export type ParserState = 'connecting' | 'running' | 'retrying' | 'failed' | 'stopped';
 
@@ -76,25 +74,15 @@ export interface ParserStats {
 
 const silentLogger: LoggerLike = { warn() {}, info() {}, error() {} };
 
-/** Where the next connect begins: a boundary (file/offset with its GTID position) or a GTID position. */
-interface ResumePoint {
-  file?: string;
-  offset?: number;
-  gtid?: string;
-  gtidSet: string;
-}
-
 export class EventParser extends EventEmitter {
   private readonly o: EventParserOptions;
   private readonly log: LoggerLike;
   private readonly heartbeatMs: number;
   private readonly maxBuffered: number;
-  private readonly backoffInitial: number;
-  private readonly backoffMax: number;
+  private readonly backoff: Backoff;
 
   private stateValue: ParserState = 'stopped';
   private epoch = 0;
-  private attempt = 0;
   private dump: BinlogDump | undefined;
   private pool: CallbackPool | undefined;
   private meta: TableMetaCache | undefined;
@@ -118,9 +106,7 @@ export class EventParser extends EventEmitter {
   private rawQueue: BinlogEventLike[] = [];
   private metaLoading = false;
   /** entries decoded while the consumer is paused */
-  private entryQueue: ParsedEntry[][] = [];
-  private bufferedCount = 0;
-  private maxBufferedSeen = 0;
+  private readonly entryQueue = new EntryQueue();
   private consumerPaused = false;
   private socketPaused = false;
   private headerLength = 23;
@@ -135,8 +121,7 @@ export class EventParser extends EventEmitter {
     this.log = opts.logger ?? silentLogger;
     this.heartbeatMs = opts.heartbeatMs ?? 5000;
     this.maxBuffered = opts.maxBuffered ?? 1000;
-    this.backoffInitial = opts.backoff?.initialMs ?? 100;
-    this.backoffMax = opts.backoff?.maxMs ?? 5000;
+    this.backoff = new Backoff(opts.backoff?.initialMs ?? 100, opts.backoff?.maxMs ?? 5000);
   }
 
   get state(): ParserState {
@@ -145,7 +130,7 @@ export class EventParser extends EventEmitter {
 
   /** Entries decoded but held back because the consumer paused. */
   get buffered(): number {
-    return this.bufferedCount;
+    return this.entryQueue.size;
   }
 
   /** Connects and resolves once the stream runs; rejects on a fatal error (preflight, credentials, purged binlog). */
@@ -183,9 +168,8 @@ export class EventParser extends EventEmitter {
 
   resume(): void {
     this.consumerPaused = false;
-    while (this.entryQueue.length > 0 && !this.consumerPaused && this.stateValue !== 'failed' && this.stateValue !== 'stopped') {
+    while (!this.entryQueue.empty && !this.consumerPaused && this.stateValue !== 'failed' && this.stateValue !== 'stopped') {
       const batch = this.entryQueue.shift()!;
-      this.bufferedCount -= batch.length;
       this.emitEntries(batch);
     }
     if (this.consumerPaused) return;
@@ -217,8 +201,8 @@ export class EventParser extends EventEmitter {
       lastEventTimestamp: c?.lastEventTimestamp ?? 0,
       lastReceivedAt: this.lastReceivedAt,
       ...this.counters,
-      buffered: this.bufferedCount,
-      maxBufferedSeen: this.maxBufferedSeen,
+      buffered: this.entryQueue.size,
+      maxBufferedSeen: this.entryQueue.maxSeen,
       state: this.stateValue,
     };
   }
@@ -250,7 +234,7 @@ export class EventParser extends EventEmitter {
     });
   }
 
-  /** One connect attempt: resolve where to begin, start zongji, ask for heartbeats. */
+  /** One connect attempt: resolve where to begin, then start the dump (with its heartbeat period). */
   private async connect(): Promise<void> {
     const epoch = ++this.epoch;
     this.lastActivity = Date.now();
@@ -265,7 +249,14 @@ export class EventParser extends EventEmitter {
       this.sourceServerId = Number(idRow.id);
       const mariadb = /mariadb/i.test(idRow.v);
       if (first) {
-        const rp = await this.resolveStart(pool, mariadb);
+        const resolved = await resolveStart(pool, mariadb, this.o.slaveId, this.o.start, () => {
+          this.lastActivity = Date.now();
+        });
+        if (resolved.handedOn) {
+          this.handedFile = resolved.handedOn.file;
+          this.handedOffset = resolved.handedOn.offset;
+        }
+        const rp = resolved.point;
         this.resumePoint = rp;
         if (rp.file !== undefined && rp.offset !== undefined) this.firstPoint = { file: rp.file, offset: rp.offset };
       }
@@ -320,47 +311,13 @@ export class EventParser extends EventEmitter {
     return this.o.buildCodec ?? buildTableCodec;
   }
 
-  /** Turns the configured start into a concrete resume point. */
-  private async resolveStart(pool: CallbackPool, mariadb: boolean): Promise<ResumePoint> {
-    const db = pool.promise();
-    const seedAt = async (p: FilePosition) => (mariadb ? await gtidPositionAt(db, p) : '');
-    const s = this.o.start;
-    switch (s.kind) {
-      case 'position':
-        return { file: s.file, offset: s.offset, gtidSet: await seedAt(s) };
-      case 'gtid':
-        return { gtid: s.gtid, gtidSet: s.gtid };
-      case 'end': {
-        const end = await readBinlogEnd(db);
-        return { file: end.file, offset: end.offset, gtidSet: await seedAt(end) };
-      }
-      case 'timestamp': {
-        // A long search is progress, not silence: keep the watchdog from restarting it.
-        const p = await findPositionForTime(pool, this.o.slaveId, s.ms, () => {
-          this.lastActivity = Date.now();
-        });
-        return { file: p.file, offset: p.offset, gtidSet: await seedAt(p) };
-      }
-      case 'cursor': {
-        const c = s.cursor;
-        if (c.nextPosition !== undefined && c.nextPosition > 0) {
-          return { file: c.journalName, offset: c.nextPosition, gtidSet: c.gtid };
-        }
-        // A Canal meta.dat cursor points at the acknowledged boundary event itself: read it again, drop it.
-        this.handedFile = c.journalName;
-        this.handedOffset = c.position;
-        return { file: c.journalName, offset: c.position, gtidSet: c.gtid !== '' ? c.gtid : await seedAt({ file: c.journalName, offset: c.position }) };
-      }
-    }
-  }
-
   private onBinlog(ev: BinlogEventLike): void {
     this.lastActivity = Date.now();
     this.lastReceivedAt = this.lastActivity;
     const name = eventNameOf(ev);
     if (this.stateValue !== 'running') {
       // The first event (the dump's own rotate) proves the source accepted the dump request.
-      this.attempt = 0;
+      this.backoff.reset();
       this.setState('running');
       const fr = this.firstReady;
       this.firstReady = undefined;
@@ -457,12 +414,10 @@ export class EventParser extends EventEmitter {
     const last = kept[kept.length - 1]!.position;
     this.handedFile = last.file;
     this.handedOffset = last.offset;
-    if (this.consumerPaused || this.entryQueue.length > 0) {
+    if (this.consumerPaused || !this.entryQueue.empty) {
       this.entryQueue.push(kept);
-      this.bufferedCount += kept.length;
-      if (this.bufferedCount > this.maxBufferedSeen) this.maxBufferedSeen = this.bufferedCount;
-      if (this.bufferedCount > this.maxBuffered) {
-        this.log.warn({ buffered: this.bufferedCount, maxBuffered: this.maxBuffered }, 'parser holds more entries than its bound while paused');
+      if (this.entryQueue.size > this.maxBuffered) {
+        this.log.warn({ buffered: this.entryQueue.size, maxBuffered: this.maxBuffered }, 'parser holds more entries than its bound while paused');
       }
       this.applySocketPause();
       return true;
@@ -520,10 +475,9 @@ export class EventParser extends EventEmitter {
     }
     this.epoch++;
     void this.teardown();
-    this.attempt++;
+    const { attempt, delayMs: delay } = this.backoff.next();
     this.counters.reconnects++;
-    const delay = Math.min(this.backoffMax, this.backoffInitial * 2 ** (this.attempt - 1));
-    this.log.warn({ attempt: this.attempt, delayMs: delay, err: pe.message, resume: this.resumePoint }, 'binlog stream lost; reconnecting');
+    this.log.warn({ attempt, delayMs: delay, err: pe.message, resume: this.resumePoint }, 'binlog stream lost; reconnecting');
     this.setState('retrying');
     if (this.listenerCount('error') > 0) this.emit('error', pe);
     this.retryTimer = setTimeout(() => {

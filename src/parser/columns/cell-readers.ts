@@ -13,7 +13,7 @@ import { canalDecimal } from './decimal.ts';
 import { EnumIndex, SetMask } from './enum-set.ts';
 import { javaDoubleToString, javaFloatToString } from './java-number.ts';
 import { formatInet4, formatInet6, formatUuid } from './mariadb-types.ts';
-import { datetime2Size, datetime2Text, decimalSize, decimalText } from './raw-values.ts';
+import { datetime2Size, datetime2Text, decimalSize, decimalText, signedBE } from './raw-values.ts';
 import { canalYear, type TimestampRenderer } from './temporal.ts';
 
 /**
@@ -53,18 +53,7 @@ function uintLE(b: Buffer, p: number, n: number): number {
   }
 }
 
-function intBE(b: Buffer, p: number, n: number): number {
-  switch (n) {
-    case 1:
-      return (b[p]! << 24) >> 24;
-    case 2:
-      return (((b[p]! << 8) | b[p + 1]!) << 16) >> 16;
-    case 3:
-      return (((b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!) << 8) >> 8;
-    default:
-      return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
-  }
-}
+const intBE = signedBE;
 
 interface Fraction {
   value: number;

@@ -1,47 +1,14 @@
 // Everything about one column that does not depend on the row: how its values are converted
 // (kind), Canal's sqlType codes, its mysqlType text and key flag. Built once per table map from
 // the binlog's own metadata, with TableMeta filling in what the binlog does not carry.
-import type { ColumnInfo, ColumnSchema } from '../../binlog/table-map.ts';
+import { ColumnType, type ColumnInfo, type ColumnSchema } from '../../binlog/table-map.ts';
+import { maxBytesPerChar } from '../../binlog/charsets.ts';
 import { SqlType } from '../../protocol/entry-model.ts';
 import { parseValueList, valueListType } from './enum-set.ts';
 import type { TableMeta } from './types.ts';
 
 /** Binlog column type codes (MySQL's enum_field_types, plus MariaDB's COMPRESSED variants). */
-export const BinlogType = {
-  DECIMAL: 0,
-  TINY: 1,
-  SHORT: 2,
-  LONG: 3,
-  FLOAT: 4,
-  DOUBLE: 5,
-  NULL: 6,
-  TIMESTAMP: 7,
-  LONGLONG: 8,
-  INT24: 9,
-  DATE: 10,
-  TIME: 11,
-  DATETIME: 12,
-  YEAR: 13,
-  NEWDATE: 14,
-  VARCHAR: 15,
-  BIT: 16,
-  TIMESTAMP2: 17,
-  DATETIME2: 18,
-  TIME2: 19,
-  BLOB_COMPRESSED: 140,
-  VARCHAR_COMPRESSED: 141,
-  JSON: 245,
-  NEWDECIMAL: 246,
-  ENUM: 247,
-  SET: 248,
-  TINY_BLOB: 249,
-  MEDIUM_BLOB: 250,
-  LONG_BLOB: 251,
-  BLOB: 252,
-  VAR_STRING: 253,
-  STRING: 254,
-  GEOMETRY: 255,
-} as const;
+export const BinlogType = ColumnType;
 
 /** How a column's values are converted; one branch per kind in the row loop. */
 export const Kind = {
@@ -102,27 +69,8 @@ const SPATIAL_TYPES = new Set([
 ]);
 
 /** Maximum bytes per character, to turn the binlog's byte lengths into CHAR/VARCHAR lengths. */
-const CHARSET_MAX_BYTES: Record<string, number> = {
-  big5: 2,
-  cp932: 2,
-  eucjpms: 3,
-  euckr: 2,
-  gb2312: 2,
-  gb18030: 4,
-  gbk: 2,
-  sjis: 2,
-  ucs2: 2,
-  ujis: 3,
-  utf16: 4,
-  utf16le: 4,
-  utf32: 4,
-  utf8: 3,
-  utf8mb3: 3,
-  utf8mb4: 4,
-};
-
 function charsetMaxBytes(charset: string | null): number {
-  return charset === null ? 1 : (CHARSET_MAX_BYTES[charset.toLowerCase()] ?? 1);
+  return charset === null ? 1 : (maxBytesPerChar(charset.toLowerCase()) ?? 1);
 }
 
 const BLOB_NAMES: Record<number, [text: string, binary: string]> = {

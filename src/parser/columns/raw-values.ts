@@ -141,7 +141,8 @@ export function decimalText(b: Buffer, precision: number, scale: number): string
   return scale > 0 ? `${text}.${fractionDigits}` : text;
 }
 
-function signedBE(b: Buffer, at: number, len: number): number {
+/** Big-endian two's complement integer of 1-4 bytes at `at`. */
+export function signedBE(b: Uint8Array, at: number, len: number): number {
   switch (len) {
     case 1:
       return (b[at]! << 24) >> 24;
