@@ -31,7 +31,7 @@ export function parseMariadbPosition(text: string): MariadbGtid[] {
   const out: MariadbGtid[] = [];
   for (const part of text.split(',')) {
     const g = parseMariadbGtid(part);
-    if (out.some((o) => o.domainId === g.domainId)) throw new BinlogFormatError(`duplicate replication domain ${g.domainId} in GTID position '${text}'`);
+    if (out.some((o) => o.domainId === g.domainId)) throw new BinlogFormatError(`Duplicate replication domain ${g.domainId} in GTID position '${text}'`);
     out.push(g);
   }
   return out.sort((a, b) => a.domainId - b.domainId);

@@ -8,11 +8,24 @@
 import type { DecodedEntry } from '../protocol/entry-codec.ts';
 import { EntryType, type Column, type Header, type Pair, type RowChange, type RowData, type TransactionBegin, type TransactionEnd } from '../protocol/entry-model.ts';
 import { PositionStrings } from './position-strings.ts';
+import { fields, tags } from '../protocol/wire-fields.ts';
 import { asBuffer, utf8, WireReader } from './wire-reader.ts';
 
 /** Field numbers of RowData's two column lists. */
-export const BEFORE = 1;
-export const AFTER = 2;
+export const BEFORE = fields.RowData.beforeColumns as 1;
+export const AFTER = fields.RowData.afterColumns as 2;
+// Column and RowData tags the fast paths compare whole (one wire type each)
+const TAG_NAME = tags.Column.name;
+const TAG_VALUE = tags.Column.value;
+const TAG_IS_NULL = tags.Column.isNull;
+const TAG_IS_KEY = tags.Column.isKey;
+const TAG_UPDATED = tags.Column.updated;
+const TAG_MYSQL_TYPE = tags.Column.mysqlType;
+const TAG_INDEX = tags.Column.index;
+const TAG_SQL_TYPE = tags.Column.sqlType;
+const TAG_BEFORE = tags.RowData.beforeColumns;
+const TAG_AFTER = tags.RowData.afterColumns;
+const CF = fields.Column;
 
 function pair(r: WireReader, end: number): Pair {
   const p = {} as Pair;
@@ -80,16 +93,16 @@ function column(r: WireReader, end: number, strings?: ColumnStrings, position = 
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag >>> 3) {
-      case 1: c.index = r.int32(); break;
-      case 2: c.sqlType = r.int32(); break;
-      case 3: c.name = strings === undefined ? r.string() : strings.names.read(r, position); break;
-      case 4: c.isKey = r.bool(); break;
-      case 5: c.updated = r.bool(); break;
-      case 6: c.isNull = r.bool(); break;
-      case 7: c.props = pushPair(c.props, r); break;
-      case 8: c.value = r.string(); break;
-      case 9: c.length = r.int32(); break;
-      case 10: c.mysqlType = strings === undefined ? r.string() : strings.mysqlTypes.read(r, position); break;
+      case CF.index: c.index = r.int32(); break;
+      case CF.sqlType: c.sqlType = r.int32(); break;
+      case CF.name: c.name = strings === undefined ? r.string() : strings.names.read(r, position); break;
+      case CF.isKey: c.isKey = r.bool(); break;
+      case CF.updated: c.updated = r.bool(); break;
+      case CF.isNull: c.isNull = r.bool(); break;
+      case CF.props: c.props = pushPair(c.props, r); break;
+      case CF.value: c.value = r.string(); break;
+      case CF.length: c.length = r.int32(); break;
+      case CF.mysqlType: c.mysqlType = strings === undefined ? r.string() : strings.mysqlTypes.read(r, position); break;
       default: r.skip(tag & 7);
     }
   }
@@ -158,9 +171,9 @@ function rowData(r: WireReader, end: number): RowData {
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag >>> 3) {
-      case 1: d.beforeColumns.push(column(r, r.endOfLength())); break;
-      case 2: d.afterColumns.push(column(r, r.endOfLength())); break;
-      case 3: d.props = pushPair(d.props, r); break;
+      case BEFORE: d.beforeColumns.push(column(r, r.endOfLength())); break;
+      case AFTER: d.afterColumns.push(column(r, r.endOfLength())); break;
+      case fields.RowData.props: d.props = pushPair(d.props, r); break;
       default: r.skip(tag & 7);
     }
   }
@@ -228,22 +241,22 @@ class ImageBuilder {
   private afterName(r: WireReader, at: number, end: number, i: number): boolean {
     const buf = r.buf;
     let p = at;
-    if (p + 1 < end && buf[p] === 32 && buf[p + 1]! < 0x80) p += 2;
-    if (p + 1 < end && buf[p] === 40 && buf[p + 1]! < 0x80) p += 2;
+    if (p + 1 < end && buf[p] === TAG_IS_KEY && buf[p + 1]! < 0x80) p += 2;
+    if (p + 1 < end && buf[p] === TAG_UPDATED && buf[p + 1]! < 0x80) p += 2;
     let isNull = false;
-    if (p + 1 < end && buf[p] === 48 && buf[p + 1]! < 0x80) {
+    if (p + 1 < end && buf[p] === TAG_IS_NULL && buf[p + 1]! < 0x80) {
       isNull = buf[p + 1] !== 0;
       p += 2;
     }
     let valueStart = 0;
     let valueEnd = 0;
-    if (p < end && buf[p] === 66) {
+    if (p < end && buf[p] === TAG_VALUE) {
       r.pos = p + 1;
       valueEnd = r.endOfLength();
       valueStart = r.pos;
       p = valueEnd;
     }
-    if (p < end && buf[p] === 82) {
+    if (p < end && buf[p] === TAG_MYSQL_TYPE) {
       r.pos = p + 1;
       p = r.endOfLength();
     }
@@ -268,18 +281,21 @@ class ImageBuilder {
     let prefixEnd = -1;
     while (r.pos < end) {
       const tag = r.uint32();
-      order = (order === 0 && tag === 8) || (order === 1 && tag === 16) || (order === 2 && tag === 26) ? order + 1 : -1;
-      switch (tag) {
-        // name (3) and value (8), length-delimited
-        case 26: nameEnd = r.endOfLength(); nameStart = r.pos; r.pos = nameEnd; break;
-        case 66: valueEnd = r.endOfLength(); valueStart = r.pos; r.pos = valueEnd; break;
-        // isNull (6), varint
-        case 48: isNull = r.bool(); break;
-        default: {
-          const field = tag >>> 3;
-          if (field === 3 || field === 8 || field === 6) throw new Error(`Column field ${field} has wire type ${tag & 7} at offset ${r.pos}`);
-          r.skip(tag & 7);
-        }
+      order = (order === 0 && tag === TAG_INDEX) || (order === 1 && tag === TAG_SQL_TYPE) || (order === 2 && tag === TAG_NAME) ? order + 1 : -1;
+      if (tag === TAG_NAME) {
+        nameEnd = r.endOfLength();
+        nameStart = r.pos;
+        r.pos = nameEnd;
+      } else if (tag === TAG_VALUE) {
+        valueEnd = r.endOfLength();
+        valueStart = r.pos;
+        r.pos = valueEnd;
+      } else if (tag === TAG_IS_NULL) {
+        isNull = r.bool();
+      } else {
+        const field = tag >>> 3;
+        if (field === TAG_NAME >>> 3 || field === TAG_VALUE >>> 3 || field === TAG_IS_NULL >>> 3) throw new Error(`Column field ${field} has wire type ${tag & 7} at offset ${r.pos}`);
+        r.skip(tag & 7);
       }
       if (order === 3) prefixEnd = nameEnd;
     }
@@ -434,8 +450,8 @@ export function readRowValues(buf: Buffer, start: number, end: number, row: RowI
   afterImages.reset();
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 10) beforeImages.addColumn(r, r.endOfLength());
-    else if (tag === 18) afterImages.addColumn(r, r.endOfLength());
+    if (tag === TAG_BEFORE) beforeImages.addColumn(r, r.endOfLength());
+    else if (tag === TAG_AFTER) afterImages.addColumn(r, r.endOfLength());
     else r.skip(tag & 7);
   }
   r.release();

@@ -6,6 +6,7 @@ import protobuf from 'protobufjs';
 import { pb, toObjectOptions } from './proto.ts';
 import { FRAME_HEADER_BYTES, MAX_WIRE_FRAME_BYTES, FrameTooLargeError } from './frame.ts';
 import { varintSize, writeVarint } from './varint.ts';
+import { tags } from './wire-fields.ts';
 
 export const PacketType = {
   HANDSHAKE: 1,
@@ -79,10 +80,10 @@ export function emptyMessagesPacket(): Uint8Array {
   return messagesPacket(-1);
 }
 
-const TAG_PACKET_TYPE = 0x18; // field 3, varint
-const TAG_PACKET_BODY = 0x2a; // field 5, length-delimited
-const TAG_MESSAGES_BATCH_ID = 0x08; // field 1, varint
-const TAG_MESSAGES_ENTRY = 0x12; // field 2, length-delimited
+const TAG_PACKET_TYPE = tags.Packet.type;
+const TAG_PACKET_BODY = tags.Packet.body;
+const TAG_MESSAGES_BATCH_ID = tags.Messages.batchId;
+const TAG_MESSAGES_ENTRY = tags.Messages.messages;
 
 /**
  * Canal's raw fast path for a non-empty batch, as one complete frame (header included): the

@@ -4,14 +4,13 @@
 // entry-codec.ts used before): the same varint forms for negative int32/int64, the same UTF-8
 // for lone surrogates in short strings, and fields written whenever they are not null/undefined.
 import { Buffer } from 'node:buffer';
+import { varintSize } from './varint.ts';
 
 /** Below this many UTF-16 units protobufjs encodes strings in JS (lone surrogates as 3 raw bytes). */
 export const SHORT_STRING = 40;
 const TWO_32 = 4294967296;
 
-export function varintSize(v: number): number {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
-}
+export { varintSize };
 
 /**
  * The UTF-8 of a string shorter than SHORT_STRING units at `p` of `b`, room for 3 bytes per unit

@@ -467,6 +467,8 @@ function rowsEvent(t: Table, kind: keyof typeof KIND_CODES): { packet: Buffer; t
     const b = Buffer.alloc(bitmapBytes);
     for (let i = 0; i < t.cols.length; i++) if (rnd(10) !== 0) b[i >> 3]! |= 1 << (i & 7);
     if (rnd(3) !== 0) for (let i = 0; i < t.cols.length; i++) b[i >> 3]! |= 1 << (i & 7);
+    // a row image of no columns takes no bytes, and zongji would read such rows forever
+    if (b.every((x) => x === 0)) b[0] = 1;
     return b;
   };
   const present = full();
@@ -622,7 +624,8 @@ test(`${TRIALS} arbitrary tables and rows decode to the same entries as through 
           cols,
           flavour,
           pk: cols.flatMap((_, i) => (rnd(3) === 0 ? [i] : [])),
-          extras: rnd(4) === 0,
+          // (a malformed optional block sends zongji to information_schema rows it keeps per table id)
+          extras: !sameId && rnd(4) === 0,
         };
         metas.set(`${table.schema}.${table.name}`, metaOf(table));
       }

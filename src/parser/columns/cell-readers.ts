@@ -55,6 +55,11 @@ function uintLE(b: Buffer, p: number, n: number): number {
 
 const intBE = signedBE;
 
+/** b.toString('utf8', start, end) without its argument checks (the caller checked the range). */
+function utf8(b: Buffer, start: number, end: number): string {
+  return start === end ? '' : (b as Buffer & { utf8Slice(s: number, e: number): string }).utf8Slice(start, end);
+}
+
 interface Fraction {
   value: number;
   precision: number;
@@ -223,7 +228,7 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       const specScale = spec.scale;
       return (b, p, end) => {
         need(p, size, end);
-        cell.text = canalDecimal(decimalText(b.subarray(p, p + size), precision, scale), specScale);
+        cell.text = canalDecimal(decimalText(b, precision, scale, p), specScale);
         cell.promoted = false;
         return p + size;
       };
@@ -253,7 +258,7 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       if (size === undefined) return () => { throw new Error(`column ${where}: DATETIME fraction digits ${String(decimals)} out of range`); };
       return (b, p, end) => {
         need(p, size, end);
-        cell.text = fromString(datetime2Text(b.subarray(p, p + size), decimals));
+        cell.text = fromString(datetime2Text(b, decimals, p));
         cell.promoted = false;
         return p + size;
       };
@@ -449,7 +454,7 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
         const at = p + prefix;
         need(at, n, end);
         if (utf8Text) {
-          cell.text = wellFormed(b.toString('utf8', at, at + n));
+          cell.text = wellFormed(utf8(b, at, at + n));
         } else if (fixedWidth >= 0) {
           const padded = Buffer.alloc(fixedWidth, 0);
           b.copy(padded, 0, at, at + Math.min(n, fixedWidth));
@@ -480,7 +485,7 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
         const at = p + lengthSize;
         need(at, n, end);
         if (utf8Text) {
-          cell.text = wellFormed(b.toString('utf8', at, at + n));
+          cell.text = wellFormed(utf8(b, at, at + n));
         } else {
           let bytes = b.subarray(at, at + n);
           if (compressed) bytes = inflateColumnValue(bytes);

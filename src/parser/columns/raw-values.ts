@@ -80,8 +80,8 @@ function zeroPad(text: string, size: number): string {
 }
 
 /** Big-endian signed integer of 1-4 bytes at `at`, with the top bit of byte 0 of `b` flipped. */
-function intBE(b: Buffer, at: number, len: number): number {
-  const b0 = at === 0 ? b[0]! ^ 0x80 : b[at]!;
+function intBE(b: Uint8Array, at: number, len: number, start: number): number {
+  const b0 = at === start ? b[at]! ^ 0x80 : b[at]!;
   switch (len) {
     case 1:
       return (b0 << 24) >> 24;
@@ -108,35 +108,35 @@ function stripLeadingZeros(s: string): string {
 }
 
 /** zongji's text of a DECIMAL(precision, scale) from its stored bytes (decimalSize of them). */
-export function decimalText(b: Buffer, precision: number, scale: number): string {
+export function decimalText(b: Uint8Array, precision: number, scale: number, start = 0): string {
   const integral = precision - scale;
   const uncompIntegral = Math.floor(integral / DIGITS_PER_INTEGER);
   const uncompFractional = Math.floor(scale / DIGITS_PER_INTEGER);
   const compIntegral = integral - uncompIntegral * DIGITS_PER_INTEGER;
   const compFractional = scale - uncompFractional * DIGITS_PER_INTEGER;
-  const isPositive = (b[0]! & 0x80) === 0x80;
+  const isPositive = (b[start]! & 0x80) === 0x80;
   // negative numbers are stored with all bits flipped
   const mask = isPositive ? 0 : -1;
-  let pos = 0;
+  let pos = start;
   let intDigits = '';
   const compIntegralSize = COMPRESSED_BYTES[compIntegral]!;
   if (compIntegralSize > 0) {
-    intDigits += String(intBE(b, 0, compIntegralSize) ^ mask);
+    intDigits += String(intBE(b, start, compIntegralSize, start) ^ mask);
     pos += compIntegralSize;
   }
   for (let i = 0; i < uncompIntegral; i++) {
-    intDigits += zeroPad(String(intBE(b, pos, 4) ^ mask), 9);
+    intDigits += zeroPad(String(intBE(b, pos, 4, start) ^ mask), 9);
     pos += 4;
   }
   intDigits = stripLeadingZeros(intDigits);
   if (intDigits === '') intDigits = '0';
   let fractionDigits = '';
   for (let k = 0; k < uncompFractional; k++) {
-    fractionDigits += zeroPad(String(intBE(b, pos, 4) ^ mask), 9);
+    fractionDigits += zeroPad(String(intBE(b, pos, 4, start) ^ mask), 9);
     pos += 4;
   }
   const compFractionalSize = COMPRESSED_BYTES[compFractional]!;
-  if (compFractionalSize > 0) fractionDigits += zeroPad(String(intBE(b, pos, compFractionalSize) ^ mask), compFractional);
+  if (compFractionalSize > 0) fractionDigits += zeroPad(String(intBE(b, pos, compFractionalSize, start) ^ mask), compFractional);
   const text = isPositive ? intDigits : `-${intDigits}`;
   return scale > 0 ? `${text}.${fractionDigits}` : text;
 }
@@ -166,9 +166,9 @@ function pad2(n: number): string {
 }
 
 /** zongji's dateStrings text of a DATETIME(decimals) in the 5.6 format from its stored bytes (datetime2Size of them). */
-export function datetime2Text(b: Buffer, decimals: number | undefined): string {
-  const rawHigh = signedBE(b, 0, 4);
-  const rawLow = signedBE(b, 1, 4);
+export function datetime2Text(b: Uint8Array, decimals: number | undefined, start = 0): string {
+  const rawHigh = signedBE(b, start, 4);
+  const rawLow = signedBE(b, start + 1, 4);
   const yearMonth = sliceBits(rawHigh, 14, 31);
   const year = Math.floor(yearMonth / 13);
   const yearText = year >= 0 && year < 10000 ? TWO[Math.floor(year / 100)]! + TWO[year % 100]! : zeroPad(String(year), 4);
@@ -176,7 +176,7 @@ export function datetime2Text(b: Buffer, decimals: number | undefined): string {
     `${yearText}-${pad2(yearMonth % 13)}-${pad2(sliceBits(rawLow, 17, 22))} ` +
     `${pad2(sliceBits(rawLow, 12, 17))}:${pad2(sliceBits(rawLow, 6, 12))}:${pad2(sliceBits(rawLow, 0, 6))}`;
   if (decimals) {
-    let fraction = signedBE(b, 5, Math.ceil(decimals / 2));
+    let fraction = signedBE(b, start + 5, Math.ceil(decimals / 2));
     if (decimals % 2 !== 0) fraction /= 10;
     if (fraction < 0) fraction *= -1;
     text += `.${zeroPad(String(fraction), decimals)}`;

@@ -7,6 +7,7 @@
 import type { Column, RowData } from '../../protocol/entry-model.ts';
 import { ROW_WRITER, writeRowDataObjects, type SelfWritingRowData } from '../../protocol/entry-writer.ts';
 import { ProtoWriter, SHORT_STRING, writeShortString } from '../../protocol/proto-writer.ts';
+import { tags } from '../../protocol/wire-fields.ts';
 import type { ColumnSpec } from './column-spec.ts';
 
 /** Cell flags: the low two bits say what the cell holds, bit 2 is Column.updated. */
@@ -20,8 +21,9 @@ export const Cell = {
 } as const;
 const WHAT = 3;
 
-const TAG_BEFORE = 0x0a;
-const TAG_AFTER = 0x12;
+const TAG_BEFORE = tags.RowData.beforeColumns;
+const TAG_AFTER = tags.RowData.afterColumns;
+const C = tags.Column;
 
 function words(bytes: Uint8Array): Uint32Array {
   const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4);
@@ -48,19 +50,19 @@ export class ColumnTemplate {
     const w = new ProtoWriter(256);
     const run = (what: number, updated: boolean): Uint8Array => {
       w.reset();
-      w.byte(0x08);
+      w.byte(C.index);
       w.int32(spec.index);
-      w.byte(0x10);
+      w.byte(C.sqlType);
       w.int32(what === Cell.NULL ? spec.nullSqlType : what === Cell.PROMOTED ? spec.promotedSqlType : spec.sqlType);
-      w.byte(0x1a);
+      w.byte(C.name);
       w.string(spec.name);
-      w.byte(0x20);
+      w.byte(C.isKey);
       w.bool(spec.isKey);
-      w.byte(0x28);
+      w.byte(C.updated);
       w.bool(updated);
-      w.byte(0x30);
+      w.byte(C.isNull);
       w.bool(what === Cell.NULL);
-      w.byte(0x42);
+      w.byte(C.value);
       return Uint8Array.from(w.buf.subarray(0, w.pos));
     };
     this.heads = [];
@@ -70,7 +72,7 @@ export class ColumnTemplate {
     }
     w.reset();
     if (spec.mysqlType != null) {
-      w.byte(0x52);
+      w.byte(C.mysqlType);
       w.string(spec.mysqlType);
     }
     this.tail = Uint8Array.from(w.buf.subarray(0, w.pos));
