@@ -4,7 +4,6 @@
 // entry as BIT of the same byte width, so zongji hands over the bytes, and the text functions here
 // give exactly the strings zongji would have made from them (its parseNewDecimal, and its
 // DATETIME2 decoding with the dateStrings option), for any bytes.
-import type { Buffer } from 'node:buffer';
 import type { TableMapEntry } from '../../binlog/table-map.ts';
 
 type ZjColumn = NonNullable<TableMapEntry['columns']>[number];
