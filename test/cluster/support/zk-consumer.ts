@@ -63,7 +63,7 @@ export class ZkFollowingConsumer {
         continue;
       }
       const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
-      const c = new CanalClient({ host, port, destination: this.destination, clientId: '1001', reconnect: false, requestTimeoutMs: 15_000, connectTimeoutMs: 2_000 });
+      const c = new CanalClient({ host, port, destination: this.destination, clientId: '1001', reconnect: false, requestTimeoutMs: 5_000, connectTimeoutMs: 2_000 });
       this.current = c;
       let first = true;
       try {
