@@ -121,6 +121,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
   private leaseTimer: NodeJS.Timeout | undefined;
   private dead = false;
   private timeoutMs: number;
+  private readonly pending = new Set<(e: ZkError) => void>();
 
   private constructor(
     private readonly client: zookeeper.Client,
@@ -269,6 +270,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     this.leaseLapsed = true;
     for (const t of [this.probeTimer, this.leaseTimer]) if (t !== undefined) clearTimeout(t);
     this.client.close();
+    this.failPending(reason);
     this.emit('expired', reason);
   }
 
@@ -287,27 +289,51 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
       });
     });
     this.client.close();
+    this.failPending('the session was closed');
     await closed;
   }
 
   // ------------------------------------------------------------------ operations
 
+  /**
+   * One request. The library never answers a request queued while the session ends, so every
+   * request also fails when the session is over and after a session timeout without an answer.
+   */
   private call<T>(op: string, path: string, run: (cb: (err: unknown, value: T) => void) => void): Promise<T> {
     if (this.dead) return Promise.reject(new ZkError('SESSION_EXPIRED', `ZooKeeper ${op} ${path}: the session is over`, path));
     const sentAt = Date.now();
     return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const fail = (e: ZkError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.pending.delete(fail);
+        reject(e);
+      };
+      const timer = setTimeout(() => fail(new ZkError('OPERATION_TIMEOUT', `ZooKeeper ${op} ${path}: no answer within ${this.timeoutMs} ms`, path)), Math.max(this.timeoutMs, 1_000));
+      timer.unref();
+      this.pending.add(fail);
       run((err, value) => {
+        if (settled) return;
         if (err) {
           const e = wrapError(err, op, path);
           // Any answer from the server, even an error about the node, proves the session alive.
           if (e.code !== 'CONNECTION_LOSS' && e.code !== 'SESSION_EXPIRED') this.renew(sentAt);
-          reject(e);
+          fail(e);
           return;
         }
+        settled = true;
+        clearTimeout(timer);
+        this.pending.delete(fail);
         this.renew(sentAt);
         resolve(value);
       });
     });
+  }
+
+  private failPending(why: string): void {
+    for (const fail of [...this.pending]) fail(new ZkError('SESSION_EXPIRED', `ZooKeeper request abandoned: ${why}`));
   }
 
   /** Creates a node; `ephemeral` nodes live as long as this session. Throws ZkError NODE_EXISTS / NO_NODE. */

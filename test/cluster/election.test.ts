@@ -51,7 +51,8 @@ test('one active of three; standby refusal; visibility; clean SIGTERM hands over
   assert.ok(running, 'the running node exists');
   assert.deepEqual(JSON.parse(running.data.toString()), { active: true, address: active!.address, cid: 1 });
   assert.notEqual(running.stat.ephemeralOwner, '0', 'running is ephemeral');
-  assert.deepEqual((await w.children(destinationClusterPath(DEST))).sort(), servers.map((s) => s.address).sort(), 'every configured server is a member, standby or not');
+  const members = servers.map((s) => s.address).sort();
+  await waitFor(async () => JSON.stringify((await w.children(destinationClusterPath(DEST))).sort()) === JSON.stringify(members), 'every configured server to be a member, standby or not', 30_000, 50);
   for (const s of servers) assert.ok(await w.exists(serverNodePath(s.address)), `${s.address} registered under /otter/canal/cluster`);
 
   // Visibility.

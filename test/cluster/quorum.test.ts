@@ -89,7 +89,9 @@ test('quorum lost and restored: never two active, the active stops within its le
   await ens.nodes[1]!.restart(false);
   await Promise.all(ens.nodes.map((n) => n.waitServing()));
   await waitFor(async () => (await activeServers(servers, DEST)).length === 1, 'one active server after the restore', 60_000, 50);
-  await waitFor(() => ledger.transfersSeen.length >= seenInOutage + 30, '30 more transfers after the restore', 60_000, 50);
+  await waitFor(() => ledger.transfersSeen.length >= seenInOutage + 30, '30 more transfers after the restore', 60_000, 50).catch((err: Error) => {
+    throw new Error(`${err.message}; consumer errors: ${consumer!.errors.slice(-5).join(' | ')}\n${servers.map((s) => `${s.name}:\n${s.logTail(25)}`).join('\n')}`);
+  });
 
   writing = false;
   await workload;

@@ -27,9 +27,23 @@ export class HaServer {
   private constructor(
     readonly name: string,
     readonly dir: string,
-    readonly port: number,
-    readonly adminPort: number,
+    public port: number,
+    public adminPort: number,
+    private readonly o: HaServerOptions,
   ) {}
+
+  private serverFile(): Record<string, unknown> {
+    const o = this.o;
+    return {
+      listen: { host: '127.0.0.1', port: this.port },
+      admin: { host: '127.0.0.1', port: this.adminPort },
+      dataDir: 'data',
+      log: { level: 'info' },
+      lagIntervalMs: 60_000,
+      flushIntervalMs: o.flushIntervalMs,
+      zookeeper: { connect: o.zookeeper, sessionTimeoutMs: o.sessionTimeoutMs, takeoverDelayMs: o.takeoverDelayMs },
+    };
+  }
 
   get address(): string {
     return `127.0.0.1:${this.port}`;
@@ -43,19 +57,7 @@ export class HaServer {
   static async start(name: string, root: string, sb: Sandbox, o: HaServerOptions): Promise<HaServer> {
     const dir = join(root, name);
     await mkdir(join(dir, 'instances'), { recursive: true });
-    const s = new HaServer(name, dir, await freePort(), await freePort());
-    await writeFile(
-      join(dir, 'sluice.json'),
-      JSON.stringify({
-        listen: { host: '127.0.0.1', port: s.port },
-        admin: { host: '127.0.0.1', port: s.adminPort },
-        dataDir: 'data',
-        log: { level: 'info' },
-        lagIntervalMs: 60_000,
-        flushIntervalMs: o.flushIntervalMs,
-        zookeeper: { connect: o.zookeeper, sessionTimeoutMs: o.sessionTimeoutMs, takeoverDelayMs: o.takeoverDelayMs },
-      }),
-    );
+    const s = new HaServer(name, dir, await freePort(), await freePort(), o);
     await writeFile(
       join(dir, 'instances', `${o.destination}.json`),
       JSON.stringify({
@@ -71,7 +73,27 @@ export class HaServer {
     return s;
   }
 
+  private async writeServerFile(): Promise<void> {
+    await writeFile(join(this.dir, 'sluice.json'), JSON.stringify(this.serverFile()));
+  }
+
+  /** Starts the process; a port another test took meanwhile is replaced by a free one (the address changes then). */
   async launch(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      await this.writeServerFile();
+      try {
+        await this.launchOnce();
+        return;
+      } catch (err) {
+        if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+        this.port = await freePort();
+        this.adminPort = await freePort();
+        this.out = '';
+      }
+    }
+  }
+
+  private async launchOnce(): Promise<void> {
     const p = new OwnedProcess(process.execPath, ['--import', 'tsx', MAIN, 'start', '--config', this.dir, '--json'], ['ignore', 'pipe', 'pipe']);
     this.proc = p;
     p.proc.stdout!.on('data', (b: Buffer) => (this.out += b.toString()));
