@@ -43,6 +43,8 @@ export class ConsumerLock extends EventEmitter<ConsumerLockEvents> {
   private heldBy: ZkSession | undefined;
   private address: string | undefined;
   private readonly changes = new Pause();
+  /** the current watch on the held node; an older one stops re-arming itself */
+  private watchRound = 0;
 
   constructor(
     private readonly zk: ZkLink,
@@ -134,16 +136,16 @@ export class ConsumerLock extends EventEmitter<ConsumerLockEvents> {
   private hold(s: ZkSession, address: string): void {
     this.heldBy = s;
     this.address = address;
-    void this.watchOwn(s);
+    void this.watchOwn(s, ++this.watchRound);
   }
 
   /** While held, a change of the node that leaves it someone else's (or gone) ends the hold. */
-  private async watchOwn(s: ZkSession): Promise<void> {
+  private async watchOwn(s: ZkSession, round: number): Promise<void> {
     try {
       const node = await s.get(this.path, () => {
-        if (this.heldBy === s) void this.watchOwn(s);
+        if (this.heldBy === s && this.watchRound === round) void this.watchOwn(s, round);
       });
-      if (this.heldBy !== s) return;
+      if (this.heldBy !== s || this.watchRound !== round) return;
       if (node === undefined) this.lose(`${this.path} was deleted`);
       else if (node.stat.ephemeralOwner !== s.sessionId) this.lose(`${this.path} now belongs to another session`);
     } catch {
