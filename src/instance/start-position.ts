@@ -42,7 +42,13 @@ export function startOnMaster(
   if (cursorSource.address !== standby.host || cursorSource.port !== standby.port) return { start };
   const c = start.cursor;
   const on = `the cursor ${describeCursor(c)} was taken on the standby ${standby.host}:${standby.port}`;
-  if (c.gtid !== '') return { start: { kind: 'gtid', gtid: c.gtid }, reason: `${on}: back on the master, resuming after its GTID position ${c.gtid}` };
+  if (c.gtid !== '') {
+    // A cursor inside a transaction also says how many of its entries were acknowledged: the
+    // master drops as many after the GTID position (exact resume), as it would after its own cursor.
+    const skip = (c as { skip?: unknown }).skip;
+    const start = (typeof skip === 'number' && skip > 0 ? { kind: 'gtid', gtid: c.gtid, skip } : { kind: 'gtid', gtid: c.gtid }) as ResolvedStart;
+    return { start, reason: `${on}: back on the master, resuming after its GTID position ${c.gtid}` };
+  }
   const ms = c.timestamp - fallbackMs;
   return {
     start: { kind: 'timestamp', ms },

@@ -10,7 +10,7 @@ import type { FailoverSettings, StartRequest } from '../config/types.ts';
 import type { ParsedEntry } from '../protocol/entry-model.ts';
 import { ParserError } from './errors.ts';
 import { EventParser, type EventParserOptions, type LoggerLike, type ParserState, type ParserStats, type StartFrom } from './event-parser.ts';
-import { HandOverTracker, OpenTransactionSkip, standbyResume, type StandbyResume } from './failover/handover.ts';
+import { HandOverTracker, OpenTransactionSkip, handedCount, standbyResume, type StandbyResume } from './failover/handover.ts';
 import { LossDetector, type LossVerdict } from './failover/loss-detector.ts';
 import { standbyHas } from './failover/standby-check.ts';
 import type { FilePosition } from './binlog-files.ts';
@@ -54,6 +54,12 @@ const silentLogger: LoggerLike = { warn() {}, info() {}, error() {} };
 const STANDBY_POLL_MS = 250;
 const WAIT_LOG_EVERY_MS = 10_000;
 
+/** Entries a start drops after its point (exact resume inside a transaction), where the start says. */
+function skipOf(start: object): number {
+  const skip = (start as { skip?: unknown }).skip;
+  return typeof skip === 'number' && skip > 0 ? skip : 0;
+}
+
 function address(e: { host: string; port: number }): string {
   return `${e.host}:${e.port}`;
 }
@@ -84,8 +90,10 @@ export class SourceFailover extends EventEmitter {
     this.log = opts.logger ?? silentLogger;
     this.detector = new LossDetector(opts.failover, Date.now());
     const s = opts.start;
-    if (s.kind === 'cursor') this.tracker.seed(s.cursor.gtid, s.cursor.timestamp);
-    else if (s.kind === 'gtid') this.tracker.seed(s.gtid, 0);
+    // A start inside a transaction (an acknowledgement that ended in it) carries how many of its
+    // entries the parser drops: they were handed on before, and the standby must drop them too.
+    if (s.kind === 'cursor') this.tracker.seed(s.cursor.gtid, s.cursor.timestamp, skipOf(s.cursor));
+    else if (s.kind === 'gtid') this.tracker.seed(s.gtid, 0, skipOf(s));
     this.master = this.makeParser(opts.master, opts.start);
     this.current = this.master;
   }
@@ -269,7 +277,7 @@ export class SourceFailover extends EventEmitter {
     this.role = 'standby';
     this.switchedAt = Date.now();
     this.resumedAt = resume.describe;
-    this.skip = resume.skip !== undefined && resume.skip.handed.length > 0 ? new OpenTransactionSkip(resume.skip, to) : undefined;
+    this.skip = resume.skip !== undefined && handedCount(resume.skip) > 0 ? new OpenTransactionSkip(resume.skip, to) : undefined;
     const p = this.makeParser(this.o.standby, resume.start);
     this.current = p;
     if (this.paused) p.pause();

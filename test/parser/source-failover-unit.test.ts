@@ -122,3 +122,25 @@ test("a restart on the master resumes after a standby's cursor by its GTID, or i
   assert.deepEqual(t.start, { kind: 'timestamp', ms: 1_700_000_000_000 });
   assert.match(t.reason ?? '', /may repeat/);
 });
+
+test('a run that resumed inside a transaction hands the standby the acknowledged entries to drop as well', () => {
+  const h = new HandOverTracker();
+  // The parser resumed at 0-1-9 and dropped the first 2 entries of transaction 10 (BEGIN, a),
+  // acknowledged before the restart; it handed on b, then the source was lost.
+  h.seed('0-1-9', 0, 2);
+  const t10 = tx(10, ['a', 'b', 'c']);
+  h.note(t10.slice(2, 3));
+  const r = standbyResume(h.state(), { fallbackMs: 60_000, lostSince: 0 });
+  assert.deepEqual(r.start, { kind: 'gtid', gtid: '0-1-9' });
+  assert.match(r.describe, /dropping the 3 entries of 0-1-10/);
+  const skip = new OpenTransactionSkip(r.skip!, 'db2:3306');
+  const again = tx(10, ['a', 'b', 'c']);
+  assert.deepEqual(skip.filter(again), again.slice(3), 'BEGIN and a (known only by their GTID) and b dropped');
+  assert.throws(() => new OpenTransactionSkip(r.skip!, 'db2:3306').filter(tx(11, ['a'])), /in GTID 0-1-11 where the source had an entry of 0-1-10/);
+});
+
+test("a restart after a standby's cursor inside a transaction keeps the cursor's skip", () => {
+  const cursor = { journalName: 'binlog.000001', position: 900, nextPosition: 900, serverId: 1, timestamp: 1, gtid: '0-1-41', skip: 3 };
+  const r = startOnMaster({ kind: 'cursor', cursor }, { address: 'db2', port: 3307 }, { host: 'db2', port: 3307 }, 60_000);
+  assert.deepEqual(r.start, { kind: 'gtid', gtid: '0-1-41', skip: 3 });
+});

@@ -18,8 +18,18 @@ export interface OpenTransaction {
   gtid: string;
   /** executed GTID position once it completes */
   gtidSet: string;
-  /** signatures of the entries handed on so far, in order */
+  /**
+   * leading entries handed on before this run (acknowledged, then dropped by the parser when it
+   * resumed inside the transaction), whose content is not known here
+   */
+  earlier: number;
+  /** signatures of the entries handed on in this run, in order, after those */
   handed: string[];
+}
+
+/** Entries of an open transaction the source has handed on in all. */
+export function handedCount(t: OpenTransaction): number {
+  return t.earlier + t.handed.length;
 }
 
 export interface HandedState {
@@ -36,12 +46,19 @@ export class HandOverTracker {
   private open: OpenTransaction | undefined;
   private lastTimestamp = 0;
   private handedAny = false;
+  /** entries of the first transaction read that were acknowledged before this run */
+  private earlier = 0;
 
-  /** Where the stream started (GTID position, source time), used until something is handed on. */
-  seed(gtidSet: string, timestamp: number): void {
+  /**
+   * Where the stream started (GTID position, source time), used until something is handed on.
+   * `earlier`: entries the parser drops after that point, acknowledged before a restart inside
+   * a transaction (exact resume).
+   */
+  seed(gtidSet: string, timestamp: number, earlier?: number): void {
     if (this.handedAny) return;
     if (gtidSet !== '') this.boundaryGtidSet = gtidSet;
     if (timestamp > 0) this.lastTimestamp = timestamp;
+    if (earlier !== undefined) this.earlier = earlier;
   }
 
   /** Records entries as they are handed on (synchronously, in order). */
@@ -52,9 +69,10 @@ export class HandOverTracker {
         this.open = undefined;
         if (e.position.gtidSet !== '') this.boundaryGtidSet = e.position.gtidSet;
       } else {
-        if (this.open === undefined || this.open.gtid !== e.position.gtid) this.open = { gtid: e.position.gtid, gtidSet: e.position.gtidSet, handed: [] };
+        if (this.open === undefined || this.open.gtid !== e.position.gtid) this.open = { gtid: e.position.gtid, gtidSet: e.position.gtidSet, earlier: this.earlier, handed: [] };
         this.open.handed.push(signature(e));
       }
+      this.earlier = 0;
     }
     if (entries.length > 0) {
       this.handedAny = true;
@@ -90,7 +108,7 @@ export function standbyResume(h: HandedState, o: { fallbackMs: number; standbySt
   const open = h.open !== undefined && h.open.gtid !== '' ? h.open : undefined;
   if (h.boundaryGtidSet !== '' && (h.open === undefined || open !== undefined)) {
     const required = open?.gtidSet ?? h.boundaryGtidSet;
-    const cut = open === undefined ? '' : `, dropping the ${open.handed.length} entries of ${open.gtid} already handed on`;
+    const cut = open === undefined ? '' : `, dropping the ${handedCount(open)} entries of ${open.gtid} already handed on`;
     return { start: { kind: 'gtid', gtid: h.boundaryGtidSet }, skip: open, required, byTime: false, describe: `GTID ${h.boundaryGtidSet}${cut}` };
   }
   if (!h.handedAny && o.standbyStart !== undefined) {
@@ -122,19 +140,21 @@ export class OpenTransactionSkip {
   ) {}
 
   get done(): boolean {
-    return this.next >= this.open.handed.length;
+    return this.next >= handedCount(this.open);
   }
 
   filter(entries: ParsedEntry[]): ParsedEntry[] {
     let i = 0;
     for (; i < entries.length && !this.done; i++) {
       const e = entries[i]!;
-      const want = this.open.handed[this.next]!;
+      // Entries handed on before a restart are known only by their transaction.
+      const known = this.next - this.open.earlier;
+      const want = known >= 0 ? this.open.handed[known]! : undefined;
       const got = signature(e);
-      if (e.position.gtid !== this.open.gtid || got !== want) {
+      if (e.position.gtid !== this.open.gtid || (want !== undefined && got !== want)) {
         throw new ParserError(
           `the standby ${this.standby} does not repeat transaction ${this.open.gtid} as the source sent it: entry ${this.next + 1} of it is ` +
-            `${got} in GTID ${e.position.gtid || '(none)'} where the source had ${want}. The two binlogs differ; not continuing on the standby ` +
+            `${got} in GTID ${e.position.gtid || '(none)'} where the source had ${want ?? `an entry of ${this.open.gtid}`}. The two binlogs differ; not continuing on the standby ` +
             '(it could lose or repeat changes). Check that the standby replicates the source with GTIDs and log_slave_updates.',
           { fatal: true },
         );
