@@ -3,7 +3,7 @@
 // switch, the GTID position the stream has reached already in its binlog. `sluice check` prints
 // the settings; the switch asks for the position.
 import type { Connection, Pool } from 'mysql2/promise';
-import { MariadbGtidPosition } from '@vlasky/zongji';
+import { parseMariadbPosition } from '../../binlog/gtid.ts';
 import type { PreflightCheck } from '../errors.ts';
 
 type Queryable = Pick<Pool, 'query'> | Pick<Connection, 'query'>;
@@ -87,17 +87,10 @@ async function replicationCheck(db: Queryable, masterAddress: string): Promise<P
 
 /** Whether a MariaDB GTID position `have` includes everything in `need` (per domain, by sequence number). */
 export function mariadbCovers(have: string, need: string): boolean {
-  const h = new Map<number, bigint>();
-  for (const g of MariadbGtidPosition.parse(have).toString().split(',')) {
-    if (g === '') continue;
-    const [d, , n] = g.split('-');
-    h.set(Number(d), BigInt(n!));
-  }
-  for (const g of MariadbGtidPosition.parse(need).toString().split(',')) {
-    if (g === '') continue;
-    const [d, , n] = g.split('-');
-    const seq = h.get(Number(d));
-    if (seq === undefined || seq < BigInt(n!)) return false;
+  const h = new Map(parseMariadbPosition(have).map((g) => [g.domainId, BigInt(g.seqNo)]));
+  for (const g of parseMariadbPosition(need)) {
+    const seq = h.get(g.domainId);
+    if (seq === undefined || seq < BigInt(g.seqNo)) return false;
   }
   return true;
 }
