@@ -5,7 +5,7 @@ import { createLogger, instanceLogger } from '../../src/observe/logger.ts';
 import { LagReporter } from '../../src/observe/lag-line.ts';
 import { BinlogEndProbe } from '../../src/observe/binlog-probe.ts';
 import { bytesBehind } from '../../src/observe/instance-stats.ts';
-import { Sandbox } from '../support/sandbox.ts';
+import { Sandbox, waitFor } from '../support/sandbox.ts';
 import { FakeInstance, baseStats } from './fake-instance.ts';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
@@ -106,8 +106,17 @@ test('against a real MariaDB, bytesBehind from SHOW BINARY LOGS matches the binl
     await sb.sql("INSERT INTO t VALUES (1, 'a'), (2, 'b')");
     await sb.sql('FLUSH BINARY LOGS');
     await sb.sql("INSERT INTO t VALUES (3, 'c')");
-    const end = await sb.masterStatus();
-    const logs = await probe.list();
+    // MariaDB writes the new file's BINLOG_CHECKPOINT event in the background after FLUSH BINARY LOGS,
+    // so the end can still move: take a reading where the end is the same before and after the list.
+    let end = await sb.masterStatus();
+    let logs = await probe.list();
+    await waitFor(async () => {
+      const after = await sb.masterStatus();
+      if (after.file === end.file && after.position === end.position) return true;
+      end = after;
+      logs = await probe.list();
+      return false;
+    }, 'the binlog end to stop moving after FLUSH BINARY LOGS', 30_000, 100);
     assert.ok(logs.length >= 2, 'FLUSH BINARY LOGS made a second file');
     assert.equal(logs[logs.length - 1]!.name, end.file);
     assert.equal(bytesBehind(end.file, end.position, logs), 0, 'reading at the end means nothing behind');
