@@ -34,12 +34,23 @@ test('a child started with dieWithParent dies when its parent is killed with SIG
     await waitFor(() => /\d+\n/.test(out), 'the child pid', 30_000);
     const child = Number(out.trim());
     assert.ok(alive(child), 'the child runs');
+    // setpriv sets the death signal and then execs; a parent killed before that (possible on a loaded
+    // machine) would leave no signal set, so wait until the pid runs the command itself.
+    await waitFor(() => comm(child) === 'sleep', 'setpriv to exec the command', 30_000);
     parent.kill('SIGKILL');
-    await waitFor(() => !alive(child) || isZombieGone(child), 'the child to die with its parent', 10_000);
+    await waitFor(() => !alive(child) || isZombieGone(child), 'the child to die with its parent', 30_000);
   } finally {
     if (parent.exitCode === null) parent.kill('SIGKILL');
   }
 });
+
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
 
 // A killed child of a dead parent is reaped by init; until then kill(pid, 0) still succeeds.
 function isZombieGone(pid: number): boolean {
