@@ -146,3 +146,17 @@ test('an unset {"env": NAME} secret is reported once, as unset', async () => {
   assert.equal(err.issues.length, 1, err.message);
   assert.match(err.message, /instances\/shop\.json: source\.password: environment variable ALSO_NOT_SET_42 is not set \(referenced as \{"env": "ALSO_NOT_SET_42"\}\)/);
 });
+
+test('zookeeper: defaults, a bad connect string, and a wildcard listen host without registerAddress', async () => {
+  const dir = await configDir({ 'sluice.json': { zookeeper: { connect: 'zk1:2181,zk2:2181/sluice' } }, 'instances/shop.json': { source: SOURCE } });
+  try {
+    const cfg = await loadConfig(dir, { env: ENV });
+    assert.deepEqual(cfg.server.zookeeper, { connect: 'zk1:2181,zk2:2181/sluice', sessionTimeoutMs: 5_000, takeoverDelayMs: 2_000, cid: 1, connectTimeoutMs: 10_000 });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const bad = await loadError({ 'sluice.json': { zookeeper: { connect: 'zk1' } }, 'instances/shop.json': { source: SOURCE } });
+  assert.match(bad.message, /zookeeper\.connect.*host:port/);
+  const wildcard = await loadError({ 'sluice.json': { listen: { host: '0.0.0.0' }, zookeeper: { connect: 'zk1:2181' } }, 'instances/shop.json': { source: SOURCE } });
+  assert.match(wildcard.message, /zookeeper\.registerAddress.*canal\.register\.ip/);
+});
