@@ -40,23 +40,34 @@ export const REPL_PASSWORD = 'repl-Secret-42';
 
 let nextServerId = 100 + (process.pid % 1000) * 10;
 
-/** Finds a loopback port that is free right now (the kernel picks it). */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
+// Ports are drawn below the kernel's ephemeral range (32768-60999 here): a port the kernel hands out
+// for bind(0) is also one it hands to outgoing connections, so with many test files connecting at once
+// a port found free could be taken by someone's client socket before the server bound it (seen:
+// EADDRINUSE for a sluice admin port). Within one process a port is handed out once.
+const PORT_LOW = 20_000;
+const PORT_HIGH = 32_000;
+const handedOut = new Set<number>();
+
+function tryListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') {
-        srv.close();
-        reject(new Error('no port'));
-        return;
-      }
-      const port = addr.port;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/** Finds a loopback port that is free right now, outside the range outgoing connections use. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW));
+    if (handedOut.has(port)) continue;
+    if (await tryListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free loopback port found between ${PORT_LOW} and ${PORT_HIGH}`);
 }
 
 /** Polls `check` until it returns true or the deadline passes; throws with `what` on timeout. */
