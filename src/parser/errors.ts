@@ -1,6 +1,7 @@
 // Errors the parser raises, and the line between faults a reconnect can cure and faults it cannot.
 // MariaDB errors are told apart by errno and message: mysql2's `code` names are MySQL-numbered
 // and wrong on MariaDB (errno 4052 comes back as ER_INVALID_MFA_PLUGIN_SPECIFIED).
+import { BinlogFormatError } from '../binlog/bytes.ts';
 
 export class ParserError extends Error {
   /** true: retrying cannot fix it; the parser goes to state `failed`. */
@@ -65,6 +66,13 @@ export interface StartDescription {
  */
 export function classifyError(err: unknown, start: StartDescription): ParserError {
   if (err instanceof ParserError) return err;
+  // An event the decoder cannot read reads the same way after a reconnect.
+  if (err instanceof BinlogFormatError) {
+    return new ParserError(`binlog event cannot be decoded after ${start.file !== undefined ? `${start.file}:${start.offset ?? 4}` : 'the stream start'}: ${err.message}`, {
+      fatal: true,
+      cause: err,
+    });
+  }
   const e = (err ?? {}) as MysqlLikeError;
   const msg = e.message ?? String(err);
   const errno = typeof e.errno === 'number' ? e.errno : undefined;
@@ -106,20 +114,6 @@ export function classifyError(err: unknown, start: StartDescription): ParserErro
     return new ParserError(
       `another replica of this source uses the same server id (slaveId): ${msg}. Give every stream its own slaveId.`,
       { fatal: true, errno, cause: err },
-    );
-  }
-  // zongji reports MySQL event types it cannot decode (row changes would be dropped) as plain errors.
-  if (/TRANSACTION_PAYLOAD_EVENT|PARTIAL_UPDATE_ROWS_EVENT/.test(msg)) {
-    return new ParserError(msg, { fatal: true, cause: err });
-  }
-  // zongji's information_schema fallback (tables with pre-5.6 temporal columns, or a source without
-  // FULL row metadata) cannot describe a table that changed or vanished since the event was written;
-  // reading the same events again would fail the same way.
-  if (/Insufficient permissions to access|schema changed between binlog event and metadata fetch/.test(msg)) {
-    return new ParserError(
-      `column metadata for a table in the binlog cannot be had from information_schema: ${msg}. ` +
-        'Tables with pre-MySQL-5.6 temporal columns need ALTER TABLE ... FORCE on the source to be decoded from binlog metadata.',
-      { fatal: true, cause: err },
     );
   }
   return new ParserError(`replica connection failed: ${msg}`, { fatal: false, errno, cause: err });
