@@ -91,8 +91,8 @@ type ColumnSchema = TableMapEntry['columnSchemas'][number];
 interface MappedTable extends TableShape {
   codec: TableCodec;
   /**
-   * zongji's arrays the shape was copied from. zongji-patch.ts hands a table map with the same
-   * bytes the same (never again written) arrays, so finding them again proves the same shape.
+   * The arrays the shape was copied from. sluice's decoder hands a table map with the same bytes
+   * the same (never again written) arrays, so finding them again proves the same shape.
    */
   srcTypes: readonly number[];
   srcSchemas: readonly ColumnSchema[];
