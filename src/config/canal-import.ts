@@ -82,9 +82,12 @@ function unhonourable(key: string, value: string, zookeeper = false): string | u
   if (key === 'canal.instance.global.mode' && v !== 'spring') {
     return 'sluice reads instances from this directory only; set canal.instance.global.mode = spring (canal-admin managed configs are not supported)';
   }
-  if (key === 'canal.instance.global.spring.xml' && !v.endsWith('file-instance.xml') && !(zookeeper && v.endsWith('default-instance.xml'))) {
+  if (key === 'canal.instance.global.spring.xml' && !v.endsWith('file-instance.xml') && !v.endsWith('group-instance.xml') && !(zookeeper && v.endsWith('default-instance.xml'))) {
     if (v.endsWith('default-instance.xml')) return 'default-instance.xml keeps cursors in ZooKeeper: set canal.zkServers too, or use classpath:spring/file-instance.xml';
-    return 'sluice persists cursors to files in dataDir (file-instance.xml), or in ZooKeeper with canal.zkServers (default-instance.xml); memory and group instances are not supported';
+    return 'sluice persists cursors to files in dataDir (file-instance.xml, or group-instance.xml for a group), or in ZooKeeper with canal.zkServers (default-instance.xml); memory instances are not supported';
+  }
+  if (/^canal\.instance\.standby\d+\./.test(key) && v !== '') {
+    return 'standby sources of a group member are not supported: remove the canal.instance.standbyN.* keys';
   }
   if (key === 'canal.instance.tsdb.enable' && v === 'true') {
     return 'set it to false: sluice takes column names from binlog_row_metadata=FULL, not from a table-schema history database';
@@ -105,6 +108,7 @@ function unhonourable(key: string, value: string, zookeeper = false): string | u
 function judged(key: string): boolean {
   return (
     ['canal.serverMode', 'canal.instance.global.mode', 'canal.instance.global.spring.xml', 'canal.instance.tsdb.enable', 'canal.instance.connectionCharset', 'canal.instance.multi.stream.on'].includes(key) ||
+    /^canal\.instance\.standby\d+\./.test(key) ||
     /^canal\.instance\.master\.ssl/i.test(key)
   );
 }
@@ -242,7 +246,7 @@ export async function importCanalDir(dir: string, env: Env, issues: IssueList): 
       }
       const path = INSTANCE_KEYS[key];
       if (path === undefined) {
-        if (!CONSUMED.has(key) && !judged(key)) ignored.add(key);
+        if (!CONSUMED.has(key) && !judged(key) && !GROUP_MEMBER_KEY.test(key)) ignored.add(key);
         continue;
       }
       where.set(path, { file, key });
@@ -263,6 +267,13 @@ export async function importCanalDir(dir: string, env: Env, issues: IssueList): 
     if (start && start['timestamp'] !== undefined && start['file'] !== undefined && start['position'] === undefined) delete start['file'];
     if (start && start['position'] !== undefined && start['timestamp'] !== undefined) delete start['timestamp'];
 
+    const springXml = value(merged, 'canal.instance.global.spring.xml', origin.get('canal.instance.global.spring.xml') ?? instFile) ?? '';
+    if (springXml.trim().toLowerCase().endsWith('group-instance.xml')) {
+      importGroupSources(raw, merged, origin, where, instFile, (k, f) => value(merged, k, f), issues);
+      const inst = buildInstance(raw, dest, instFile, issues, locateIn(where, instFile));
+      if (inst) instances.push(inst);
+      continue;
+    }
     const addressFile = origin.get(ADDRESS_KEY) ?? instFile;
     const address = value(merged, ADDRESS_KEY, addressFile);
     for (const p of ['source.host', 'source.port']) where.set(p, { file: addressFile, key: ADDRESS_KEY });
@@ -280,14 +291,7 @@ export async function importCanalDir(dir: string, env: Env, issues: IssueList): 
       setPath(raw, 'source.password', ''); // Canal allows an account without a password
     }
     importStandby(raw, merged, origin, where, instFile, (props, key, file) => value(props, key, file), issues);
-    const locate: Locate = (k) => {
-      const direct = where.get(k);
-      if (direct) return direct;
-      // "start" problems span keys: name the start keys that were given.
-      for (const [p, w] of where) if (p.startsWith(k + '.') || k.startsWith(p + '.')) return w;
-      return { file: instFile, key: k };
-    };
-    const inst = buildInstance(raw, dest, instFile, issues, locate);
+    const inst = buildInstance(raw, dest, instFile, issues, locateIn(where, instFile));
     if (inst) instances.push(inst);
   }
   return { server, instances, ignoredKeys: [...ignored].sort() };
@@ -330,6 +334,87 @@ function importStandby(
   const start = (standby ?? (raw['standby'] as Record<string, unknown>))['start'] as Record<string, unknown> | undefined;
   if (start && start['timestamp'] !== undefined && start['file'] !== undefined && start['position'] === undefined) delete start['file'];
   if (start && start['position'] !== undefined && start['timestamp'] !== undefined) delete start['timestamp'];
+}
+
+function locateIn(where: Map<string, { file: string; key: string }>, instFile: string): Locate {
+  return (k) => {
+    const direct = where.get(k);
+    if (direct) return direct;
+    // "start" problems span keys: name the start keys that were given.
+    for (const [p, w] of where) if (p.startsWith(k + '.') || k.startsWith(p + '.')) return w;
+    return { file: instFile, key: k };
+  };
+}
+
+/** canal.instance.masterN.* of Canal's group-instance.xml: one member of a group per N. */
+const GROUP_MEMBER_KEY = /^canal\.instance\.master(\d+)\.(address|journal\.name|position|timestamp|gtid)$/;
+
+/**
+ * Canal's group instance (spring/group-instance.xml): one parser per canal.instance.masterN.address
+ * (N = 1, 2, ...), each with its own masterN.journal.name / position / timestamp and the shared
+ * dbUsername / dbPassword / slaveId. Becomes the JSON form's `sources`, named master1, master2...
+ */
+function importGroupSources(
+  raw: Record<string, unknown>,
+  merged: Props,
+  origin: Map<string, string>,
+  where: Map<string, { file: string; key: string }>,
+  instFile: string,
+  value: (key: string, file: string) => string | undefined,
+  issues: IssueList,
+): void {
+  const shared = (raw['source'] as Record<string, unknown> | undefined) ?? {};
+  delete raw['source'];
+  delete raw['start'];
+  delete raw['standby'];
+  if ((merged.get(STANDBY_ADDRESS_KEY)?.value ?? '') !== '') {
+    issues.add(origin.get(STANDBY_ADDRESS_KEY) ?? instFile, STANDBY_ADDRESS_KEY, 'a group instance has no standby (group-instance.xml reads canal.instance.masterN.address only): remove it');
+  }
+  const numbers = new Set<number>();
+  for (const k of merged.keys()) {
+    const m = GROUP_MEMBER_KEY.exec(k);
+    if (m && merged.get(k)!.value !== '') numbers.add(Number(m[1]));
+  }
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const sources: Record<string, unknown>[] = [];
+  sorted.forEach((n, i) => {
+    const key = (field: string): string => `canal.instance.master${n}.${field}`;
+    const fileOf = (field: string): string => origin.get(key(field)) ?? instFile;
+    const at = `sources.${i}`;
+    const src: Record<string, unknown> = { ...shared, name: `master${n}` };
+    if (shared['user'] !== undefined && shared['password'] === undefined) src['password'] = '';
+    const address = value(key('address'), fileOf('address'));
+    for (const p of ['host', 'port', '']) where.set(p === '' ? at : `${at}.${p}`, { file: fileOf('address'), key: key('address') });
+    if (address === undefined) issues.add(fileOf('address'), key('address'), `is missing: the group's members are numbered 1, 2, ... without gaps (found ${sorted.map((x) => `master${x}`).join(', ')})`);
+    else {
+      const m = /^(.+):(\d+)$/.exec(address);
+      if (!m) issues.add(fileOf('address'), key('address'), 'must be host:port of the MySQL/MariaDB source', address);
+      else {
+        src['host'] = m[1]!;
+        src['port'] = Number(m[2]);
+      }
+    }
+    const start: Record<string, unknown> = {};
+    const file = value(key('journal.name'), fileOf('journal.name'));
+    const position = value(key('position'), fileOf('position'));
+    const timestamp = value(key('timestamp'), fileOf('timestamp'));
+    if (file !== undefined && position !== undefined) {
+      start['file'] = file;
+      start['position'] = typed(position);
+    } else if (timestamp !== undefined) start['timestamp'] = typed(timestamp);
+    else if (file !== undefined || position !== undefined) {
+      start['file'] = file;
+      start['position'] = position === undefined ? undefined : typed(position);
+    }
+    for (const f of ['journal.name', 'position', 'timestamp']) if (merged.has(key(f))) where.set(`${at}.start`, { file: fileOf(f), key: key(f) });
+    if (Object.keys(start).length > 0) src['start'] = start;
+    sources.push(src);
+  });
+  if (sorted.length !== sorted[sorted.length - 1]) {
+    issues.add(instFile, 'canal.instance.master1.address', `a group instance needs canal.instance.master1.address, master2.address, ... numbered without gaps (found ${sorted.map((x) => `master${x}`).join(', ') || 'none'})`);
+  }
+  raw['sources'] = sources;
+  where.set('sources', { file: instFile, key: 'canal.instance.master1.address' });
 }
 
 async function readPropsOptional(file: string): Promise<Props | undefined> {

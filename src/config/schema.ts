@@ -107,6 +107,17 @@ function timezoneProblem(tz: string): string | undefined {
   }
 }
 
+const rowValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+/** `{ table: "shop.orders", column: "tenant_id", in: [7] }` keeps only those rows; `notIn` drops them. */
+const rowFilterSchema = z
+  .strictObject({
+    table: z.string().regex(/^[^.\s]+\.[^.\s]+$/, { message: 'must be schema.table (exact names, no regex)' }),
+    column: z.string().min(1),
+    in: z.array(rowValue).min(1).optional(),
+    notIn: z.array(rowValue).min(1).optional(),
+  })
+  .refine((r) => (r.in === undefined) !== (r.notIn === undefined), { message: 'give exactly one of "in" (keep only rows whose value is listed) or "notIn" (drop them)' });
+
 const startSchema = z
   .strictObject({
     file: z.string().min(1).optional(),
@@ -123,16 +134,28 @@ const startSchema = z
     }
   });
 
+const sourceFields = {
+  host: hostname,
+  port: port.min(1).default(3306),
+  user: z.string().min(1),
+  password: z.string(),
+  /** the replica server id sluice uses; must differ from every other replica of this source */
+  slaveId: z.number().int().min(1).max(4294967295).optional(),
+  connectTimeoutMs: positiveInt.default(10_000),
+};
+
+/** A source's name in a group: it names the source in cursors, entry props and states. */
+export const SOURCE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
+
+/** One member of a group destination (`sources`): a source with its own name and start. */
+const groupSourceSchema = z.strictObject({
+  ...sourceFields,
+  name: z.string().regex(SOURCE_NAME, { message: 'use letters, digits, _ . : - (at most 64)' }).optional(),
+  start: startSchema.optional(),
+});
+
 export const instanceFileSchema = z.strictObject({
-  source: z.strictObject({
-    host: hostname,
-    port: port.min(1).default(3306),
-    user: z.string().min(1),
-    password: z.string(),
-    /** the replica server id sluice uses; must differ from every other replica of this source */
-    slaveId: z.number().int().min(1).max(4294967295).optional(),
-    connectTimeoutMs: positiveInt.default(10_000),
-  }),
+  source: z.strictObject(sourceFields).optional(),
   start: startSchema.optional(),
   timezone: z
     .string()
@@ -147,6 +170,8 @@ export const instanceFileSchema = z.strictObject({
       exclude: tableFilter().default(''),
       includeFields: fieldFilter().default(''),
       excludeFields: fieldFilter().default(''),
+      /** row filters by content: keep or drop rows of a table by one column's value */
+      rows: z.array(rowFilterSchema).default([]),
     })
     .prefault({}),
   drop: z
@@ -206,6 +231,24 @@ export const instanceFileSchema = z.strictObject({
     })
     .prefault({})
     .refine((r) => r.maxMs >= r.initialMs, { message: 'retry.maxMs must be at least retry.initialMs' }),
+  /** a group destination (Canal's group instance): several sources merged into one stream */
+  sources: z.array(groupSourceSchema).min(2, { message: 'a group needs at least two sources; for one source use "source"' }).optional(),
+  group: z
+    .strictObject({
+      /** how long a transaction may wait for an older one from a quieter source (binlog times are whole seconds) */
+      skewMs: z.number().int().min(0).max(600_000).default(1_000),
+      /** what the other sources do while one is down: keep flowing (default) or pause */
+      onSourceFailure: z.enum(['continue', 'pause']).default('continue'),
+    })
+    .optional(),
+  /** destinations on the same source share one replica connection and decode (src/fanout/) */
+  reader: z
+    .strictObject({
+      shared: z.boolean().default(true),
+      /** binlog bytes a paused destination may fall behind the shared reader before it reads on its own */
+      windowBytes: positiveInt.default(8 * 1024 * 1024),
+    })
+    .prefault({}),
 });
 
 export type InstanceFile = z.output<typeof instanceFileSchema>;

@@ -39,14 +39,44 @@ export interface ZooKeeperConfig {
   connectTimeoutMs: number;
 }
 
+export interface SourceConfig {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  slaveId?: number;
+  connectTimeoutMs: number;
+}
+
+/** One source of a group destination, with the name its cursor, entries and state carry. */
+export interface GroupSourceConfig extends SourceConfig {
+  name: string;
+  start: StartRequest;
+}
+
+/** A row filter by content: rows of `table` kept (`in`) or dropped (`notIn`) by `column`'s value. */
+export interface RowFilterConfig {
+  table: string;
+  column: string;
+  mode: 'in' | 'notIn';
+  values: (string | number | boolean | null)[];
+}
+
 export interface InstanceConfig {
   destination: string;
   /** the file it came from, for messages */
   file: string;
-  source: { host: string; port: number; user: string; password: string; slaveId?: number; connectTimeoutMs: number };
+  /** the source; for a group, its first (primary) source, whose position is the cursor's Canal fields */
+  source: SourceConfig;
+  /** a group destination's sources (two or more, the first is `source`); absent for one source */
+  sources?: GroupSourceConfig[];
+  /** how a group merges its sources */
+  group?: { skewMs: number; onSourceFailure: 'continue' | 'pause' };
   start: StartRequest;
   timezone?: string;
-  filter: { include: string; exclude: string; includeFields: string; excludeFields: string };
+  filter: { include: string; exclude: string; includeFields: string; excludeFields: string; rows?: RowFilterConfig[] };
+  /** share one replica connection and decode with the other destinations on the same source */
+  reader?: { shared: boolean; windowBytes: number };
   drop: { insert: boolean; update: boolean; delete: boolean; ddl: boolean; dcl: boolean; queryDml: boolean; rows: boolean; tableErrors: boolean; transactionEntries: boolean };
   store: { maxEntries: number; maxBytes: number; batchMode: 'MEMSIZE' | 'ITEMSIZE'; memUnit: number; ddlIsolation: boolean };
   heartbeatMs: number;

@@ -4,13 +4,17 @@
 // is the parser's, except that a fault retrying cannot fix stops it in `failed` until an operator
 // acts: it never moves its position by itself.
 import type { Logger } from 'pino';
-import type { InstanceConfig } from '../config/types.ts';
-import { slaveIdFor } from '../config/build.ts';
-import { EventParser, type EventParserOptions, type ParserState } from '../parser/event-parser.ts';
+import type { InstanceConfig, SourceConfig, StartRequest } from '../config/types.ts';
+import { derivedSlaveId, groupSlaveIdFor, slaveIdFor } from '../config/build.ts';
+import { EventParser, type EventParserOptions, type ParserState, type StartFrom } from '../parser/event-parser.ts';
 import { SourceFailover, type ReadingSource } from '../parser/source-failover.ts';
 import { FAILOVER_DEFAULTS } from '../config/failover-defaults.ts';
 import { EventSink } from '../sink/event-sink.ts';
 import { Pump } from '../sink/pump.ts';
+import { sharedReaders } from '../fanout/registry.ts';
+import type { ParserLike } from '../fanout/shared-reader.ts';
+import { groupCursor } from '../meta/group-cursor.ts';
+import { GroupAcks } from './group-acks.ts';
 import { EventStore } from '../store/event-store.ts';
 import type { StoreItem } from '../store/store-item.ts';
 import { StoreDestination } from '../server/store-destination.ts';
@@ -41,6 +45,18 @@ export interface InstanceOptions {
   metaBackend?: MetaBackend;
   /** parser settings beyond the config file, for embedding and tests */
   parser?: Pick<EventParserOptions, 'preflight' | 'maxBuffered'>;
+  /** false: never share a reader with other destinations, whatever the config says (tests, benchmarks) */
+  shareReader?: boolean;
+}
+
+/** One source of the running instance: a parser of its own, or a tap on a shared reader. */
+interface SourceRun {
+  name: string;
+  reader: ParserLike;
+  state: ParserState;
+  error: string | undefined;
+  /** where this source began (for groups: kept per source before its first ack) */
+  start: ResolvedStart;
 }
 
 interface Running {
@@ -49,7 +65,10 @@ interface Running {
   store: EventStore;
   pump: Pump;
   destination: StoreDestination<StoreItem>;
-  parser: EventParser | SourceFailover;
+  /** the source, or a group's sources in configured order (the first is the primary) */
+  sources: SourceRun[];
+  /** group destinations: the per-source acknowledged positions */
+  acks: GroupAcks | undefined;
 }
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
@@ -66,7 +85,7 @@ export class Instance implements Destination, InstanceStatsSource {
   private teardown: Promise<void> | undefined;
   private startedFrom: ResolvedStart | undefined;
   /** the last run's parser, so a failed instance still says which server it read */
-  private lastParser: EventParser | SourceFailover | undefined;
+  private lastParser: ParserLike | undefined;
   private counters = { errors: 0, batches: 0, acks: 0, rollbacks: 0, switches: 0 };
   private readonly statements: StatementFormatWatch;
 
@@ -108,14 +127,28 @@ export class Instance implements Destination, InstanceStatsSource {
       await this.teardown;
       return;
     }
-    const choice = chooseStart(meta.resumeCursor(), meta.pendingStart(), cfg.start);
-    this.startedFrom = choice.start;
-    this.log.info({ start: choice.start, metaFile: meta.path }, choice.reason);
-    // A cursor taken while a standby was read holds the standby's file and offset: the master
-    // resumes from its GTID (or time) instead.
-    const onMaster = startOnMaster(choice.start, meta.resumeCursorSource(), cfg.standby, cfg.failover?.fallbackMs ?? FAILOVER_DEFAULTS.fallbackMs);
-    if (onMaster.reason !== undefined) this.log.warn({ start: onMaster.start }, onMaster.reason);
-    meta.setReading({ role: 'master', address: cfg.source.host, port: cfg.source.port });
+    const group = cfg.sources !== undefined && cfg.sources.length > 1 ? cfg.sources : undefined;
+    const names = group?.map((g) => g.name) ?? ['parser'];
+    let starts: { name: string; start: ResolvedStart; reason: string }[];
+    if (group === undefined) {
+      const choice = chooseStart(meta.resumeCursor(), meta.pendingStart(), cfg.start);
+      this.log.info({ start: choice.start, metaFile: meta.path }, choice.reason);
+      // A cursor taken while a standby was read holds the standby's file and offset: the master
+      // resumes from its GTID (or time) instead.
+      const onMaster = startOnMaster(choice.start, meta.resumeCursorSource(), cfg.standby, cfg.failover?.fallbackMs ?? FAILOVER_DEFAULTS.fallbackMs);
+      if (onMaster.reason !== undefined) this.log.warn({ start: onMaster.start }, onMaster.reason);
+      meta.setReading({ role: 'master', address: cfg.source.host, port: cfg.source.port });
+      starts = [{ name: 'parser', start: onMaster.start, reason: choice.reason }];
+      this.startedFrom = choice.start;
+    } else {
+      const parts = meta.resumeSourceCursors(names);
+      starts = group.map((g) => {
+        const choice = chooseStart(parts.get(g.name), meta!.pendingSourceStart(g.name), g.start);
+        return { name: g.name, start: choice.start, reason: `source ${g.name}: ${choice.reason}` };
+      });
+      this.startedFrom = starts[0]!.start;
+      for (const st of starts) this.log.info({ source: st.name, start: st.start, metaFile: meta.path }, st.reason);
+    }
 
     const store = new EventStore(cfg.store);
     const sink = new EventSink({
@@ -123,77 +156,134 @@ export class Instance implements Destination, InstanceStatsSource {
       exclude: cfg.filter.exclude,
       includeColumns: cfg.filter.includeFields,
       excludeColumns: cfg.filter.excludeFields,
+      rows: cfg.filter.rows ?? [],
+      onWarning: (msg) => this.log.warn({}, msg),
       drop: cfg.drop,
       keys: {
         include: `${cfg.file}: filter.include`,
         exclude: `${cfg.file}: filter.exclude`,
         includeColumns: `${cfg.file}: filter.includeFields`,
         excludeColumns: `${cfg.file}: filter.excludeFields`,
+        rows: `${cfg.file}: filter.rows`,
       },
     });
-    const pump = new Pump(sink, store);
+    const acks = group === undefined ? undefined : new GroupAcks(store);
+    const pump = new Pump(sink, store, acks === undefined ? {} : { skewMs: cfg.group!.skewMs, onStored: acks.stored });
     const m = meta;
     const destination = new StoreDestination<StoreItem>({
       name: this.name,
-      store,
+      store: acks?.batchStore() ?? store,
       status: () => this.status(),
       subscriptions: meta.clientList(),
       narrow: (filter) => sink.narrow(filter).accept,
       onSubscribe: (clientId, filter) => m.subscribe(clientId, filter),
       onUnsubscribe: (clientId) => m.unsubscribe(clientId),
-      onAck: (clientId, cursor) => m.setCursor(clientId, cursor),
+      onAck:
+        acks === undefined
+          ? (clientId, cursor) => m.setCursor(clientId, cursor)
+          : (clientId) => {
+              const c = groupCursor(names, acks.positions());
+              if (c !== undefined) m.setCursor(clientId, c);
+            },
       logger: this.log,
     });
-    const parserOpts = {
-      slaveId: slaveIdFor(cfg),
-      ...(cfg.timezone !== undefined ? { timezone: cfg.timezone } : {}),
-      heartbeatMs: cfg.heartbeatMs,
-      backoff: { initialMs: cfg.retry.initialMs, maxMs: cfg.retry.maxMs },
-      destination: this.name,
-      onStatementDml: (schema: string, table: string, at: { file: string; offset: number }) => this.statements.note(schema, table, at),
-      ...this.opts.parser,
-    };
-    const parser =
-      cfg.standby === undefined
-        ? new EventParser({
-            host: cfg.source.host,
-            port: cfg.source.port,
-            user: cfg.source.user,
-            password: cfg.source.password,
-            start: onMaster.start,
-            connectTimeoutMs: cfg.source.connectTimeoutMs,
-            logger: this.log,
-            ...parserOpts,
-          })
-        : new SourceFailover({
-            master: cfg.source,
-            standby: cfg.standby,
-            failover: cfg.failover ?? FAILOVER_DEFAULTS,
-            start: onMaster.start,
-            parser: parserOpts,
-            logger: this.log,
-            onSwitch: (r) => this.onSwitch(m, r),
-          });
-    const run: Running = { lock, meta, store, pump, destination, parser };
+    const sources: SourceRun[] = starts.map((st, k) => {
+      const src: SourceConfig = group?.[k] ?? cfg.source;
+      const slaveId = group === undefined ? slaveIdFor(cfg) : groupSlaveIdFor(this.name, group[k]!);
+      return { name: st.name, reader: this.makeReader(src, slaveId, st.start, group === undefined ? this.name : `${this.name}/${st.name}`, m), state: 'stopped', error: undefined, start: st.start };
+    });
+    const run: Running = { lock, meta, store, pump, destination, sources, acks };
     this.run = run;
-    this.lastParser = parser;
+    this.lastParser = sources[0]!.reader;
     pump.on('error', (err) => this.fail(err));
-    parser.on('state', (s: ParserState) => this.onParserState(run, s));
-    parser.on('error', (err: Error & { fatal?: boolean }) => this.onParserError(run, err));
-    pump.addSource(parser, 'parser');
-    try {
-      await parser.start();
-    } catch (err) {
-      this.fail(err);
+    for (const src of sources) {
+      src.reader.on('state', (s: ParserState) => this.onSourceState(run, src, s));
+      src.reader.on('error', (err: Error & { fatal?: boolean }) => this.onSourceError(run, src, err));
+      pump.addSource(src.reader, src.name, { tag: group !== undefined });
+    }
+    const started = await Promise.allSettled(sources.map((src) => this.startSource(run, src)));
+    if (this.run !== run) {
       await this.teardown;
       return;
     }
-    // "The end" moves on: a restart before the first ack must begin where this start began,
-    // or what was handed out but never acknowledged would be skipped.
-    const began = parser.startPoint();
-    if (onMaster.start.kind === 'end' && began !== undefined && this.run === run) {
-      meta.keepStart({ kind: 'position', file: began.file, offset: began.offset });
+    const failures = started.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failures.length === sources.length) {
+      this.fail(failures[0]!.reason);
+      await this.teardown;
+      return;
     }
+  }
+
+  /**
+   * Starts one source. A group source that cannot start leaves the group degraded (the others
+   * run); "the end" is kept as the position it resolved to, so a restart before the first ack
+   * begins there instead of at a newer end.
+   */
+  private async startSource(run: Running, src: SourceRun): Promise<void> {
+    await src.reader.start();
+    const began = src.reader.startPoint();
+    if (src.start.kind !== 'end' || began === undefined || this.run !== run) return;
+    const at: StartRequest = { kind: 'position', file: began.file, offset: began.offset };
+    if (run.acks === undefined) run.meta.keepStart(at);
+    else run.meta.keepSourceStart(src.name, at);
+  }
+
+  /** A parser of this destination's own, or a tap on the process's shared reader of its source. */
+  private makeReader(src: SourceConfig, slaveId: number, start: ResolvedStart, logName: string, meta: MetaStore): ParserLike {
+    const cfg = this.opts.config;
+    const parserFor = (from: StartFrom, id: number, onStatementDml: EventParserOptions['onStatementDml'] = (schema, table, at) => this.statements.note(schema, table, at)): EventParser =>
+      new EventParser({
+        host: src.host,
+        port: src.port,
+        user: src.user,
+        password: src.password,
+        slaveId: id,
+        start: from,
+        ...(cfg.timezone !== undefined ? { timezone: cfg.timezone } : {}),
+        heartbeatMs: cfg.heartbeatMs,
+        backoff: { initialMs: cfg.retry.initialMs, maxMs: cfg.retry.maxMs },
+        connectTimeoutMs: src.connectTimeoutMs,
+        destination: this.name,
+        logger: this.log,
+        onStatementDml,
+        ...this.opts.parser,
+      });
+    // A destination with a standby follows its own master/standby switch: it reads on its own.
+    if (cfg.standby !== undefined && cfg.sources === undefined) {
+      return new SourceFailover({
+        master: cfg.source,
+        standby: cfg.standby,
+        failover: cfg.failover ?? FAILOVER_DEFAULTS,
+        start,
+        parser: {
+          slaveId,
+          ...(cfg.timezone !== undefined ? { timezone: cfg.timezone } : {}),
+          heartbeatMs: cfg.heartbeatMs,
+          backoff: { initialMs: cfg.retry.initialMs, maxMs: cfg.retry.maxMs },
+          destination: this.name,
+          onStatementDml: (schema: string, table: string, at: { file: string; offset: number }) => this.statements.note(schema, table, at),
+          ...this.opts.parser,
+        },
+        logger: this.log,
+        onSwitch: (r) => this.onSwitch(meta, r),
+      });
+    }
+    const reader = cfg.reader ?? { shared: true, windowBytes: 8 * 1024 * 1024 };
+    if (!reader.shared || this.opts.shareReader === false) return parserFor(start, slaveId);
+    const identity = { host: src.host, port: src.port, user: src.user, password: src.password, timezone: cfg.timezone, heartbeatMs: cfg.heartbeatMs };
+    return sharedReaders.tap(
+      identity,
+      () => ({
+        // The shared stream's statement warnings go to every destination reading it.
+        makeParser: (from) => parserFor(from, derivedSlaveId(`${logName}/shared`), (schema, table, at) => sharedReaders.readerOf(identity)?.noteStatementDml(schema, table, at)),
+        windowBytes: reader.windowBytes,
+        logger: this.log,
+      }),
+      logName,
+      start,
+      (from) => parserFor(from, slaveId),
+      (schema, table, at) => this.statements.note(schema, table, at),
+    );
   }
 
   /** Stops the parser, writes the cursors and releases the data folder. */
@@ -209,7 +299,7 @@ export class Instance implements Destination, InstanceStatsSource {
   }
 
   status(): DestinationStatus {
-    return this.lastError !== undefined && (this.state === 'failed' || this.state === 'retrying') ? { state: this.state, error: this.lastError } : { state: this.state };
+    return this.lastError !== undefined && (this.state === 'failed' || this.state === 'retrying' || this.state === 'degraded') ? { state: this.state, error: this.lastError } : { state: this.state };
   }
 
   /** Why the instance serves but not as it should (row changes arriving as statements); undefined when all is well. */
@@ -222,7 +312,7 @@ export class Instance implements Destination, InstanceStatsSource {
    * takes over, then the standby until a restart. Undefined without a standby.
    */
   reading(): ReadingSource | undefined {
-    const p = this.run?.parser ?? this.lastParser;
+    const p = this.run?.sources[0]?.reader ?? this.lastParser;
     return p instanceof SourceFailover ? p.reading() : undefined;
   }
 
@@ -233,14 +323,17 @@ export class Instance implements Destination, InstanceStatsSource {
 
   stats(): InstanceStats {
     const r = this.run;
-    const p = r?.parser.stats();
+    const all = r?.sources.map((src) => src.reader.stats());
+    // A group counts every source; file, offset and GTID are the primary's (see sources for each).
+    const p = all?.[0];
+    const sum = (k: 'events' | 'rows' | 'bytes' | 'reconnects'): number => (all ?? []).reduce((n, x) => n + x[k], 0);
     const st = r?.store.stats();
     const out: InstanceStats = {
       state: this.state,
-      events: p?.events ?? 0,
-      rows: p?.rows ?? 0,
-      bytes: p?.bytes ?? 0,
-      reconnects: p?.reconnects ?? 0,
+      events: sum('events'),
+      rows: sum('rows'),
+      bytes: sum('bytes'),
+      reconnects: sum('reconnects'),
       errors: this.counters.errors,
       batches: this.counters.batches,
       acks: this.counters.acks,
@@ -261,6 +354,13 @@ export class Instance implements Destination, InstanceStatsSource {
       out.offset = p.offset;
       out.gtid = p.gtidSet;
       if (p.lastEventTimestamp > 0) out.lastEventTimestamp = p.lastEventTimestamp;
+    }
+    if (r !== undefined && r.acks !== undefined) {
+      out.sources = r.sources.map((src, k) => {
+        const one: NonNullable<InstanceStats['sources']>[number] = { name: src.name, state: src.state, file: all![k]!.file, offset: all![k]!.offset };
+        if (src.error !== undefined) one.error = src.error;
+        return one;
+      });
     }
     return out;
   }
@@ -327,28 +427,69 @@ export class Instance implements Destination, InstanceStatsSource {
     meta.setReading({ role: r.role, address: r.address, port: r.port, ...(r.since !== undefined ? { since: r.since } : {}), ...(r.switchedFrom !== undefined ? { switchedFrom: r.switchedFrom } : {}) });
   }
 
-  private onParserState(run: Running, s: ParserState): void {
+  private onSourceState(run: Running, src: SourceRun, s: ParserState): void {
     if (run !== this.run) return;
-    if (s === 'running') {
-      this.lastError = undefined;
-      this.setState('running');
-    } else if (s === 'retrying') {
-      this.setState('retrying');
-    } else if (s === 'connecting') {
-      this.setState('starting');
-    }
-    // 'failed' arrives with its error (onParserError); 'stopped' only follows our own stop.
+    src.state = s;
+    if (s === 'running') src.error = undefined;
+    this.updateState(run);
   }
 
-  private onParserError(run: Running, err: Error & { fatal?: boolean }): void {
+  private onSourceError(run: Running, src: SourceRun, err: Error & { fatal?: boolean }): void {
     if (run !== this.run) return;
     this.counters.errors++;
-    if (err.fatal === true) {
+    src.error = err.message;
+    if (err.fatal === true && run.acks === undefined) {
       this.fail(err);
       return;
     }
     // The parser logs each reconnect attempt itself; keep the reason for status().
-    this.lastError = err.message;
+    this.updateState(run);
+  }
+
+  /**
+   * The instance state from its sources'. One source: its state. A group: running when all
+   * run; degraded (naming the sources that do not, and why) while at least one runs; retrying
+   * while none runs and one still retries; failed when all have failed.
+   */
+  private updateState(run: Running): void {
+    if (this.state === 'failed' || this.state === 'stopped') return;
+    const srcs = run.sources;
+    if (run.acks === undefined) {
+      const s = srcs[0]!.state;
+      if (s === 'running') {
+        this.lastError = undefined;
+        this.setState('running');
+      } else if (s === 'retrying') {
+        this.lastError = srcs[0]!.error ?? this.lastError;
+        this.setState('retrying');
+      } else if (s === 'connecting') this.setState('starting');
+      // 'failed' arrives with its error (onSourceError); 'stopped' only follows our own stop.
+      return;
+    }
+    const down = srcs.filter((x) => x.state !== 'running');
+    if (down.length === 0) {
+      this.lastError = undefined;
+      run.pump.setHeld(false);
+      for (const x of srcs) run.pump.setLive(x.reader, true);
+      this.setState('running');
+      return;
+    }
+    if (srcs.every((x) => x.state === 'connecting') || (this.state === 'starting' && down.every((x) => x.state === 'connecting'))) {
+      this.setState('starting');
+      return;
+    }
+    if (down.length === srcs.length && srcs.every((x) => x.state === 'failed')) {
+      this.fail(new Error(`every source failed: ${srcs.map((x) => `${x.name}: ${x.error ?? 'failed'}`).join('; ')}`));
+      return;
+    }
+    for (const x of srcs) run.pump.setLive(x.reader, x.state === 'running');
+    const pause = this.opts.config.group?.onSourceFailure === 'pause';
+    run.pump.setHeld(pause);
+    const what = down.map((x) => `source ${x.name} is ${x.state}${x.error !== undefined ? ` (${x.error})` : ''}`).join('; ');
+    this.lastError = `${what}; ${pause ? 'the other sources are paused until it recovers (group.onSourceFailure = pause)' : 'the other sources keep flowing (group.onSourceFailure = continue)'}`;
+    const none = down.length === srcs.length;
+    if (this.state !== (none ? 'retrying' : 'degraded')) this.log.warn({ sources: down.map((x) => ({ name: x.name, state: x.state, error: x.error })) }, `instance ${none ? 'retrying' : 'degraded'}: ${this.lastError}`);
+    this.setState(none ? 'retrying' : 'degraded');
   }
 
   /**
@@ -372,7 +513,7 @@ export class Instance implements Destination, InstanceStatsSource {
     this.run = undefined;
     if (r === undefined) return;
     r.pump.close();
-    await r.parser.stop().catch((err: unknown) => this.log.warn({ err }, 'parser did not stop cleanly'));
+    await Promise.all(r.sources.map((src) => src.reader.stop().catch((err: unknown) => this.log.warn({ err, source: src.name }, 'parser did not stop cleanly'))));
     r.store.close(reason);
     try {
       await r.meta.close();

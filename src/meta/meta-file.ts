@@ -54,6 +54,8 @@ export interface MetaContent {
   start?: StartRequest;
   /** the server the instance reads or last read */
   reading?: ReadingRecord;
+  /** A group destination's kept starts by source name (see MetaStore.keepSourceStart). */
+  sourceStarts?: Record<string, StartRequest>;
 }
 
 export interface SourceAddress {
@@ -82,15 +84,9 @@ function clientIdToJson(id: string): number | string {
  * meta.dat's clientDatas[].cursor, and the content of ZooKeeper's `{clientId}/cursor` node.
  */
 export function cursorToCanal(p: LogPosition, source: SourceAddress): Record<string, unknown> {
-  const postion: Record<string, unknown> = {
-    gtid: p.gtid,
-    included: false,
-    journalName: p.journalName,
-  };
-  if (p.nextPosition !== undefined) postion.nextPosition = p.nextPosition;
-  postion.position = p.position;
-  postion.serverId = p.serverId;
-  postion.timestamp = p.timestamp;
+  const postion = postionJson(p);
+  // A group's per-source positions, beside Canal's fields (which repeat the primary source's).
+  if (p.sources !== undefined) postion.sluiceSources = p.sources.map((sc) => ({ source: sc.source, ...postionJson(sc) }));
   return { identity: { slaveId: -1, sourceAddress: { address: source.address, port: source.port } }, postion };
 }
 
@@ -106,7 +102,36 @@ export function toCanalJson(content: MetaContent, source: SourceAddress): string
   const doc: Record<string, unknown> = { clientDatas, destination: content.destination };
   if (content.start) doc.sluiceStart = content.start;
   if (content.reading) doc.sluiceSource = content.reading;
+  if (content.sourceStarts !== undefined && Object.keys(content.sourceStarts).length > 0) doc.sluiceSourceStarts = content.sourceStarts;
   return JSON.stringify(doc);
+}
+
+function postionJson(p: Omit<LogPosition, 'sources'>): Record<string, unknown> {
+  const postion: Record<string, unknown> = {
+    gtid: p.gtid,
+    included: false,
+    journalName: p.journalName,
+  };
+  if (p.nextPosition !== undefined) postion.nextPosition = p.nextPosition;
+  postion.position = p.position;
+  postion.serverId = p.serverId;
+  postion.timestamp = p.timestamp;
+  return postion;
+}
+
+function parsePostion(p: Record<string, unknown>, at: string, file: string): LogPosition {
+  if (typeof p.journalName !== 'string' || p.journalName === '') {
+    throw new MetaFileError(`${file}: ${at}.journalName must be a binlog file name`);
+  }
+  const out: LogPosition = {
+    journalName: p.journalName,
+    position: num(p.position, `${at}.position`, file),
+    serverId: p.serverId === undefined || p.serverId === null ? 0 : num(p.serverId, `${at}.serverId`, file),
+    timestamp: p.timestamp === undefined || p.timestamp === null ? 0 : num(p.timestamp, `${at}.timestamp`, file),
+    gtid: typeof p.gtid === 'string' ? p.gtid : '',
+  };
+  if (p.nextPosition !== undefined && p.nextPosition !== null) out.nextPosition = num(p.nextPosition, `${at}.nextPosition`, file);
+  return out;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -141,18 +166,17 @@ function parseStart(v: unknown, file: string): StartRequest {
 export function cursorFromCanal(cursor: unknown, at: string, file: string): LogPosition {
   if (!isObj(cursor) || !isObj(cursor.postion)) throw new MetaFileError(`${file}: ${at}.postion is missing`);
   const p = cursor.postion;
-  if (typeof p.journalName !== 'string' || p.journalName === '') {
-    throw new MetaFileError(`${file}: ${at}.postion.journalName must be a binlog file name`);
-  }
   const where = `${at}.postion`;
-  const out: LogPosition = {
-    journalName: p.journalName,
-    position: num(p.position, `${where}.position`, file),
-    serverId: p.serverId === undefined || p.serverId === null ? 0 : num(p.serverId, `${where}.serverId`, file),
-    timestamp: p.timestamp === undefined || p.timestamp === null ? 0 : num(p.timestamp, `${where}.timestamp`, file),
-    gtid: typeof p.gtid === 'string' ? p.gtid : '',
-  };
-  if (p.nextPosition !== undefined && p.nextPosition !== null) out.nextPosition = num(p.nextPosition, `${where}.nextPosition`, file);
+  const out = parsePostion(p, where, file);
+  if (p.sluiceSources !== undefined) {
+    if (!Array.isArray(p.sluiceSources)) throw new MetaFileError(`${file}: ${where}.sluiceSources must be an array`);
+    out.sources = p.sluiceSources.map((sc: unknown, j: number) => {
+      const part = `${where}.sluiceSources[${j}]`;
+      if (!isObj(sc) || typeof sc.source !== 'string') throw new MetaFileError(`${file}: ${part}.source must name a source of the group`);
+      const { sources: _none, ...pos } = parsePostion(sc, part, file);
+      return { source: sc.source, ...pos };
+    });
+  }
   return out;
 }
 
@@ -200,6 +224,11 @@ export function parseCanalJson(text: string, file: string, expectDestination?: s
     out.reading = { role: r.role, address: r.address, port: num(r.port, 'sluiceSource.port', file) };
     if (r.since !== undefined) out.reading.since = num(r.since, 'sluiceSource.since', file);
     if (typeof r.switchedFrom === 'string') out.reading.switchedFrom = r.switchedFrom;
+  }
+  if (doc.sluiceSourceStarts !== undefined) {
+    const starts = doc.sluiceSourceStarts;
+    if (!isObj(starts)) throw new MetaFileError(`${file}: sluiceSourceStarts must be an object`);
+    out.sourceStarts = Object.fromEntries(Object.entries(starts).map(([k, v]) => [k, parseStart(v, file)]));
   }
   return out;
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { LogPosition } from '../protocol/entry-model.ts';
 import { minCursor } from './cursor-order.ts';
 import type { MetaBackend } from './meta-backend.ts';
+import { minSourceParts } from './group-cursor.ts';
 import {
   readMetaFile,
   writeMetaFile,
@@ -43,6 +44,7 @@ export class MetaStore {
   /** the server read now: new cursors belong to it */
   private source: SourceAddress;
   private readingRecord: ReadingRecord | undefined;
+  private sourceStarts: Record<string, StartRequest> = {};
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -64,6 +66,7 @@ export class MetaStore {
       for (const c of content.clients) store.clients.set(c.clientId, { ...c });
       store.startRequest = content.start;
       store.readingRecord = content.reading;
+      store.sourceStarts = { ...content.sourceStarts };
     }
     const primary = await opts.backend?.load();
     // An empty backend (a cluster's first start) takes over what meta.dat holds.
@@ -134,6 +137,26 @@ export class MetaStore {
     this.writeSoon(true);
   }
 
+  /** A group's resume position per source: for each, the one furthest behind over all clients. */
+  resumeSourceCursors(order: readonly string[]): Map<string, LogPosition> {
+    return minSourceParts([...this.clients.values()].map((c) => c.cursor), order);
+  }
+
+  /** A group source's kept start (keepSourceStart); the primary's is pendingStart(). */
+  pendingSourceStart(source: string): StartRequest | undefined {
+    return this.sourceStarts[source];
+  }
+
+  /**
+   * keepStart for one source of a group: where that source began while no client has a cursor
+   * holding it, so a restart before its first acknowledgement does not skip ahead.
+   */
+  keepSourceStart(source: string, start: StartRequest): void {
+    for (const c of this.clients.values()) if (c.cursor?.sources?.some((s) => s.source === source) === true) return;
+    this.sourceStarts[source] = start;
+    this.writeSoon(true);
+  }
+
   /** Registers (or re-registers, replacing the filter) a client; written at once. */
   subscribe(clientId: string, filter: string): void {
     const prev = this.clients.get(clientId);
@@ -158,6 +181,7 @@ export class MetaStore {
     }
     // A cursor supersedes a reset request: once something is acknowledged, resume from there.
     this.startRequest = undefined;
+    for (const s of cursor.sources ?? []) delete this.sourceStarts[s.source];
     this.writeSoon(false);
   }
 
@@ -207,6 +231,7 @@ export class MetaStore {
     const content: MetaContent = { destination: this.opts.destination, clients: this.clientList() };
     if (this.startRequest) content.start = this.startRequest;
     if (this.readingRecord) content.reading = this.readingRecord;
+    if (Object.keys(this.sourceStarts).length > 0) content.sourceStarts = { ...this.sourceStarts };
     // Canal's fix for #4312: an empty list would erase the cursors of clients that have not
     // re-subscribed yet, so it never replaces the file.
     if (content.clients.length === 0) return;

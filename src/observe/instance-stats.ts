@@ -33,6 +33,8 @@ export interface InstanceStats {
   source?: { role: 'master' | 'standby'; address: string; port: number; since?: number; switchedFrom?: string; resumedAt?: string };
   /** instances with a standby: 1 once the standby has taken over (until a restart) */
   sourceSwitches?: number;
+  /** a group destination's sources: each one's state and read position */
+  sources?: { name: string; state: string; error?: string; file: string; offset: number }[];
 }
 
 /** One binlog file on the source, as SHOW BINARY LOGS lists it. */

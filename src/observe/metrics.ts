@@ -5,7 +5,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DestinationStateName } from '../server/destination.ts';
 import type { InstanceStats, InstanceStatsSource } from './instance-stats.ts';
 
-export const STATES: readonly DestinationStateName[] = ['starting', 'running', 'retrying', 'failed', 'stopped', 'standby'];
+export const STATES: readonly DestinationStateName[] = ['starting', 'running', 'degraded', 'retrying', 'failed', 'stopped', 'standby'];
 
 export interface MetricsOptions {
   /** bytes behind the source per destination (from the lag reporter), when known */

@@ -200,6 +200,16 @@ export interface LogPosition {
   serverId: number;
   timestamp: number;
   gtid: string;
+  /**
+   * A group destination's position in each of its sources (src/meta/group-cursor.ts). The fields
+   * above then repeat the primary source's, so the cursor keeps Canal's shape.
+   */
+  sources?: SourceCursor[];
+}
+
+/** One source's part of a group destination's cursor: that source's last acknowledged boundary. */
+export interface SourceCursor extends Omit<LogPosition, 'sources'> {
+  source: string;
 }
 
 export function cursorFromEntry(p: EntryPosition): LogPosition {

@@ -41,8 +41,9 @@ export interface HealthBody {
 }
 
 /**
- * 200 only when there are instances and every one is running (or, in a cluster, standing by);
- * `degraded` (still 200: it serves) when a running instance reports something an operator must fix.
+ * 200 only when there are instances and every one is running (or, in a cluster, standing by, or a
+ * group with a source down: state degraded, it serves the others); `degraded` (still 200: it
+ * serves) when an instance reports something an operator must fix.
  */
 export function healthReport(entries: HealthEntry[]): { code: 200 | 503; body: HealthBody } {
   const instances: HealthBody['instances'] = {};
@@ -54,8 +55,8 @@ export function healthReport(entries: HealthEntry[]): { code: 200 | 503; body: H
     instances[e.destination] = s;
   }
   // A standby is healthy: it is ready to take over, which is its job.
-  const ok = entries.length > 0 && entries.every((e) => e.state === 'running' || e.state === 'standby');
-  const degraded = ok && entries.some((e) => e.degraded !== undefined);
+  const ok = entries.length > 0 && entries.every((e) => e.state === 'running' || e.state === 'standby' || e.state === 'degraded');
+  const degraded = ok && entries.some((e) => e.degraded !== undefined || e.state === 'degraded');
   return { code: ok ? 200 : 503, body: { status: ok ? (degraded ? 'degraded' : 'ok') : 'unavailable', instances } };
 }
 

@@ -1,8 +1,8 @@
 // What a server session needs from a destination (an instance). The server knows nothing of
 // parsers or MySQL; an Instance implements this over its store and meta.
 
-/** `standby`: another server of a high-availability cluster runs it (docs/high-availability.md). */
-export type DestinationStateName = 'starting' | 'running' | 'retrying' | 'failed' | 'stopped' | 'standby';
+/** `degraded`: a group destination with a source down (docs/sink-and-store.md). `standby`: another server of a high-availability cluster runs it (docs/high-availability.md). */
+export type DestinationStateName = 'starting' | 'running' | 'degraded' | 'retrying' | 'failed' | 'stopped' | 'standby';
 
 /** A destination's place in a high-availability cluster. */
 export interface HaStatus {

@@ -45,7 +45,7 @@ export interface StoreDestinationOptions<I extends StoredBytes> {
 }
 
 /** States in which the store is served. A retrying parser still leaves buffered data to consume. */
-const SERVING: ReadonlySet<string> = new Set(['running', 'retrying']);
+const SERVING: ReadonlySet<string> = new Set(['running', 'degraded', 'retrying']);
 
 export class StoreDestination<I extends StoredBytes> implements Destination {
   readonly name: string;

@@ -5,6 +5,7 @@
 // while every table of a busy source is filtered out (canal-protocol.md §7.1).
 import { EntryType, EventType, type EntryPosition, type ParsedEntry } from '../protocol/entry-model.ts';
 import { ColumnFilter, parseColumnRules } from './column-filter.ts';
+import { RowFilter, type RowFilterRule } from './row-filter.ts';
 import { isTableDdl, passesTables, type ScopedEntry } from './table-scope.ts';
 import { TableFilter } from './table-filter.ts';
 
@@ -36,8 +37,12 @@ export interface EventSinkOptions {
   includeColumns?: string;
   /** `schema.table:col1/col2,...`: never these columns */
   excludeColumns?: string;
+  /** row filters by content (row-filter.ts) */
+  rows?: RowFilterRule[];
+  /** where the row filters report a table that lacks their column */
+  onWarning?: (message: string) => void;
   /** configuration keys named in errors and descriptions; Canal's property names by default */
-  keys?: { include?: string; exclude?: string; includeColumns?: string; excludeColumns?: string };
+  keys?: { include?: string; exclude?: string; includeColumns?: string; excludeColumns?: string; rows?: string };
   /** binlog time between two empty transactions let through (Canal: 5 s) */
   emptyTransactionIntervalMs?: number;
   /** empty transactions suppressed before one is let through regardless of time (Canal: 8192) */
@@ -65,6 +70,7 @@ export class EventSink {
   readonly include: TableFilter;
   readonly exclude: TableFilter;
   readonly columns: ColumnFilter;
+  readonly rowFilter: RowFilter;
   readonly drop: Readonly<CategoryDrops>;
   readonly emptyTransactionIntervalMs: number;
   readonly emptyTransactionThreshold: number;
@@ -87,6 +93,7 @@ export class EventSink {
       parseColumnRules(opts.includeColumns ?? '', keys.includeColumns ?? 'canal.instance.filter.field'),
       parseColumnRules(opts.excludeColumns ?? '', keys.excludeColumns ?? 'canal.instance.filter.black.field'),
     );
+    this.rowFilter = new RowFilter(opts.rows ?? [], keys.rows ?? 'filter.rows', opts.onWarning);
     this.drop = { ...opts.drop };
     this.emptyTransactionIntervalMs = opts.emptyTransactionIntervalMs ?? 5000;
     this.emptyTransactionThreshold = opts.emptyTransactionThreshold ?? 8192;
@@ -130,7 +137,7 @@ export class EventSink {
     const drops = Object.entries(this.drop)
       .filter(([, on]) => on === true)
       .map(([k]) => k);
-    return `${this.include.describe()}; ${this.exclude.describe()}; ${this.columns.describe()}; dropped categories: ${drops.join(',') || 'none'}`;
+    return `${this.include.describe()}; ${this.exclude.describe()}; ${this.columns.describe()}; ${this.rowFilter.describe()}; dropped categories: ${drops.join(',') || 'none'}`;
   }
 
   /** Categories, tables and columns for one ROWDATA entry: the entry to keep (maybe with fewer columns) or undefined. */
@@ -159,7 +166,9 @@ export class EventSink {
       pass = m.pass;
     }
     if (!pass) return undefined;
-    return this.columns.apply(e);
+    // Rows first: a column list may leave out the column a row filter reads.
+    const rows = this.rowFilter.empty ? e : this.rowFilter.apply(e);
+    return rows === undefined ? undefined : this.columns.apply(rows);
   }
 
   private dropsStatement(t: EventType | undefined): boolean {

@@ -2,25 +2,34 @@
 // back-pressure instead of buffering: whatever the store refuses waits in a small per-source
 // queue and that source is paused until the store reports 'space'.
 //
-// Merging several sources: each source's entries keep their order. Sources interleave only at
-// transaction boundaries: once a source has put a TRANSACTIONBEGIN into the store it owns the
-// store until it has put the matching TRANSACTIONEND, and the other sources' entries wait (and
-// those sources are paused) meanwhile. Between transactions the sources take turns round-robin,
-// one transaction (or one stand-alone entry such as a DDL) per turn, so a busy source cannot
-// starve a quiet one. A consumer therefore never sees a transaction of one source split by
-// entries of another, and a cursor taken at any boundary is a boundary of every source.
+// Merging several sources (a group destination): each source's entries keep their order, and
+// sources interleave only at transaction boundaries. A source's transaction goes to the store
+// once it is complete in the queue (its END arrived; a transaction of more than
+// BIG_UNIT entries goes as it comes, owning the store until its END), so a source that stops in
+// the middle of a transaction holds nobody up. Between units the source whose next unit has
+// the oldest commit time goes first; a unit waits up to `skewMs` for a live source that has
+// nothing queued and has not yet shown a commit time as recent (binlog times are whole
+// seconds, ties go round-robin). A consumer therefore never sees a transaction of one source
+// split by entries of another, and a cursor taken at any boundary is a boundary of every source.
 import { EventEmitter } from 'node:events';
 import { EntryType, type EntryPosition, type ParsedEntry } from '../protocol/entry-model.ts';
 // Type-only: the pump is the junction of sink and store, and builds the store's item shape.
 import type { StoreItem } from '../store/store-item.ts';
 import { storeItemFromEntry } from '../store/store-item.ts';
 import type { EventSink, SinkStream, SinkStreamStats } from './event-sink.ts';
+import { sharedStoreItem } from './shared-items.ts';
+import { tagSource } from './source-tag.ts';
 
 export interface EntrySource {
   on(event: 'entries', listener: (entries: ParsedEntry[]) => void): unknown;
   off?(event: 'entries', listener: (entries: ParsedEntry[]) => void): unknown;
   pause(): void;
   resume(): void;
+  /**
+   * True while the same entry objects also go to other destinations (a shared reader): their
+   * encoded bytes are then made once and shared by every store instead of encoded per store.
+   */
+  entriesShared?(): boolean;
 }
 
 export interface ItemTarget {
@@ -29,6 +38,18 @@ export interface ItemTarget {
   tryPutEntry?(e: ParsedEntry): boolean;
   on(event: 'space', listener: () => void): unknown;
   off(event: 'space', listener: () => void): unknown;
+}
+
+export interface PumpOptions {
+  /** merging: how long a unit may wait for an older one from a quieter live source (default 1000 ms) */
+  skewMs?: number;
+  /** called after the store accepted an entry, in store order (a group's per-source cursor tracker) */
+  onStored?: (source: string, position: EntryPosition, boundary: boolean) => void;
+}
+
+export interface AddSourceOptions {
+  /** add a header prop `source` = the source's name to every entry (group destinations) */
+  tag?: boolean;
 }
 
 export interface PumpSourceStats extends SinkStreamStats {
@@ -40,13 +61,18 @@ export interface PumpSourceStats extends SinkStreamStats {
   stored: number;
   /** position of the last entry the store accepted from this source */
   lastStoredPosition: EntryPosition | undefined;
+  live: boolean;
 }
+
+/** A merged source's transaction larger than this many entries goes to the store before its END arrives. */
+export const BIG_UNIT = 1024;
 
 interface Feed {
   name: string;
   source: EntrySource;
   stream: SinkStream;
   listener: (entries: ParsedEntry[]) => void;
+  tag: boolean;
   pending: StoreItem[];
   /** index of the first pending item not yet put: shifting arrays item by item would be O(n²) */
   head: number;
@@ -56,6 +82,17 @@ interface Feed {
   lastStored: EntryPosition | undefined;
   /** this source has put a BEGIN and not yet its END */
   inTransaction: boolean;
+  // Merging only:
+  /** pending[0, completeUntil) ends with a complete unit (transaction or stand-alone entry) */
+  completeUntil: number;
+  /** a BEGIN was queued and its END not yet */
+  queuedOpen: boolean;
+  /** when each complete unit not yet put became complete (ms), oldest first */
+  unitTimes: number[];
+  /** the newest commit time seen from this source (ms), filtered entries included */
+  watermark: number;
+  /** a failed source is left out of the skew wait */
+  live: boolean;
 }
 
 export class Pump extends EventEmitter<{ error: [Error] }> {
@@ -65,6 +102,10 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
   private turn = 0;
   private storeFull = false;
   private draining = false;
+  private held = false;
+  private waitTimer: NodeJS.Timeout | undefined;
+  private readonly skewMs: number;
+  private readonly onStored: PumpOptions['onStored'];
   private readonly onSpace = (): void => {
     this.storeFull = false;
     this.drain();
@@ -73,19 +114,23 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
   constructor(
     private readonly sink: EventSink,
     private readonly store: ItemTarget,
+    opts: PumpOptions = {},
   ) {
     super();
+    this.skewMs = opts.skewMs ?? 1000;
+    this.onStored = opts.onStored;
     store.on('space', this.onSpace);
   }
 
-  /** Starts taking entries from `source`; `name` identifies it in stats and errors. */
-  addSource(source: EntrySource, name = `source-${this.feeds.length + 1}`): void {
+  /** Starts taking entries from `source`; `name` identifies it in stats, errors and (tagged) entries. */
+  addSource(source: EntrySource, name = `source-${this.feeds.length + 1}`, opts: AddSourceOptions = {}): void {
     if (this.feeds.some((f) => f.source === source)) throw new Error(`pump: source ${name} is already connected`);
     const feed: Feed = {
       name,
       source,
       stream: this.sink.createStream(),
       listener: (entries) => this.onEntries(feed, entries),
+      tag: opts.tag === true,
       pending: [],
       head: 0,
       paused: false,
@@ -93,6 +138,11 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
       stored: 0,
       lastStored: undefined,
       inTransaction: false,
+      completeUntil: 0,
+      queuedOpen: false,
+      unitTimes: [],
+      watermark: 0,
+      live: true,
     };
     this.feeds.push(feed);
     source.on('entries', feed.listener);
@@ -111,10 +161,29 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
     this.drain();
   }
 
+  /**
+   * Merging: a source that is down is left out of the skew wait (`live` false), so the others
+   * are not delayed by it; its queued units still go in their turn.
+   */
+  setLive(source: EntrySource, live: boolean): void {
+    const feed = this.feeds.find((f) => f.source === source);
+    if (feed === undefined || feed.live === live) return;
+    feed.live = live;
+    this.drain();
+  }
+
+  /** While held nothing goes to the store (a group paused because one of its sources is down). */
+  setHeld(held: boolean): void {
+    if (this.held === held) return;
+    this.held = held;
+    if (!held) this.drain();
+  }
+
   close(): void {
     for (const f of [...this.feeds]) f.source.off?.('entries', f.listener);
     this.feeds.length = 0;
     this.owner = undefined;
+    this.clearWait();
     this.store.off('space', this.onSpace);
   }
 
@@ -127,15 +196,26 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
       pauses: f.pauses,
       stored: f.stored,
       lastStoredPosition: f.lastStored,
+      live: f.live,
     }));
   }
 
+  private get merging(): boolean {
+    return this.feeds.length > 1;
+  }
+
   private onEntries(feed: Feed, entries: ParsedEntry[]): void {
-    let kept: ParsedEntry[];
     try {
-      kept = feed.stream.filter(entries);
-      let i = this.mayPutDirectly(feed) ? this.putDirectly(feed, kept) : 0;
-      for (; i < kept.length; i++) feed.pending.push(storeItemFromEntry(kept[i]!));
+      let kept = feed.stream.filter(entries);
+      if (feed.tag && kept.length > 0) kept = kept.map((e) => tagSource(e, feed.name));
+      const shared = !feed.tag && feed.source.entriesShared?.() === true;
+      if (this.merging) {
+        for (const e of entries) if (e.position.timestamp > feed.watermark) feed.watermark = e.position.timestamp;
+        for (const e of kept) this.queue(feed, shared ? sharedStoreItem(e) : storeItemFromEntry(e));
+      } else {
+        let i = !shared && this.mayPutDirectly(feed) ? this.putDirectly(feed, kept) : 0;
+        for (; i < kept.length; i++) feed.pending.push(shared ? sharedStoreItem(kept[i]!) : storeItemFromEntry(kept[i]!));
+      }
     } catch (err) {
       const first = entries[0]?.position;
       const at = first === undefined ? '' : ` at ${first.file}:${first.offset}`;
@@ -144,25 +224,44 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
     }
     // Entries put directly need no drain: nothing else was waiting for the store.
     if (feed.pending.length > feed.head) this.drain();
-    if (feed.pending.length > feed.head && !feed.paused) {
+    if (this.waiting(feed) && !feed.paused) {
       feed.paused = true;
       feed.pauses++;
       feed.source.pause();
     }
   }
 
-  /**
-   * The fast path applies when putting `feed`'s entries at once is what drain() would do: the
-   * store has room, no source has anything queued, and no other source's transaction owns the store.
-   */
-  private mayPutDirectly(feed: Feed): boolean {
-    if (this.store.tryPutEntry === undefined || this.storeFull || this.draining || feed.paused) return false;
-    if (this.owner !== undefined && this.owner !== feed) return false;
-    for (const f of this.feeds) if (f.pending.length > f.head) return false;
-    return true;
+  /** Merging: queues an item, noting where complete units end. */
+  private queue(feed: Feed, item: StoreItem): void {
+    feed.pending.push(item);
+    if (item.entryType === EntryType.TRANSACTIONBEGIN) {
+      feed.queuedOpen = true;
+      return;
+    }
+    if (item.entryType === EntryType.TRANSACTIONEND) feed.queuedOpen = false;
+    else if (feed.queuedOpen) return;
+    feed.completeUntil = feed.pending.length;
+    feed.unitTimes.push(Date.now());
   }
 
-  /** Puts `kept` in order until the store refuses one; how many were put. Ownership and turns move as in putTurn. */
+  /** The feed has something to put that the store or the merge order holds back: pause its source. */
+  private waiting(feed: Feed): boolean {
+    const queued = feed.pending.length - feed.head;
+    if (queued === 0) return false;
+    // A merged source keeps reading until its queued transaction is complete (or big).
+    return !this.merging || feed.completeUntil > feed.head || queued >= BIG_UNIT;
+  }
+
+  /**
+   * The fast path applies when putting `feed`'s entries at once is what drain() would do: one
+   * source, the store has room and nothing is queued.
+   */
+  private mayPutDirectly(feed: Feed): boolean {
+    if (this.store.tryPutEntry === undefined || this.storeFull || this.draining || this.held || feed.paused) return false;
+    return feed.pending.length === feed.head;
+  }
+
+  /** Puts `kept` in order until the store refuses one; how many were put. */
   private putDirectly(feed: Feed, kept: ParsedEntry[]): number {
     const store = this.store as Required<ItemTarget>;
     let i = 0;
@@ -172,42 +271,101 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
         this.storeFull = true;
         break;
       }
-      feed.stored++;
-      feed.lastStored = e.position;
-      if (e.entryType === EntryType.TRANSACTIONBEGIN) {
-        feed.inTransaction = true;
-        this.owner = feed;
-      } else if (e.entryType === EntryType.TRANSACTIONEND) {
-        feed.inTransaction = false;
-        if (this.owner === feed) this.owner = undefined;
-      }
+      this.stored(feed, e.position, e.entryType, this.onStored !== undefined && (e.entryType === EntryType.TRANSACTIONEND || e.rowChange?.isDdl === true));
     }
-    if (this.owner === undefined) this.turn = (this.feeds.indexOf(feed) + 1) % this.feeds.length;
     return i;
   }
 
-  /** Puts what the store accepts, one turn per source between transactions, then resumes sources whose queue emptied. */
+  private stored(feed: Feed, position: EntryPosition, entryType: EntryType, boundary: boolean): void {
+    feed.stored++;
+    feed.lastStored = position;
+    if (entryType === EntryType.TRANSACTIONBEGIN) {
+      feed.inTransaction = true;
+      this.owner = feed;
+    } else if (entryType === EntryType.TRANSACTIONEND) {
+      feed.inTransaction = false;
+      if (this.owner === feed) this.owner = undefined;
+    }
+    this.onStored?.(feed.name, position, boundary);
+  }
+
+  /** Puts what the store and the merge order allow, then resumes sources whose queue emptied. */
   private drain(): void {
     if (this.draining) return;
     this.draining = true;
     try {
-      let idle = 0;
-      while (!this.storeFull && this.feeds.length > 0 && idle < this.feeds.length) {
-        const feed = this.owner ?? this.feeds[this.turn % this.feeds.length]!;
-        const moved = this.putTurn(feed);
-        if (this.owner === undefined) this.turn = (this.feeds.indexOf(feed) + 1) % this.feeds.length;
-        else if (!moved) break; // the owner's transaction continues when its next entries arrive
-        idle = moved ? 0 : idle + 1;
+      while (!this.storeFull && !this.held) {
+        const feed = this.owner ?? (this.merging ? this.pick() : this.feeds[0]);
+        if (feed === undefined || !this.putTurn(feed)) break;
       }
     } finally {
       this.draining = false;
     }
     for (const f of this.feeds) {
-      if (f.paused && f.pending.length === f.head) {
+      if (f.paused && !this.waiting(f)) {
         f.paused = false;
         f.source.resume();
       }
     }
+  }
+
+  /** Merging: whether `f`'s next unit may go now (complete, big, or already owning the store). */
+  private ready(f: Feed): boolean {
+    const queued = f.pending.length - f.head;
+    return queued > 0 && (f.completeUntil > f.head || queued >= BIG_UNIT);
+  }
+
+  /**
+   * Merging: the source whose next unit has the oldest commit time, if it need not wait for a
+   * quieter live source; otherwise undefined, with a timer set for the end of its wait.
+   */
+  private pick(): Feed | undefined {
+    const n = this.feeds.length;
+    let best: Feed | undefined;
+    let bestTs = Infinity;
+    for (let k = 0; k < n; k++) {
+      const f = this.feeds[(this.turn + k) % n]!;
+      if (!this.ready(f)) continue;
+      const ts = f.pending[f.head]!.position.timestamp;
+      if (ts < bestTs) {
+        best = f;
+        bestTs = ts;
+      }
+    }
+    if (best === undefined) return undefined;
+    if (this.skewMs > 0 && this.mayHaveOlder(best, bestTs)) {
+      const since = best.unitTimes[0] ?? Date.now();
+      const left = since + this.skewMs - Date.now();
+      if (left > 0) {
+        this.waitFor(left);
+        return undefined;
+      }
+    }
+    this.turn = (this.feeds.indexOf(best) + 1) % n;
+    return best;
+  }
+
+  /** Whether a live source other than `best` may still deliver a unit older than `ts`. */
+  private mayHaveOlder(best: Feed, ts: number): boolean {
+    for (const f of this.feeds) {
+      if (f === best || !f.live || this.ready(f)) continue;
+      const queued = f.pending.length > f.head;
+      if (queued ? f.pending[f.head]!.position.timestamp < ts : f.watermark < ts) return true;
+    }
+    return false;
+  }
+
+  private waitFor(ms: number): void {
+    if (this.waitTimer !== undefined) return;
+    this.waitTimer = setTimeout(() => {
+      this.waitTimer = undefined;
+      this.drain();
+    }, ms);
+  }
+
+  private clearWait(): void {
+    if (this.waitTimer !== undefined) clearTimeout(this.waitTimer);
+    this.waitTimer = undefined;
   }
 
   /** Puts one transaction (or one stand-alone entry) of `feed`, or as much as fits; true if anything moved. */
@@ -220,23 +378,20 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
         break;
       }
       feed.head++;
-      feed.stored++;
-      feed.lastStored = item.position;
       moved = true;
-      if (item.entryType === EntryType.TRANSACTIONBEGIN) {
-        feed.inTransaction = true;
-        this.owner = feed;
-      } else if (item.entryType === EntryType.TRANSACTIONEND) {
-        feed.inTransaction = false;
-        if (this.owner === feed) this.owner = undefined;
+      this.stored(feed, item.position, item.entryType, item.boundary);
+      if (!feed.inTransaction) {
+        if (this.merging && feed.head <= feed.completeUntil) feed.unitTimes.shift();
+        break;
       }
-      if (!feed.inTransaction) break;
     }
     if (feed.head === feed.pending.length) {
+      feed.completeUntil = 0;
       feed.pending.length = 0;
       feed.head = 0;
     } else if (feed.head > 1024) {
       feed.pending.splice(0, feed.head);
+      feed.completeUntil = Math.max(0, feed.completeUntil - feed.head);
       feed.head = 0;
     }
     return moved;

@@ -180,7 +180,7 @@ export class EventStore extends EventEmitter<{ space: [] }> {
       return false;
     }
     if (count === this.slots.capacity) this.grow();
-    this.slots.set(this.putSeq & this.mask, item, this.bytesRing.place(item.bytes));
+    this.slots.set(this.putSeq & this.mask, item, item.shared === true ? -1 : this.bytesRing.place(item.bytes));
     this.put(size);
     return true;
   }

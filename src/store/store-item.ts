@@ -15,6 +15,11 @@ export interface StoreItem {
   alsoNames?: string[];
   /** a TRANSACTIONEND or a DDL: a cursor may point here */
   boundary: boolean;
+  /**
+   * The bytes are never written again and other stores hold them too (destinations sharing one
+   * reader): the store keeps a reference instead of copying them into its block.
+   */
+  shared?: boolean;
 }
 
 /** Encodes once and keeps the metadata the store and the per-client filters read. */
