@@ -92,6 +92,10 @@ export async function resetPositions(dataDir: string, destination: string, targe
     throw new Error(`destination "${destination}" is running (pid ${holder}); stop it before resetting its position, or it would overwrite the reset`);
   }
   const old = await readMetaFile(dataDir, destination);
+  // A group's position is one per source: one file:offset or GTID cannot say where each resumes.
+  if (old?.sourceStarts !== undefined || old?.clients.some((c) => c.cursor?.sources !== undefined) === true) {
+    throw new Error(`destination "${destination}" is a group (one position per source); positions reset moves one-source destinations only: set each source's "start" in its config and remove ${dataDir}/${destination}/meta.dat to start every source there`);
+  }
   const content: MetaContent = {
     destination,
     clients: (old?.clients ?? []).map((c) => ({ clientId: c.clientId, filter: c.filter })),
