@@ -68,8 +68,9 @@ test('a master that only drops connections briefly is not switched away from', a
   const { master, replica } = pairA;
   const start = await master.masterStatus();
   await createLedger(master);
-  // Detection window: 8 failed reconnects (backoff 100 ms doubling to 1 s: about 5 s) or 15 s of silence.
-  const cfg = failoverConfig(master, replica, 'ledger', { afterFailedReconnects: 8, afterSilenceMs: 15_000 }, { start: { kind: 'position', file: start.file, offset: start.position }, store: { maxEntries: 64 } });
+  // Detection window: 14 failed reconnects (backoff 100 ms doubling to 1 s: about 11 s) or 30 s
+  // of silence, well beyond a restart of the master even on a loaded machine.
+  const cfg = failoverConfig(master, replica, 'ledger', { afterFailedReconnects: 14, afterSilenceMs: 30_000 }, { start: { kind: 'position', file: start.file, offset: start.position }, store: { maxEntries: 64 } });
   // sluice check: the standby passes the source's checks and its own.
   const report = await checkStandbyOf(cfg);
   assert.ok(report);
