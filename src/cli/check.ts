@@ -7,6 +7,7 @@ import { checkSourceWith } from '../parser/preflight.ts';
 import { checkStandby, readBinlogSettings, type BinlogSettings } from '../parser/failover/standby-check.ts';
 import type { PreflightCheck } from '../parser/errors.ts';
 import { addConfigOption, EXIT_CONFIG, loadConfigOrExit } from './config-option.ts';
+import { stateChecks } from './check-state.ts';
 
 export interface CheckReport {
   destination: string;
@@ -14,7 +15,14 @@ export interface CheckReport {
   checks: PreflightCheck[];
 }
 
-export async function checkInstance(inst: InstanceConfig): Promise<CheckReport> {
+/** The source's settings, then (given the data directory) the state a start would use. */
+export async function checkInstance(inst: InstanceConfig, dataDir?: string): Promise<CheckReport> {
+  const report = await checkSourceOf(inst);
+  if (dataDir !== undefined) report.checks.push(...(await stateChecks(inst, dataDir)));
+  return report;
+}
+
+async function checkSourceOf(inst: InstanceConfig): Promise<CheckReport> {
   const source = `${inst.source.user}@${inst.source.host}:${inst.source.port}`;
   try {
     const checks = await checkSourceWith(
@@ -96,7 +104,7 @@ export function registerCheck(program: Command): void {
     }
     let failed = 0;
     for (const inst of instances) {
-      const reports = [await checkInstance(inst)];
+      const reports = [await checkInstance(inst, cfg.server.dataDir)];
       const standby = await checkStandbyOf(inst);
       if (standby) reports.push(standby);
       for (const r of reports) {

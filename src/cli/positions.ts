@@ -5,7 +5,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { readMetaFile, writeMetaFile, describeStart, metaPath, type MetaContent, type ReadingRecord, type StartRequest } from '../meta/meta-file.ts';
+import { copyFile } from 'node:fs/promises';
+import { CorruptMetaFileError, readMetaFile, writeMetaFile, describeStart, metaPath, type MetaContent, type ReadingRecord, type StartRequest } from '../meta/meta-file.ts';
 import { lockHolder } from '../meta/instance-lock.ts';
 import { describeCursor } from '../meta/cursor-order.ts';
 import { loadConfig } from '../config/index.ts';
@@ -57,10 +58,19 @@ export interface PositionsIo {
 export async function showPositions(dataDir: string, only: string | string[] | undefined, io: PositionsIo): Promise<void> {
   const names = typeof only === 'string' ? [only] : (only ?? (await destinationsIn(dataDir)));
   if (names.length === 0) io.out(`no destinations under ${dataDir}`);
+  const damaged: string[] = [];
   for (const d of names) {
-    const meta = await readMetaFile(dataDir, d);
     const holder = await lockHolder(dataDir, d);
     io.out(`${d}: ${holder !== undefined ? `running (pid ${holder})` : 'not running'}; ${metaPath(dataDir, d)}`);
+    let meta: MetaContent | undefined;
+    try {
+      meta = await readMetaFile(dataDir, d);
+    } catch (err) {
+      if (!(err instanceof CorruptMetaFileError)) throw err;
+      io.out(`  cannot be read: ${err.message}`);
+      damaged.push(d);
+      continue;
+    }
     if (!meta) {
       io.out('  no cursor file: starts from the configured position');
       continue;
@@ -75,6 +85,7 @@ export async function showPositions(dataDir: string, only: string | string[] | u
     }
     if (meta.start) io.out(`  next start (until the first ack): ${describeStart(meta.start)}`);
   }
+  if (damaged.length > 0) throw new Error(`the cursor file of ${damaged.join(', ')} is damaged (see above)`);
 }
 
 /** "reading the standby 10.0.0.2:3306 since ... (switched from 10.0.0.1:3306)" */
@@ -91,7 +102,16 @@ export async function resetPositions(dataDir: string, destination: string, targe
   if (holder !== undefined) {
     throw new Error(`destination "${destination}" is running (pid ${holder}); stop it before resetting its position, or it would overwrite the reset`);
   }
-  const old = await readMetaFile(dataDir, destination);
+  let old: MetaContent | undefined;
+  try {
+    old = await readMetaFile(dataDir, destination);
+  } catch (err) {
+    // The documented way out of a damaged file: keep it for a post-mortem, start from --to.
+    if (!(err instanceof CorruptMetaFileError)) throw err;
+    const copy = `${err.path}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await copyFile(err.path, copy);
+    io.out(`${destination}: the damaged cursor file (${err.reason}) is kept as ${copy}; its subscriptions and cursors are dropped`);
+  }
   // A group's position is one per source: one file:offset or GTID cannot say where each resumes.
   if (old?.sourceStarts !== undefined || old?.clients.some((c) => c.cursor?.sources !== undefined) === true) {
     throw new Error(`destination "${destination}" is a group (one position per source); positions reset moves one-source destinations only: set each source's "start" in its config and remove ${dataDir}/${destination}/meta.dat to start every source there`);
@@ -121,7 +141,8 @@ interface Target {
 /** The data dir from --data-dir, or from the config in --config (sluice JSON or a Canal conf dir). */
 async function resolveTarget(opts: CommonOpts): Promise<Target> {
   if (opts.dataDir !== undefined) return { dataDir: resolve(opts.dataDir) };
-  const cfg = await loadConfig(opts.config ?? DEFAULT_CONFIG_DIR);
+  // Only dataDir and the destinations are needed: the source passwords need not be set.
+  const cfg = await loadConfig(opts.config ?? DEFAULT_CONFIG_DIR, { secretsOptional: true });
   return { dataDir: cfg.server.dataDir, destinations: cfg.instances.map((i) => i.destination) };
 }
 

@@ -48,6 +48,8 @@ export class ConfigError extends Error {
 /** Gathers issues while loading; `throwIfAny` ends the load when something was wrong. */
 export class IssueList {
   readonly issues: ConfigIssue[] = [];
+  /** a secret whose variable is unset is not an issue (see LoadOptions.secretsOptional) */
+  secretsOptional = false;
   add(file: string, key: string, problem: string, value?: unknown): void {
     const issue: ConfigIssue = { file, key, problem };
     if (value !== undefined) issue.value = isSecretKey(key) ? '<redacted>' : value;

@@ -15,6 +15,11 @@ export const INSTANCES_DIR = 'instances';
 export interface LoadOptions {
   /** environment for secrets; process.env by default */
   env?: Env;
+  /**
+   * true: a secret (a password or its hash) whose environment variable is unset is not an error
+   * and gets a stand-in value. For commands that read only the rest, such as `sluice positions`.
+   */
+  secretsOptional?: boolean;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -93,6 +98,7 @@ export async function loadConfig(dirArg: string, opts: LoadOptions = {}): Promis
   const env = opts.env ?? process.env;
   const dir = resolve(dirArg);
   const issues = new IssueList();
+  issues.secretsOptional = opts.secretsOptional === true;
   try {
     if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
   } catch (err) {

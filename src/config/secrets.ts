@@ -1,10 +1,18 @@
 // Secrets stay out of config files: a value may be `{"env": "NAME"}` or a string holding `${NAME}`,
 // both read from the environment at load time. A missing variable is a config error, never "".
-import type { IssueList } from './errors.ts';
+import { isSecretKey, type IssueList } from './errors.ts';
 
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 export type Env = Record<string, string | undefined>;
+
+// Stands in for an unset secret when secrets are optional: 40 hex digits pass as a password and
+// as a password hash alike. Never used to connect: such a config only serves to read the rest.
+const SECRET_STAND_IN = '0'.repeat(40);
+
+function unsetSecret(issues: IssueList, key: string): boolean {
+  return issues.secretsOptional && isSecretKey(key);
+}
 
 function isEnvRef(v: unknown): v is { env: string } {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { env?: unknown }).env === 'string';
@@ -15,6 +23,7 @@ export function interpolate(text: string, env: Env, issues: IssueList, file: str
   return text.replace(PLACEHOLDER, (_m, name: string) => {
     const v = env[name];
     if (v === undefined) {
+      if (unsetSecret(issues, key)) return SECRET_STAND_IN;
       issues.add(file, key, `environment variable ${name} is not set (referenced as \${${name}})`);
       return '';
     }
@@ -31,6 +40,7 @@ export function resolveJsonTree(value: unknown, env: Env, issues: IssueList, fil
   if (isEnvRef(value)) {
     const v = env[value.env];
     if (v === undefined) {
+      if (unsetSecret(issues, key)) return SECRET_STAND_IN;
       issues.add(file, key, `environment variable ${value.env} is not set (referenced as {"env": "${value.env}"})`);
       // An empty stand-in keeps the schema from reporting the same key a second time as missing.
       return '';

@@ -29,6 +29,8 @@ import {
 import type { InstanceStats, InstanceStatsSource } from '../observe/instance-stats.ts';
 import { MetaStore } from '../meta/meta-store.ts';
 import type { MetaBackend } from '../meta/meta-backend.ts';
+import { cursorWriteProblem } from '../meta/write-health.ts';
+import { assertDataDirWritable } from '../meta/data-dir.ts';
 import { InstanceLock } from '../meta/instance-lock.ts';
 import { describeCursor } from '../meta/cursor-order.ts';
 import { chooseStart, startOnMaster, type ResolvedStart } from './start-position.ts';
@@ -86,7 +88,7 @@ export class Instance implements Destination, InstanceStatsSource {
   private startedFrom: ResolvedStart | undefined;
   /** the last run's parser, so a failed instance still says which server it read */
   private lastParser: ParserLike | undefined;
-  private counters = { errors: 0, batches: 0, acks: 0, rollbacks: 0, switches: 0 };
+  private counters = { errors: 0, batches: 0, acks: 0, rollbacks: 0, switches: 0, cursorWriteErrors: 0 };
   private readonly statements: StatementFormatWatch;
 
   constructor(opts: InstanceOptions) {
@@ -112,6 +114,7 @@ export class Instance implements Destination, InstanceStatsSource {
     let lock: InstanceLock | undefined;
     let meta: MetaStore | undefined;
     try {
+      await assertDataDirWritable(this.opts.dataDir, this.name);
       lock = await InstanceLock.acquire(this.opts.dataDir, this.name);
       meta = await MetaStore.open({
         dataDir: this.opts.dataDir,
@@ -120,6 +123,7 @@ export class Instance implements Destination, InstanceStatsSource {
         source: { address: cfg.source.host, port: cfg.source.port },
         logger: this.log,
         ...(this.opts.metaBackend !== undefined ? { backend: this.opts.metaBackend } : {}),
+        onWriteFailed: () => this.counters.cursorWriteErrors++,
       });
     } catch (err) {
       await lock?.release();
@@ -304,7 +308,10 @@ export class Instance implements Destination, InstanceStatsSource {
 
   /** Why the instance serves but not as it should (row changes arriving as statements); undefined when all is well. */
   degraded(): string | undefined {
-    return this.statements.degraded();
+    const r = this.run;
+    const cursor = r !== undefined ? cursorWriteProblem(r.meta.stats(), r.meta.path, this.opts.flushIntervalMs) : undefined;
+    const statements = this.statements.degraded();
+    return cursor !== undefined && statements !== undefined ? `${cursor}; ${statements}` : (cursor ?? statements);
   }
 
   /**
@@ -334,7 +341,8 @@ export class Instance implements Destination, InstanceStatsSource {
       rows: sum('rows'),
       bytes: sum('bytes'),
       reconnects: sum('reconnects'),
-      errors: this.counters.errors,
+      errors: this.counters.errors + this.counters.cursorWriteErrors,
+      cursorWriteErrors: this.counters.cursorWriteErrors,
       batches: this.counters.batches,
       acks: this.counters.acks,
       rollbacks: this.counters.rollbacks,

@@ -70,6 +70,24 @@ export class MetaFileError extends Error {
   }
 }
 
+/** A destination's cursor file that exists but cannot be understood (empty, garbage, cut short). */
+export class CorruptMetaFileError extends MetaFileError {
+  constructor(
+    readonly path: string,
+    readonly destination: string,
+    /** what is wrong with it, without the advice */
+    readonly reason: string,
+  ) {
+    super(`${reason}. The cursor file is damaged: to choose where ${destination} starts, run \`${resetCommand(destination)}\` (it keeps a copy of the damaged file)`);
+    this.name = 'CorruptMetaFileError';
+  }
+}
+
+/** The command that moves a destination's start position, for error messages. */
+export function resetCommand(destination: string): string {
+  return `sluice positions reset --destination ${destination} --to latest|FILE:OFFSET|GTID|TIMESTAMP`;
+}
+
 export function metaPath(dataDir: string, destination: string): string {
   return join(dataDir, destination, META_FILE);
 }
@@ -243,7 +261,12 @@ export async function readMetaFile(dataDir: string, destination: string): Promis
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  return parseCanalJson(text, path, destination);
+  try {
+    return parseCanalJson(text, path, destination);
+  } catch (err) {
+    if (err instanceof MetaFileError) throw new CorruptMetaFileError(path, destination, err.message);
+    throw err;
+  }
 }
 
 const TMP_PREFIX = `.${META_FILE}.tmp-`;

@@ -29,6 +29,8 @@ export interface MetaStoreOptions {
   logger?: Pick<Logger, 'warn' | 'error' | 'debug'>;
   /** the primary copy (ZooKeeper in a cluster): read instead of meta.dat's clients, written before meta.dat */
   backend?: MetaBackend;
+  /** called on every failed write (the instance counts them for its metrics) */
+  onWriteFailed?: (err: Error) => void;
 }
 
 export interface MetaStoreStats {
@@ -36,6 +38,10 @@ export interface MetaStoreStats {
   failedWrites: number;
   dirty: boolean;
   lastWriteAt: number;
+  /** when the writes began failing (ms), while the last attempt failed */
+  failingSince?: number;
+  /** why the last attempt failed, while it did */
+  lastWriteError?: string;
 }
 
 export class MetaStore {
@@ -52,6 +58,8 @@ export class MetaStore {
   private lastWriteAt = 0;
   private writes = 0;
   private failedWrites = 0;
+  private failingSince: number | undefined;
+  private lastWriteError: string | undefined;
 
   private constructor(private readonly opts: MetaStoreOptions) {
     this.source = opts.source;
@@ -201,7 +209,10 @@ export class MetaStore {
   }
 
   stats(): MetaStoreStats {
-    return { writes: this.writes, failedWrites: this.failedWrites, dirty: this.dirty, lastWriteAt: this.lastWriteAt };
+    const out: MetaStoreStats = { writes: this.writes, failedWrites: this.failedWrites, dirty: this.dirty, lastWriteAt: this.lastWriteAt };
+    if (this.failingSince !== undefined) out.failingSince = this.failingSince;
+    if (this.lastWriteError !== undefined) out.lastWriteError = this.lastWriteError;
+    return out;
   }
 
   private writeSoon(now: boolean): void {
@@ -240,9 +251,14 @@ export class MetaStore {
       await writeMetaFile(this.opts.dataDir, content, this.opts.source);
       this.writes++;
       this.lastWriteAt = Date.now();
+      this.failingSince = undefined;
+      this.lastWriteError = undefined;
     } catch (err) {
       this.dirty = true;
       this.failedWrites++;
+      this.failingSince ??= Date.now();
+      this.lastWriteError = (err as Error).message;
+      this.opts.onWriteFailed?.(err as Error);
       this.opts.logger?.error({ err, file: this.path }, 'could not write the cursor file; will retry at the next flush');
       if (!this.closed && !this.timer) {
         this.timer = setTimeout(() => {

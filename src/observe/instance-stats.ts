@@ -25,6 +25,8 @@ export interface InstanceStats {
   store: { entries: number; bytes: number; maxEntries: number; maxBytes: number };
   outstandingBatches: number;
   clients: number;
+  /** failed writes of the cursor file (meta.dat), also counted in errors */
+  cursorWriteErrors?: number;
   /** row changes that arrived as statements (binlog_format STATEMENT or MIXED) */
   statementDml?: number;
   /** role in a high-availability cluster; absent when standalone */

@@ -38,7 +38,8 @@ export class SluiceMetrics {
     this.gauge('sluice_source_standby', 'Whether the instance reads its standby (1) or its source (0); instances with a standby only', (s) =>
       s.source === undefined ? undefined : s.source.role === 'standby' ? 1 : 0,
     );
-    this.counter('sluice_errors_total', 'Errors seen by the instance (source, store and client errors)', (s) => s.errors);
+    this.counter('sluice_errors_total', 'Errors seen by the instance (source, store, client and cursor file errors)', (s) => s.errors);
+    this.counter('sluice_cursor_write_errors_total', 'Failed writes of the cursor file (meta.dat); retried every flush interval', (s) => s.cursorWriteErrors ?? 0);
     this.gauge('sluice_delay_ms', 'Now minus the source timestamp of the last event read', (s) =>
       s.lastEventTimestamp === undefined ? undefined : Math.max(0, this.now() - s.lastEventTimestamp),
     );

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseResetTarget } from '../../src/cli/positions.ts';
@@ -124,3 +124,46 @@ test('--config reads the data dir from sluice.json and knows the configured dest
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('positions show and reset read the config without the source password (its variable unset)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-positions-'));
+  try {
+    await mkdir(join(dir, 'instances'), { recursive: true });
+    await writeFile(join(dir, 'sluice.json'), JSON.stringify({ dataDir: 'state', user: 'canal', passwordHash: { env: 'SLUICE_TEST_UNSET_HASH' } }));
+    await writeFile(join(dir, 'instances', 'orders.json'), JSON.stringify({ source: { host: '127.0.0.1', user: 'repl', password: { env: 'SLUICE_TEST_UNSET_PASSWORD' } } }));
+    const shown = await sluice(['positions', 'show', '--config', dir]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /orders: not running/);
+    const reset = await sluice(['positions', 'reset', '--config', dir, '--destination', 'orders', '--to', 'latest']);
+    assert.equal(reset.code, 0, reset.stderr);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+for (const [what, text] of [
+  ['empty', ''],
+  ['garbage', 'not json at all \u0000\u0001'],
+  ['truncated', '{"clientDatas":[{"clientIdentity":{"clientId":1001,"destination":"orders","filter":""},"cursor":{"postion":{"journalName":"binlog.0'],
+] as const) {
+  test(`a ${what} meta.dat: the error names \`sluice positions reset\`, and reset works, keeping a copy`, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'sluice-positions-'));
+    try {
+      await mkdir(join(dataDir, 'orders'));
+      await writeFile(join(dataDir, 'orders', 'meta.dat'), text);
+      await assert.rejects(readMetaFile(dataDir, 'orders'), /meta\.dat: .*The cursor file is damaged: to choose where orders starts, run `sluice positions reset --destination orders --to latest\|FILE:OFFSET\|GTID\|TIMESTAMP`/);
+      await assert.rejects(MetaStore.open({ dataDir, destination: 'orders', flushIntervalMs: 1000, source: { address: 'h', port: 1 } }), /sluice positions reset --destination orders/);
+      const shown = await sluice(['positions', 'show', '--data-dir', dataDir]);
+      assert.equal(shown.code, 1);
+      assert.match(shown.stdout, /orders: not running.*\n  cannot be read: .*sluice positions reset --destination orders/);
+      const reset = await sluice(['positions', 'reset', '--data-dir', dataDir, '--destination', 'orders', '--to', 'binlog.000002:4']);
+      assert.equal(reset.code, 0, reset.stderr);
+      const copy = /is kept as (\S+);/.exec(reset.stdout)?.[1];
+      assert.ok(copy, reset.stdout);
+      assert.equal(await readFile(copy, 'utf8'), text, 'the damaged file is kept as it was');
+      assert.deepEqual(await readMetaFile(dataDir, 'orders'), { destination: 'orders', clients: [], start: { kind: 'position', file: 'binlog.000002', offset: 4 } });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+}
