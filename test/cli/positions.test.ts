@@ -155,7 +155,7 @@ for (const [what, text] of [
       await assert.rejects(MetaStore.open({ dataDir, destination: 'orders', flushIntervalMs: 1000, source: { address: 'h', port: 1 } }), /sluice positions reset --destination orders/);
       const shown = await sluice(['positions', 'show', '--data-dir', dataDir]);
       assert.equal(shown.code, 1);
-      assert.match(shown.stdout, /orders: not running.*\n  cannot be read: .*sluice positions reset --destination orders/);
+      assert.match(shown.stdout, /orders: not running.*\n {2}cannot be read: .*sluice positions reset --destination orders/);
       const reset = await sluice(['positions', 'reset', '--data-dir', dataDir, '--destination', 'orders', '--to', 'binlog.000002:4']);
       assert.equal(reset.code, 0, reset.stderr);
       const copy = /is kept as (\S+);/.exec(reset.stdout)?.[1];
