@@ -114,6 +114,20 @@ function watchKind(e: zookeeper.Event): WatchEvent {
   }
 }
 
+/**
+ * Ends a client's session. node-zookeeper-client must only be closed while connected: closed in the
+ * middle of a connection attempt, it reads the server's connect response as a reply and throws
+ * from its socket handler (an uncaught exception). So a client that is not connected is closed
+ * the moment it connects (its old session then ends at once), or left to find its session expired.
+ */
+function closeClient(client: zookeeper.Client): void {
+  if (client.getState() === zookeeper.State.SYNC_CONNECTED) {
+    client.close();
+    return;
+  }
+  client.once('connected', () => client.close());
+}
+
 export class ZkSession extends EventEmitter<ZkSessionEvents> {
   private leaseUntil = 0;
   private leaseLapsed = false;
@@ -140,7 +154,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         client.removeListener('connected', onConnected);
-        client.close();
+        closeClient(client);
         reject(new ZkError('CONNECTION_LOSS', `could not connect to ZooKeeper at ${opts.connectString} within ${wait} ms: check zookeeper.connect (canal.zkServers) and that a quorum of its servers is up`));
       }, wait);
       const onConnected = (): void => {
@@ -269,7 +283,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     this.dead = true;
     this.leaseLapsed = true;
     for (const t of [this.probeTimer, this.leaseTimer]) if (t !== undefined) clearTimeout(t);
-    this.client.close();
+    closeClient(this.client);
     this.failPending(reason);
     this.emit('expired', reason);
   }
@@ -288,7 +302,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
         resolve();
       });
     });
-    this.client.close();
+    closeClient(this.client);
     this.failPending('the session was closed');
     await closed;
   }
