@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 const execFileP = promisify(execFile);
 const repo = fileURLToPath(new URL('../', import.meta.url));
 
-export const WORKERS = ['server', 'consumer', 'stage', 'zongji-decode', 'store-throughput'] as const;
+export const WORKERS = ['server', 'consumer', 'stage', 'zongji-decode', 'store-throughput', 'fanout-consumer'] as const;
 
 export interface BuiltWorkers {
   /** folder holding <name>.js for every worker */

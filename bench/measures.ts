@@ -42,6 +42,10 @@ export interface StageJob extends DecodeJob {
   getTimeoutMs: number;
   /** store settings instead of the config defaults */
   store: StoreOverrides;
+  /** fan-out bench: this many destinations on the source (named destination-1...), default 1 */
+  copies?: number;
+  /** fan-out bench: the instances' reader.shared (default: the config default, shared) */
+  sharedReader?: boolean;
 }
 
 export interface StageResult extends DecodeResult {
@@ -60,6 +64,10 @@ export interface ServerJob {
   canalPassword: string;
   /** store settings instead of the config defaults */
   store: StoreOverrides;
+  /** fan-out bench: this many destinations on the source (named destination-1...), default 1 */
+  copies?: number;
+  /** fan-out bench: the instances' reader.shared (default: the config default, shared) */
+  sharedReader?: boolean;
 }
 
 export type ServerMsg =

@@ -52,14 +52,18 @@ try {
       log: { level: 'warn', pretty: false },
     }),
   );
-  await writeFile(
-    join(dir, 'instances', `${cfg.destination}.json`),
-    JSON.stringify({
-      source: { host: cfg.conn.host, port: cfg.conn.port, user: cfg.conn.user, password: cfg.conn.password, slaveId: cfg.serverId },
-      start: { file: cfg.start.file, position: cfg.start.offset },
-      ...(Object.keys(cfg.store).length > 0 ? { store: cfg.store } : {}),
-    }),
-  );
+  const copies = cfg.copies ?? 1;
+  for (let k = 0; k < copies; k++) {
+    await writeFile(
+      join(dir, 'instances', `${copies === 1 ? cfg.destination : `${cfg.destination}-${k + 1}`}.json`),
+      JSON.stringify({
+        source: { host: cfg.conn.host, port: cfg.conn.port, user: cfg.conn.user, password: cfg.conn.password, slaveId: cfg.serverId + k },
+        start: { file: cfg.start.file, position: cfg.start.offset },
+        ...(Object.keys(cfg.store).length > 0 ? { store: cfg.store } : {}),
+        ...(cfg.sharedReader !== undefined ? { reader: { shared: cfg.sharedReader } } : {}),
+      }),
+    );
+  }
   const config = await loadConfig(dir);
   // Warnings and errors go to stderr, which the bench shows only when this process fails.
   const log = createLogger({ level: config.server.log.level, pretty: false, stream: process.stderr });
@@ -71,17 +75,18 @@ try {
     startSluice(config, log).then(
       async (r) => {
         running = r;
-        const inst = r.instances[0]!;
-        // A client is refused until its instance runs: report the start once it does.
+        // A client is refused until its instance runs: report the start once every one does.
         const deadline = Date.now() + 60_000;
-        for (;;) {
-          const st = inst.status();
-          if (st.state === 'running') break;
-          if (st.state === 'failed' || Date.now() > deadline) {
-            fail(`instance ${inst.destination}`, `${st.state}${st.error ? `: ${st.error}` : ''}`);
-            return;
+        for (const inst of r.instances) {
+          for (;;) {
+            const st = inst.status();
+            if (st.state === 'running') break;
+            if (st.state === 'failed' || Date.now() > deadline) {
+              fail(`instance ${inst.destination}`, `${st.state}${st.error ? `: ${st.error}` : ''}`);
+              return;
+            }
+            await new Promise((res) => setTimeout(res, 5));
           }
-          await new Promise((res) => setTimeout(res, 5));
         }
         send({ kind: 'started', wallMs: at, port: r.canalPort });
       },
