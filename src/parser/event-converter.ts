@@ -1,4 +1,4 @@
-// Turns binlog events (sluice's own decoder's, or zongji's in the reference tests) into Canal entries (canal-protocol.md §2.2, §7), keeping the
+// Turns binlog events (sluice's own decoder's, or zongji's in the reference tests) into Canal entries (the Entry model in docs/client.md and docs/protocol.md), keeping the
 // stream's position: current file, offsets, the transaction's GTID and the executed GTID set.
 // Synchronous and free of I/O: table metadata must already be in the cache when a table map
 // arrives (EventParser loads it first, holding later events back meanwhile).

@@ -1,4 +1,4 @@
-// Checks of the source before any event is read (DESIGN.md §4): every setting under which the
+// Checks of the source before any event is read (docs/configuration.md, `sluice check` in docs/operations.md): every setting under which the
 // stream could be wrong or incomplete, each with the fix. `sluice check` prints all of them;
 // EventParser.start() refuses with a PreflightError listing the failing ones.
 import mysql from 'mysql2/promise';

@@ -1,6 +1,6 @@
 // Every Canal packet, as the bytes of one frame body (a serialized Packet), in both directions.
 // The server's replies carry version=1 as Canal's builders set it; client requests carry no
-// version, as the Java client sends them. Presence rules follow canal-protocol.md §2.1: a field
+// version, as the Java client sends them. Presence rules follow proto3 as Canal's Java builders write it (docs/protocol.md, Wire): a field
 // is written only when Canal writes it, so nothing here sets a proto3 field to its default.
 import protobuf from 'protobufjs';
 import { pb, toObjectOptions } from './proto.ts';

@@ -1,4 +1,4 @@
-// How long a GET may wait, from its wire fields (canal-protocol.md §0.6, §6.2): exactly -1 means
+// How long a GET may wait, from its wire fields (docs/protocol.md, GET): exactly -1 means
 // "return now", 0 / absent / any other value <= 0 means "block until a full batch", and a
 // positive timeout is counted in Java TimeUnit ordinals (anything unknown, e.g. -1, is ms). An
 // absent unit reads as 0, nanoseconds, as Canal's proto3 getter returns it.

@@ -1,5 +1,5 @@
 // One client connection: handshake, authentication, then SUB / UNSUB / GET / CLIENTACK /
-// CLIENTROLLBACK with exactly Canal's replies (canal-protocol.md §3–§6). Requests of a connection
+// CLIENTROLLBACK with exactly Canal's replies (docs/protocol.md: Session, Replies, GET/ACK/ROLLBACK). Requests of a connection
 // are handled strictly one after another, because clients pipeline ACK then GET without waiting.
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';

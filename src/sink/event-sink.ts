@@ -2,7 +2,7 @@
 // column lists, applied once to the parser's entries before they are encoded and stored. It also
 // drops what never goes to clients (heartbeats, GTID markers) and the transactions that filtering
 // leaves empty, letting one bare BEGIN/END pair through now and then so cursors still advance
-// while every table of a busy source is filtered out (canal-protocol.md §7.1).
+// while every table of a busy source is filtered out (docs/sink-and-store.md).
 import { EntryType, EventType, type EntryPosition, type ParsedEntry } from '../protocol/entry-model.ts';
 import { ColumnFilter, parseColumnRules } from './column-filter.ts';
 import { RowFilter, type RowFilterRule } from './row-filter.ts';

@@ -1,4 +1,4 @@
-// Canal's table filter (AviaterRegexFilter, canal-protocol.md §9): a comma list of regexes, each a
+// Canal's table filter (AviaterRegexFilter; docs/sink-and-store.md, Table filters): a comma list of regexes, each a
 // full, case-insensitive, dot-all match against the lower-cased `schema.table`. We follow Canal
 // master's fixed splitting (commas inside {} [] () or after a backslash do not split), so that
 // `\d{1,2}` survives; pieces are deliberately not trimmed, exactly as Canal does, because users
@@ -117,7 +117,7 @@ export class TableFilter {
   }
 
   /**
-   * Likely mistakes that still compile (canal-protocol.md §9 pitfalls): whitespace around a piece,
+   * Likely mistakes that still compile (the pitfalls in docs/sink-and-store.md): whitespace around a piece,
    * which Canal keeps and which then never matches a table name, and an unescaped dot between
    * schema and table, which also matches any character.
    */

@@ -1,4 +1,4 @@
-// Which `schema.table` names decide whether an entry passes a table filter (canal-protocol.md §9).
+// Which `schema.table` names decide whether an entry passes a table filter (docs/sink-and-store.md, Table filters).
 // Row events are judged by their table, DDL by the table it names (a RENAME by either name), and
 // transaction begin/end, XA markers and statements that name no table are never filtered by table.
 import { EntryType, EventType } from '../protocol/entry-model.ts';

@@ -1,5 +1,5 @@
-// The per-instance ring of serialized entries between the sink and the consumer (canal-protocol.md
-// §6, DESIGN.md §3). Three sequences move forward through it: put (next slot written), get (next
+// The per-instance ring of serialized entries between the sink and the consumer (docs/sink-and-store.md,
+// Store and Batches). Three sequences move forward through it: put (next slot written), get (next
 // entry handed out) and ack (first entry not yet released). Space is freed only by acks, so a
 // consumer that stops acknowledging stops the parser through tryPut() returning false; nothing
 // is ever dropped.

@@ -1,4 +1,4 @@
-// The client's bytes on the wire (canal-protocol.md §1 and §4.1) and its matching of replies to
+// The client's bytes on the wire (docs/protocol.md, Wire) and its matching of replies to
 // pipelined requests, against a scripted peer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Unit tests of each column formatter against Canal's documented examples (canal-protocol.md §8),
+// Unit tests of each column formatter against Canal's documented examples (docs/client.md, Entries),
 // and of buildTableCodec on hand-made table maps (no server).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -235,7 +235,7 @@ const SQL_TYPE: Record<string, number> = {
   inet6: 12,
 };
 
-/** Canal's sqlType for a cell of this column (canal-protocol.md §8.2, §8.3). */
+/** Canal's sqlType for a cell of this column (docs/client.md, Entries). */
 function expectedSqlType(info: Map<string, ServerColumn>, name: string, value: string | null): number {
   const col = info.get(name)!;
   // MariaDB's JSON is LONGTEXT underneath, and Canal reports it as the LONGTEXT its DDL names

@@ -1,4 +1,4 @@
-// Byte-exact frames for every packet type, from canal-protocol.md §1, §4.1 and §6.3.
+// Byte-exact frames for every packet type, as docs/protocol.md lists them (Wire).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeFrame } from '../../src/protocol/frame.ts';

@@ -1,5 +1,5 @@
 // The session state machine over real TCP: handshake, auth, and every request with exactly
-// Canal's replies (canal-protocol.md §3–§6), against a real EventStore of encoded entries.
+// Canal's replies (docs/protocol.md), against a real EventStore of encoded entries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { storedPasswordHash } from '../../src/protocol/auth.ts';

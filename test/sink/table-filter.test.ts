@@ -1,11 +1,11 @@
-// Every example and pitfall of canal-protocol.md §9.
+// Every example and pitfall of Canal's table filter syntax (docs/sink-and-store.md, Table filters).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FilterError, TableFilter, splitFilterText } from '../../src/sink/table-filter.ts';
 
 const inc = (text: string): TableFilter => TableFilter.compile(text, 'canal.instance.filter.regex', 'include');
 
-test('filter: the examples of canal-protocol.md §9', () => {
+test('filter: the examples of the Canal filter syntax', () => {
   for (const everything of ['.*', '.*\\..*']) {
     const f = inc(everything);
     assert.ok(f.test('canal', 'test1') && f.test('mysql', 'user') && f.test('a', 'b'), everything);

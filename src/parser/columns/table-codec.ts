@@ -1,5 +1,5 @@
 // Column conversion for one table map: zongji's decoded rows into Canal's RowData, with every
-// Column field filled the way Canal fills it (canal-protocol.md §7.2, §8).
+// Column field filled the way Canal fills it (value text and sqlType rules: docs/client.md, Entries).
 import { Buffer } from 'node:buffer';
 import type { ColumnInfo, ColumnSchema, TableMapEntry } from '../../binlog/table-map.ts';
 import { cell, cellReader, type CellReader } from './cell-readers.ts';
