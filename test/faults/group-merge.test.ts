@@ -138,6 +138,8 @@ test('group destination: two shards merged; SIGKILL resumes each source exactly;
   await c.subscribe();
   const writing = Promise.all([workload(a, 1, 0, 60), workload(b, 2, 0, 60)]);
   await pull(c, consumer, () => consumer.count('shard1') > 40 && consumer.count('shard2') > 40, 'some rows of both shards');
+  // Kill once a cursor is on disk (written within a flush interval of an ack), mid-workload.
+  await waitFor(async () => (await readMetaFile(dir, DEST))?.clients.some((x) => x.cursor?.sources !== undefined) === true, 'a cursor on disk', 30_000);
   await c.disconnect().catch(() => undefined);
   await child.kill9();
   const meta = await readMetaFile(dir, DEST);
