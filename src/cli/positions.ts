@@ -6,7 +6,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { copyFile } from 'node:fs/promises';
-import { CorruptMetaFileError, readMetaFile, writeMetaFile, describeStart, metaPath, type MetaContent, type ReadingRecord, type StartRequest } from '../meta/meta-file.ts';
+import { CorruptMetaFileError, writeMetaFile, describeStart, metaPath, type MetaContent, type ReadingRecord, type StartRequest } from '../meta/meta-file.ts';
+import { readMetaState } from '../meta/meta-store.ts';
+import { removeJournals } from '../meta/cursor-journal.ts';
 import { lockHolder } from '../meta/instance-lock.ts';
 import { describeCursor } from '../meta/cursor-order.ts';
 import { loadConfig } from '../config/index.ts';
@@ -64,7 +66,7 @@ export async function showPositions(dataDir: string, only: string | string[] | u
     io.out(`${d}: ${holder !== undefined ? `running (pid ${holder})` : 'not running'}; ${metaPath(dataDir, d)}`);
     let meta: MetaContent | undefined;
     try {
-      meta = await readMetaFile(dataDir, d);
+      meta = await readMetaState(dataDir, d);
     } catch (err) {
       if (!(err instanceof CorruptMetaFileError)) throw err;
       io.out(`  cannot be read: ${err.message}`);
@@ -104,7 +106,7 @@ export async function resetPositions(dataDir: string, destination: string, targe
   }
   let old: MetaContent | undefined;
   try {
-    old = await readMetaFile(dataDir, destination);
+    old = await readMetaState(dataDir, destination);
   } catch (err) {
     // The documented way out of a damaged file: keep it for a post-mortem, start from --to.
     if (!(err instanceof CorruptMetaFileError)) throw err;
@@ -123,6 +125,8 @@ export async function resetPositions(dataDir: string, destination: string, targe
   };
   // No cursor is left, so no source address is written.
   await writeMetaFile(dataDir, content, { address: '', port: 0 });
+  // Cursor moves journaled since the last meta.dat write would otherwise be replayed over the reset.
+  await removeJournals(dataDir, destination);
   for (const c of old?.clients ?? []) if (c.cursor) io.out(`${destination}: client ${c.clientId} cursor ${describeCursor(c.cursor)} dropped`);
   io.out(`${destination}: next start from ${describeStart(target)}`);
 }

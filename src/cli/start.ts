@@ -40,11 +40,12 @@ export async function startSluice(cfg: SluiceConfig, log: Logger): Promise<Runni
       : new ClusterNode({ connect: zk.connect, sessionTimeoutMs: zk.sessionTimeoutMs, takeoverDelayMs: zk.takeoverDelayMs, cid: zk.cid, connectTimeoutMs: zk.connectTimeoutMs, logger: log.child({ component: 'cluster' }) });
   const instances = cfg.instances.map((ic) =>
     node === undefined
-      ? new Instance({ config: ic, dataDir: s.dataDir, flushIntervalMs: s.flushIntervalMs, logger: instanceLogger(log, ic.destination) })
+      ? new Instance({ config: ic, dataDir: s.dataDir, flushIntervalMs: s.flushIntervalMs, cursorDurability: s.cursorDurability, logger: instanceLogger(log, ic.destination) })
       : new HaInstance({
           config: ic,
           dataDir: s.dataDir,
           flushIntervalMs: s.flushIntervalMs,
+          cursorDurability: s.cursorDurability,
           node,
           logger: instanceLogger(log, ic.destination),
           closeClients: (d, reason) => clients.close(d, reason),

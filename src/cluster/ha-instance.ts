@@ -25,6 +25,8 @@ export interface HaInstanceOptions {
   config: InstanceConfig;
   dataDir: string;
   flushIntervalMs: number;
+  /** default 'exact' (see MetaStore) */
+  cursorDurability?: InstanceOptions['cursorDurability'];
   node: ClusterNode;
   logger: Logger;
   /** closes the client connections of a destination (the Canal server's closeSessionsOf) */
@@ -95,6 +97,7 @@ export class HaInstance implements Destination, InstanceStatsSource {
         config: this.opts.config,
         dataDir: this.opts.dataDir,
         flushIntervalMs: this.opts.flushIntervalMs,
+        ...(this.opts.cursorDurability !== undefined ? { cursorDurability: this.opts.cursorDurability } : {}),
         logger: this.opts.logger,
         metaBackend: backend,
         ...(this.opts.parser !== undefined ? { parser: this.opts.parser } : {}),
@@ -205,5 +208,9 @@ export class HaInstance implements Destination, InstanceStatsSource {
 
   release(sub: Subscriber): void {
     this.instance?.release(sub);
+  }
+
+  async durable(): Promise<void> {
+    await this.instance?.durable();
   }
 }

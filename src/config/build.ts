@@ -45,6 +45,7 @@ export function buildServer(raw: unknown, file: string, configDir: string, issue
     log: s.log,
     lagIntervalMs: s.lagIntervalMs,
     flushIntervalMs: s.flushIntervalMs,
+    cursorDurability: s.cursorDurability,
   };
   if (s.zookeeper !== undefined) out.zookeeper = s.zookeeper;
   if (s.user !== undefined && s.passwordHash !== undefined) out.auth = { user: s.user, passwordHash: s.passwordHash };

@@ -70,6 +70,8 @@ export const serverFileSchema = z.strictObject({
       connectTimeoutMs: positiveInt.default(10_000),
     })
     .optional(),
+  /** 'exact': an acknowledged entry never comes again after a crash of sluice; 'periodic': Canal's, cursors written once per flushIntervalMs */
+  cursorDurability: z.enum(['exact', 'periodic']).default('exact'),
 });
 
 export type ServerFile = z.output<typeof serverFileSchema>;

@@ -25,6 +25,7 @@ export interface ServerConfig {
   log: { level: LogLevel; pretty?: boolean };
   lagIntervalMs: number;
   flushIntervalMs: number;
+  cursorDurability: 'exact' | 'periodic';
   /** absent: standalone, exactly as without high availability */
   zookeeper?: ZooKeeperConfig;
 }

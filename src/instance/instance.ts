@@ -42,6 +42,8 @@ export interface InstanceOptions {
   dataDir: string;
   /** minimum ms between two cursor writes (Canal's canal.file.flush.period) */
   flushIntervalMs: number;
+  /** default 'exact' (see MetaStore) */
+  cursorDurability?: 'exact' | 'periodic';
   logger?: Logger;
   /** where cursors live besides meta.dat (ZooKeeper in a cluster); see src/meta/meta-backend.ts */
   metaBackend?: MetaBackend;
@@ -120,6 +122,7 @@ export class Instance implements Destination, InstanceStatsSource {
         dataDir: this.opts.dataDir,
         destination: this.name,
         flushIntervalMs: this.opts.flushIntervalMs,
+        durability: this.opts.cursorDurability ?? 'exact',
         source: { address: cfg.source.host, port: cfg.source.port },
         logger: this.log,
         ...(this.opts.metaBackend !== undefined ? { backend: this.opts.metaBackend } : {}),
@@ -189,6 +192,7 @@ export class Instance implements Destination, InstanceStatsSource {
               const c = groupCursor(names, acks.positions());
               if (c !== undefined) m.setCursor(clientId, c);
             },
+      durable: () => m.durable(),
       logger: this.log,
     });
     const sources: SourceRun[] = starts.map((st, k) => {
@@ -408,6 +412,10 @@ export class Instance implements Destination, InstanceStatsSource {
 
   release(sub: Subscriber): void {
     this.run?.destination.release(sub);
+  }
+
+  async durable(): Promise<void> {
+    await this.run?.destination.durable();
   }
 
   private served(): StoreDestination<StoreItem> {

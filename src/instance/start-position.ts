@@ -10,6 +10,8 @@ import type { StandbyConfig } from '../config/types.ts';
 
 export type ResolvedStart =
   | { kind: 'cursor'; cursor: LogPosition }
+  /** a cursor's GTID position, with the entries after it that were acknowledged (exact resume) */
+  | { kind: 'gtid'; gtid: string; skip?: number }
   | StartRequest;
 
 export interface StartChoice {
@@ -45,9 +47,11 @@ export function startOnMaster(
   if (c.gtid !== '') {
     // A cursor inside a transaction also says how many of its entries were acknowledged: the
     // master drops as many after the GTID position (exact resume), as it would after its own cursor.
-    const skip = (c as { skip?: unknown }).skip;
-    const start = (typeof skip === 'number' && skip > 0 ? { kind: 'gtid', gtid: c.gtid, skip } : { kind: 'gtid', gtid: c.gtid }) as ResolvedStart;
-    return { start, reason: `${on}: back on the master, resuming after its GTID position ${c.gtid}` };
+    const skip = c.skip !== undefined && c.skip > 0 ? c.skip : undefined;
+    return {
+      start: skip === undefined ? { kind: 'gtid', gtid: c.gtid } : { kind: 'gtid', gtid: c.gtid, skip },
+      reason: `${on}: back on the master, resuming after its GTID position ${c.gtid}${skip === undefined ? '' : `, dropping the ${skip} entries after it already acknowledged`}`,
+    };
   }
   const ms = c.timestamp - fallbackMs;
   return {

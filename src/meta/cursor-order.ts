@@ -13,7 +13,9 @@ export function compareCursors(a: LogPosition, b: LogPosition): number {
   const fb = fileSeq(b.journalName);
   if (fa !== fb) return fa - fb;
   if (a.journalName !== b.journalName) return a.journalName < b.journalName ? -1 : 1;
-  return a.position - b.position;
+  if (a.position !== b.position) return a.position - b.position;
+  // the same resume point: the one that skips more entries there is further on
+  return (a.skip ?? 0) - (b.skip ?? 0);
 }
 
 export function minCursor(cursors: Iterable<LogPosition | undefined>): LogPosition | undefined {
@@ -25,5 +27,6 @@ export function minCursor(cursors: Iterable<LogPosition | undefined>): LogPositi
 /** "binlog.000003:1234 (gtid 0-1-94)" for logs and CLI output. */
 export function describeCursor(c: LogPosition): string {
   const at = c.nextPosition !== undefined ? `${c.journalName}:${c.nextPosition}` : `${c.journalName}:${c.position}`;
-  return c.gtid ? `${at} (gtid ${c.gtid})` : at;
+  const skip = c.skip !== undefined && c.skip > 0 ? ` + ${c.skip} entries` : '';
+  return c.gtid ? `${at}${skip} (gtid ${c.gtid})` : `${at}${skip}`;
 }

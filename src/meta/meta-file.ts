@@ -1,6 +1,7 @@
 // The on-disk form of a destination's meta: Canal's meta.dat JSON (FileMixedMetaManager), so a
 // Canal data directory can be taken over and a sluice one read by Canal. We add two fields Canal
-// ignores: `postion.nextPosition` (where to resume) and a top-level `sluiceStart` (a start
+// ignores: `postion.nextPosition` (where to resume), `postion.skipEntries` (entries to drop after
+// it: an acknowledgement that ended inside a transaction) and a top-level `sluiceStart` (a start
 // position set by `sluice positions reset`, used only while no client has a cursor).
 import { open, readFile, rename, readdir, unlink, mkdir } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
@@ -133,6 +134,7 @@ function postionJson(p: Omit<LogPosition, 'sources'>): Record<string, unknown> {
   if (p.nextPosition !== undefined) postion.nextPosition = p.nextPosition;
   postion.position = p.position;
   postion.serverId = p.serverId;
+  if (p.skip !== undefined && p.skip > 0) postion.skipEntries = p.skip;
   postion.timestamp = p.timestamp;
   return postion;
 }
@@ -149,6 +151,11 @@ function parsePostion(p: Record<string, unknown>, at: string, file: string): Log
     gtid: typeof p.gtid === 'string' ? p.gtid : '',
   };
   if (p.nextPosition !== undefined && p.nextPosition !== null) out.nextPosition = num(p.nextPosition, `${at}.nextPosition`, file);
+  if (p.skipEntries !== undefined && p.skipEntries !== null) {
+    const skip = num(p.skipEntries, `${at}.skipEntries`, file);
+    if (!Number.isInteger(skip) || skip < 0) throw new MetaFileError(`${file}: ${at}.skipEntries must be a whole number >= 0, found ${JSON.stringify(p.skipEntries)}`);
+    if (skip > 0) out.skip = skip;
+  }
   return out;
 }
 

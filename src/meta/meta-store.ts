@@ -1,7 +1,10 @@
 // One destination's subscriptions and client cursors, kept in memory and persisted to
-// <dataDir>/<destination>/meta.dat. Cursor moves are written at most once per flush interval
-// (a crash in between re-delivers, never loses); subscribe and unsubscribe are written at once;
-// close() writes whatever is pending. Writes are atomic and never run concurrently.
+// <dataDir>/<destination>/meta.dat. meta.dat is written at most once per flush interval for
+// cursor moves; subscribe and unsubscribe are written at once; close() writes whatever is
+// pending. Writes are atomic and never run concurrently. With durability 'exact' (the default)
+// every cursor move is also appended to a journal at once (cursor-journal.ts), so a crash of the
+// process repeats no acknowledged entry; with 'periodic' (Canal's behaviour) a crash re-delivers
+// what was acknowledged since the last write.
 import type { Logger } from 'pino';
 import type { LogPosition } from '../protocol/entry-model.ts';
 import { minCursor } from './cursor-order.ts';
@@ -18,6 +21,26 @@ import {
   type SourceAddress,
   type StartRequest,
 } from './meta-file.ts';
+import { CursorJournal, readJournals } from './cursor-journal.ts';
+
+/** 'exact': every cursor move kept before the next reply; 'periodic': written once per flush interval. */
+export type CursorDurability = 'exact' | 'periodic';
+
+/** meta.dat with every journaled cursor move since its last write applied (what a restart resumes from). */
+export async function readMetaState(dataDir: string, destination: string): Promise<MetaContent | undefined> {
+  const content = await readMetaFile(dataDir, destination);
+  const lines = await readJournals(dataDir, destination);
+  if (lines.length === 0) return content;
+  const out: MetaContent = content ?? { destination, clients: [] };
+  for (const l of lines) {
+    const c = out.clients.find((x) => x.clientId === l.clientId);
+    if (c) c.cursor = l.cursor;
+    else out.clients.push({ clientId: l.clientId, filter: '', cursor: l.cursor });
+  }
+  // a cursor supersedes a pending start, as setCursor does
+  delete out.start;
+  return out;
+}
 
 export interface MetaStoreOptions {
   dataDir: string;
@@ -26,6 +49,8 @@ export interface MetaStoreOptions {
   flushIntervalMs: number;
   /** The MySQL source, written as the cursor's identity.sourceAddress. */
   source: SourceAddress;
+  /** default 'exact' */
+  durability?: CursorDurability;
   logger?: Pick<Logger, 'warn' | 'error' | 'debug'>;
   /** the primary copy (ZooKeeper in a cluster): read instead of meta.dat's clients, written before meta.dat */
   backend?: MetaBackend;
@@ -42,6 +67,8 @@ export interface MetaStoreStats {
   failingSince?: number;
   /** why the last attempt failed, while it did */
   lastWriteError?: string;
+  /** cursor moves appended to the journal ('exact' durability) */
+  journalAppends: number;
 }
 
 export class MetaStore {
@@ -60,6 +87,13 @@ export class MetaStore {
   private failedWrites = 0;
   private failingSince: number | undefined;
   private lastWriteError: string | undefined;
+  private journal: CursorJournal | undefined;
+  /** why the last journal append failed, until one succeeds: durable() rejects meanwhile */
+  private journalError: Error | undefined;
+  private journalAppends = 0;
+  /** cursor moves so far, and how many of them the last successful write carried */
+  private cursorMoves = 0;
+  private writtenMoves = 0;
 
   private constructor(private readonly opts: MetaStoreOptions) {
     this.source = opts.source;
@@ -69,7 +103,8 @@ export class MetaStore {
   static async open(opts: MetaStoreOptions): Promise<MetaStore> {
     const store = new MetaStore(opts);
     await removeStaleTemps(opts.dataDir, opts.destination);
-    const content = await readMetaFile(opts.dataDir, opts.destination);
+    const replayed = (await readJournals(opts.dataDir, opts.destination)).length > 0;
+    const content = await readMetaState(opts.dataDir, opts.destination);
     if (content) {
       for (const c of content.clients) store.clients.set(c.clientId, { ...c });
       store.startRequest = content.start;
@@ -82,6 +117,9 @@ export class MetaStore {
       store.clients.clear();
       for (const c of primary) store.clients.set(c.clientId, { ...c });
     }
+    if ((opts.durability ?? 'exact') === 'exact') store.journal = await CursorJournal.open(opts.dataDir, opts.destination);
+    // Journals left by a crash: fold them into meta.dat now, so they can go.
+    if (replayed) store.writeSoon(true);
     return store;
   }
 
@@ -190,7 +228,36 @@ export class MetaStore {
     // A cursor supersedes a reset request: once something is acknowledged, resume from there.
     this.startRequest = undefined;
     for (const s of cursor.sources ?? []) delete this.sourceStarts[s.source];
+    this.cursorMoves++;
+    if (this.journal !== undefined && !this.closed) {
+      try {
+        this.journal.append(clientId, cursor);
+        this.journalAppends++;
+        this.journalError = undefined;
+      } catch (err) {
+        this.journalError = err instanceof Error ? err : new Error(String(err));
+        this.opts.logger?.error({ err, file: this.path }, 'could not append to the cursor journal; the next GET reply waits until a cursor write succeeds');
+        // meta.dat itself then makes the cursor durable
+        this.writeSoon(true);
+        return;
+      }
+    }
     this.writeSoon(false);
+  }
+
+  /**
+   * Resolves once every cursor move so far survives a crash of the process: at once with the
+   * journal (each move is in the kernel already), after a meta.dat write when a journal append
+   * failed; at once with 'periodic' durability, which promises nothing until the next flush.
+   */
+  async durable(): Promise<void> {
+    if (this.journal === undefined) return;
+    // A backend (ZooKeeper in a cluster) is what another server resumes from after a cluster
+    // failover: it must hold every move before the reply too. Concurrent callers share one write.
+    const backendBehind = this.opts.backend !== undefined && this.writtenMoves < this.cursorMoves;
+    if (this.journalError === undefined && !backendBehind) return;
+    await this.flush();
+    this.journalError = undefined;
   }
 
   /** Writes now if anything changed; resolves when the file is on disk. */
@@ -206,10 +273,11 @@ export class MetaStore {
     if (this.closed) return;
     await this.flush();
     this.closed = true;
+    this.journal?.close();
   }
 
   stats(): MetaStoreStats {
-    const out: MetaStoreStats = { writes: this.writes, failedWrites: this.failedWrites, dirty: this.dirty, lastWriteAt: this.lastWriteAt };
+    const out: MetaStoreStats = { writes: this.writes, failedWrites: this.failedWrites, dirty: this.dirty, lastWriteAt: this.lastWriteAt, journalAppends: this.journalAppends };
     if (this.failingSince !== undefined) out.failingSince = this.failingSince;
     if (this.lastWriteError !== undefined) out.lastWriteError = this.lastWriteError;
     return out;
@@ -246,6 +314,9 @@ export class MetaStore {
     // Canal's fix for #4312: an empty list would erase the cursors of clients that have not
     // re-subscribed yet, so it never replaces the file.
     if (content.clients.length === 0) return;
+    // Moves from now on go to a new journal; the older ones are covered once this write is on disk.
+    const covered = this.journal?.rotate();
+    const moves = this.cursorMoves;
     try {
       await this.opts.backend?.write(content);
       await writeMetaFile(this.opts.dataDir, content, this.opts.source);
@@ -253,6 +324,8 @@ export class MetaStore {
       this.lastWriteAt = Date.now();
       this.failingSince = undefined;
       this.lastWriteError = undefined;
+      this.writtenMoves = Math.max(this.writtenMoves, moves);
+      if (covered !== undefined) await this.journal!.removeBelow(covered);
     } catch (err) {
       this.dirty = true;
       this.failedWrites++;

@@ -183,6 +183,9 @@ function rowsCount(n: number): Pair[] {
   return props;
 }
 
+/** Events that lie between event groups: none of them can start the reading of a transaction. */
+const BETWEEN_GROUPS = new Set(['rotate', 'format', 'heartbeat', 'mariadbgtidlist', 'binlogcheckpoint', 'previousgtids', 'startencryption']);
+
 /** Events yield no entry far more often than one: share one (frozen) empty result. */
 const NO_ENTRIES: ParsedEntry[] = Object.freeze([]) as unknown as ParsedEntry[];
 
@@ -229,6 +232,15 @@ export class EventConverter {
    */
   private readonly mappedIn = new Map<number, number>();
   private group = 0;
+  /**
+   * The resume point of the entries since the last boundary (exact resume): where reading must
+   * start to make them again, the GTID position there, and how many entries were made since.
+   * An offset of −1: not known yet (a start at a GTID position); the first event of a group fixes it.
+   */
+  private anchorFile: string;
+  private anchorOffset: number;
+  private anchorGtid: string;
+  private sinceAnchor = 0;
 
   constructor(opts: ConverterOptions) {
     this.opts = opts;
@@ -236,6 +248,9 @@ export class EventConverter {
     this.offset = opts.offset ?? 0;
     this.headerLength = BINLOG_HEADER_LENGTH + (opts.checksum ? CHECKSUM_LENGTH : 0);
     this.gtidSetText = opts.gtidSeed;
+    this.anchorFile = opts.file;
+    this.anchorOffset = opts.file !== '' ? (opts.offset ?? 0) : -1;
+    this.anchorGtid = opts.gtidSeed;
     if (opts.flavor === 'mariadb') this.mariaDomains = parseMariadbPosition(opts.gtidSeed);
     else if (opts.gtidSeed !== '') this.mysqlSet = MysqlGtidSet.parse(opts.gtidSeed);
   }
@@ -262,6 +277,11 @@ export class EventConverter {
    */
   convert(event: BinlogEventLike, name: string = eventNameOf(event)): ParsedEntry[] {
     if (event.timestamp > 0) this.lastEventTimestamp = event.timestamp;
+    if (this.anchorOffset < 0 && !BETWEEN_GROUPS.has(name)) {
+      this.anchorFile = this.file;
+      this.anchorOffset = this.startOffset(event);
+      this.anchorGtid = this.gtidSetText;
+    }
     const out = this.dispatch(name, event);
     // Rotate events carry the old file's offset in their header; the dispatch already moved to the new file.
     if (name !== 'rotate' && event.nextPosition > 0) this.offset = event.nextPosition;
@@ -299,6 +319,10 @@ export class EventConverter {
       case 'rotate':
         this.file = String(event.binlogName);
         this.offset = Number(event.position);
+        if (this.sinceAnchor === 0 && this.anchorOffset >= 0) {
+          this.anchorFile = this.file;
+          this.anchorOffset = this.offset;
+        }
         return NO_ENTRIES;
       case 'xaprepare':
         this.group++;
@@ -563,7 +587,24 @@ export class EventConverter {
     if (body.eventType !== undefined) header.eventType = body.eventType;
     if (body.props) header.props = body.props;
     if (this.gtidSetText !== '') header.gtid = this.gtidSetText;
-    const position = entryPosition(this.file, offset, event.nextPosition, serverId, event.timestamp, typeof event.gtid === 'string' ? event.gtid : '', this.gtidSetText);
+    const gtid = typeof event.gtid === 'string' ? event.gtid : '';
+    let position;
+    if (entryType === EntryType.TRANSACTIONEND || body.rowChange?.isDdl === true) {
+      // A boundary: a restart after it begins right after it, and so do the entries that follow.
+      position = entryPosition(this.file, offset, event.nextPosition, serverId, event.timestamp, gtid, this.gtidSetText);
+      this.anchorFile = this.file;
+      this.anchorOffset = event.nextPosition;
+      this.anchorGtid = this.gtidSetText;
+      this.sinceAnchor = 0;
+    } else {
+      this.sinceAnchor++;
+      position = entryPosition(this.file, offset, event.nextPosition, serverId, event.timestamp, gtid, this.gtidSetText, {
+        file: this.anchorFile,
+        offset: this.anchorOffset,
+        gtidSet: this.anchorGtid,
+        skip: this.sinceAnchor,
+      });
+    }
     const e: ParsedEntry = { entryType, header, position };
     if (body.rowChange) e.rowChange = body.rowChange;
     if (body.begin) e.begin = body.begin;

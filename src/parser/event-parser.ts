@@ -96,6 +96,12 @@ export class EventParser extends EventEmitter {
   private handedOffset = 0;
   /** set by each connect that follows handed-on entries, until the stream passes the last of them */
   private skipPending = false;
+  /**
+   * Entries of the start point still to drop, because they were acknowledged before a restart
+   * (exact resume inside a transaction). Counted across reconnects: entries dropped so far count as
+   * handed on, so a reconnect drops those by position and this count goes on with the rest.
+   */
+  private skipLeft = 0;
   private lastActivity = 0;
   private lastReceivedAt = 0;
   private watchdog: NodeJS.Timeout | undefined;
@@ -256,6 +262,8 @@ export class EventParser extends EventEmitter {
           this.handedFile = resolved.handedOn.file;
           this.handedOffset = resolved.handedOn.offset;
         }
+        const st = this.o.start;
+        this.startSkipping(st.kind === 'cursor' ? st.cursor.skip : st.kind === 'gtid' ? st.skip : undefined);
         const rp = resolved.point;
         this.resumePoint = rp;
         if (rp.file !== undefined && rp.offset !== undefined) this.firstPoint = { file: rp.file, offset: rp.offset };
@@ -309,6 +317,12 @@ export class EventParser extends EventEmitter {
 
   private codecFactory(): CodecFactory {
     return this.o.buildCodec ?? buildTableCodec;
+  }
+
+  private startSkipping(skip: number | undefined): void {
+    if (skip === undefined || skip <= 0) return;
+    this.skipLeft = skip;
+    this.log.info({ skip }, `resuming inside a transaction: the first ${skip} entries from the start point were acknowledged and are dropped`);
   }
 
   private onBinlog(ev: BinlogEventLike): void {
@@ -404,7 +418,8 @@ export class EventParser extends EventEmitter {
       this.resumePoint = { file: conv.file, offset: conv.offset, gtidSet: conv.gtidSet };
     }
     if (entries.length === 0) return true;
-    const kept = this.skipPending ? this.dropHandedOn(entries) : entries;
+    let kept = this.skipPending ? this.dropHandedOn(entries) : entries;
+    if (this.skipLeft > 0 && kept.length > 0) kept = this.dropAcknowledged(kept);
     if (kept.length === 0) return true;
     for (let i = 0; i < kept.length; i++) {
       const e = kept[i]!;
@@ -424,6 +439,16 @@ export class EventParser extends EventEmitter {
     }
     this.emitEntries(kept);
     return this.stateValue !== 'failed' && this.stateValue !== 'stopped';
+  }
+
+  /** The start point's entries that were acknowledged before the restart: dropped, counted as handed on. */
+  private dropAcknowledged(entries: ParsedEntry[]): ParsedEntry[] {
+    const n = Math.min(this.skipLeft, entries.length);
+    this.skipLeft -= n;
+    const last = entries[n - 1]!.position;
+    this.handedFile = last.file;
+    this.handedOffset = last.offset;
+    return n === entries.length ? [] : entries.slice(n);
   }
 
   /** After a reconnect: the entries past the last one handed on (clears skipPending once one passes). */

@@ -6,9 +6,11 @@ import { findPositionForTime, gtidPositionAt, readBinlogEnd, type FilePosition }
 
 export type StartFrom =
   | { kind: 'position'; file: string; offset: number }
-  | { kind: 'gtid'; gtid: string }
+  /** skip: entries to drop after that point (an acknowledgement that ended inside a transaction) */
+  | { kind: 'gtid'; gtid: string; skip?: number }
   | { kind: 'timestamp'; ms: number }
   | { kind: 'end' }
+  /** cursor.skip: entries to drop after the cursor's resume point */
   | { kind: 'cursor'; cursor: LogPosition };
 
 /** Where a connect begins: a boundary (file/offset with its GTID position) or a GTID position. */

@@ -137,9 +137,19 @@ export interface EntryPosition {
   gtid: string;
   /** executed GTID position after this entry's transaction; '' if none */
   gtidSet: string;
+  /**
+   * Where a restart right after this entry begins (exact resume): read from resumeFile:
+   * resumeOffset, or from the GTID position resumeGtidSet, and drop the first resumeSkip
+   * entries the parser makes there. For a boundary (TRANSACTIONEND, DDL) that is the entry's own
+   * file, nextOffset and gtidSet with nothing to skip; inside a transaction it is the boundary
+   * before the transaction, with the entries up to and including this one to skip. Absent (as in
+   * hand-made test positions): the entry is treated as a boundary.
+   */
+  resumeFile?: string;
+  resumeOffset?: number;
+  resumeGtidSet?: string;
+  resumeSkip?: number;
 }
-
-type PositionConstructor = new (file: string, offset: number, nextOffset: number, serverId: number, timestamp: number, gtid: string, gtidSet: string) => EntryPosition;
 
 /**
  * Builds positions through a constructor of their own rather than an object literal. Why: V8 gives
@@ -150,7 +160,20 @@ type PositionConstructor = new (file: string, offset: number, nextOffset: number
  * 20 % of it. A constructor's map is its own and is generalized once, in place. Its prototype is
  * Object.prototype, so a position still equals (deepStrictEqual) a plain object of the same fields.
  */
-const PositionRecord = function (this: EntryPosition, file: string, offset: number, nextOffset: number, serverId: number, timestamp: number, gtid: string, gtidSet: string) {
+function initPosition(
+  this: EntryPosition,
+  file: string,
+  offset: number,
+  nextOffset: number,
+  serverId: number,
+  timestamp: number,
+  gtid: string,
+  gtidSet: string,
+  resumeFile: string,
+  resumeOffset: number,
+  resumeGtidSet: string,
+  resumeSkip: number,
+) {
   this.file = file;
   this.offset = offset;
   this.nextOffset = nextOffset;
@@ -158,11 +181,28 @@ const PositionRecord = function (this: EntryPosition, file: string, offset: numb
   this.timestamp = timestamp;
   this.gtid = gtid;
   this.gtidSet = gtidSet;
-} as unknown as PositionConstructor;
+  this.resumeFile = resumeFile;
+  this.resumeOffset = resumeOffset;
+  this.resumeGtidSet = resumeGtidSet;
+  this.resumeSkip = resumeSkip;
+}
+const PositionRecord = initPosition as unknown as new (...args: Parameters<typeof initPosition>) => EntryPosition;
 PositionRecord.prototype = Object.prototype;
 
-export function entryPosition(file: string, offset: number, nextOffset: number, serverId: number, timestamp: number, gtid: string, gtidSet: string): EntryPosition {
-  return new PositionRecord(file, offset, nextOffset, serverId, timestamp, gtid, gtidSet);
+/** A position; without a resume point the entry counts as a boundary (resume after it, skip nothing). */
+export function entryPosition(
+  file: string,
+  offset: number,
+  nextOffset: number,
+  serverId: number,
+  timestamp: number,
+  gtid: string,
+  gtidSet: string,
+  resume?: { file: string; offset: number; gtidSet: string; skip: number },
+): EntryPosition {
+  return resume === undefined
+    ? new PositionRecord(file, offset, nextOffset, serverId, timestamp, gtid, gtidSet, file, nextOffset, gtidSet, 0)
+    : new PositionRecord(file, offset, nextOffset, serverId, timestamp, gtid, gtidSet, resume.file, resume.offset, resume.gtidSet, resume.skip);
 }
 
 /** What the parser hands on: one Canal Entry, not yet serialized, with its position. */
@@ -188,10 +228,14 @@ export function isBoundary(e: ParsedEntry): boolean {
 }
 
 /**
- * A persisted cursor: the last acknowledged transaction boundary. `position` is the boundary
- * event's start offset (what Canal writes in meta.dat); `nextPosition` is where the parser
- * resumes. A cursor read from a Canal meta.dat has no nextPosition: the parser then starts at
- * `position` and drops the already-acknowledged boundary event it finds there.
+ * A persisted cursor: how far the acknowledgements reached. After a boundary (transaction end
+ * or DDL), `position` is the boundary event's start offset (what Canal writes in meta.dat) and
+ * `nextPosition` is where the parser resumes. Inside a transaction, `position` and
+ * `nextPosition` are where the transaction's reading starts (the end of the boundary before it),
+ * `gtid` the GTID position before it, and `skip` the number of entries the parser makes from
+ * there that were acknowledged: a restart drops exactly those. A cursor read from a Canal
+ * meta.dat has no nextPosition: the parser then starts at `position` and drops the
+ * already-acknowledged boundary event it finds there.
  */
 export interface LogPosition {
   journalName: string;
@@ -200,6 +244,8 @@ export interface LogPosition {
   serverId: number;
   timestamp: number;
   gtid: string;
+  /** entries to drop after the resume point (exact resume inside a transaction); absent or 0: none */
+  skip?: number;
   /**
    * A group destination's position in each of its sources (src/meta/group-cursor.ts). The fields
    * above then repeat the primary source's, so the cursor keeps Canal's shape.
@@ -212,6 +258,10 @@ export interface SourceCursor extends Omit<LogPosition, 'sources'> {
   source: string;
 }
 
+/** The cursor that resumes right after the entry at `p`. */
 export function cursorFromEntry(p: EntryPosition): LogPosition {
-  return { journalName: p.file, position: p.offset, nextPosition: p.nextOffset, serverId: p.serverId, timestamp: p.timestamp, gtid: p.gtidSet };
+  const skip = p.resumeSkip ?? 0;
+  if (skip === 0) return { journalName: p.file, position: p.offset, nextPosition: p.nextOffset, serverId: p.serverId, timestamp: p.timestamp, gtid: p.gtidSet };
+  const at = p.resumeOffset!;
+  return { journalName: p.resumeFile!, position: at, nextPosition: at, serverId: p.serverId, timestamp: p.timestamp, gtid: p.resumeGtidSet!, skip };
 }

@@ -54,6 +54,12 @@ export interface Destination {
   rollback(sub: Subscriber, batchId: number): void;
   /** The connection closed: release its hold and return its outstanding batches to the store. */
   release(sub: Subscriber): void;
+  /**
+   * Resolves once the cursors of every ack so far are kept, so that after a crash no acknowledged
+   * entry comes again. A session awaits it before answering a GET: ACK has no reply, so the next
+   * reply is what tells the client its ack held. Rejects when the cursor could not be written.
+   */
+  durable?(): Promise<void>;
 }
 
 export interface DestinationRegistry {

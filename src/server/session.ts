@@ -397,6 +397,15 @@ export class Session {
     const { dest, sub } = this.identify(req.destination, req.clientId, () => describe('Get', { destination: req.destination, clientId: req.clientId }));
     // The batch is not kept in a variable here: it would stay reachable while the reply is being
     // written, long enough for its thousands of entry views to reach the old generation.
+    // ACK has no reply: this GET's reply is what tells the client its earlier acks held, so they
+    // are made durable first (before anything is handed out, so a failure hands out nothing).
+    if (dest.durable !== undefined) {
+      try {
+        await dest.durable();
+      } catch (err) {
+        throw new DestinationError(`destination:${dest.name}: the cursor of an earlier ack could not be kept (${err instanceof Error ? err.message : String(err)}); retry the GET`);
+      }
+    }
     const reply = this.messagesReply(await dest.get(sub, effectiveFetchSize(req.fetchSize), getWaitMs(req.timeout, req.unit), this.abort.signal));
     if (reply === undefined) return;
     await this.send(reply.frame, reply.reused ? this.releaseFrame : undefined);

@@ -12,9 +12,9 @@ export interface StoredBytes {
 
 /** What StoreDestination uses of src/store/event-store.ts (structurally, so tests may pass any store). */
 export interface BatchStore<I extends StoredBytes> {
-  get(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<{ id: number; items: I[]; ackPosition?: EntryPosition } | null>;
+  get(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<{ id: number; items: I[]; ackPosition?: EntryPosition; end?: EntryPosition } | null>;
   /** the same batch as get(), as entry bytes only (EventStore builds no item per entry then); used when present */
-  getBytes?(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<{ id: number; entries: Uint8Array[]; ackPosition?: EntryPosition } | null>;
+  getBytes?(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<{ id: number; entries: Uint8Array[]; ackPosition?: EntryPosition; end?: EntryPosition } | null>;
   ack(batchId: number): unknown;
   rollback(batchId?: number): unknown;
 }
@@ -39,8 +39,14 @@ export interface StoreDestinationOptions<I extends StoredBytes> {
   narrow?: (clientFilter: string) => (item: I) => boolean;
   onSubscribe?: (clientId: string, filter: string) => void;
   onUnsubscribe?: (clientId: string) => void;
-  /** A batch holding a transaction boundary was acknowledged: the cursor to persist. */
+  /**
+   * A batch was acknowledged: the cursor to persist, right after its last covered entry (inside a
+   * transaction too: see cursorFromEntry). Stores that report no batch end fall back to the batch's
+   * last transaction boundary, and batches without one move nothing.
+   */
   onAck?: (clientId: string, cursor: LogPosition) => void;
+  /** resolves once every cursor passed to onAck so far is kept (the reply to the next GET waits for it) */
+  durable?: () => Promise<void>;
   logger?: ServerLogger;
 }
 
@@ -56,7 +62,7 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
   private holder: Subscriber | undefined;
   /** ids handed to the holder and not yet acked, oldest first (mirrors the store's outstanding list) */
   private outstanding: number[] = [];
-  /** the last transaction boundary of each outstanding batch: the cursor its ack persists */
+  /** where each outstanding batch ends: the cursor its ack persists */
   private readonly ackPositions = new Map<number, EntryPosition | undefined>();
 
   constructor(opts: StoreDestinationOptions<I>) {
@@ -133,7 +139,7 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
       throw new DestinationError(`destination:${this.name}: connection of clientId:${sub.clientId} closed during GET`);
     }
     this.outstanding.push(batch.id);
-    this.ackPositions.set(batch.id, batch.ackPosition);
+    this.ackPositions.set(batch.id, batch.end ?? batch.ackPosition);
     return { batchId: batch.id, entries: batch.entries };
   }
 
@@ -141,13 +147,19 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     fetchSize: number,
     timeoutMs: number,
     opts: { signal: AbortSignal; filter?: (item: I) => boolean },
-  ): Promise<{ id: number; entries: Uint8Array[]; ackPosition?: EntryPosition } | null> {
+  ): Promise<{ id: number; entries: Uint8Array[]; ackPosition?: EntryPosition; end?: EntryPosition } | null> {
     if (this.store.getBytes !== undefined) return await this.store.getBytes(fetchSize, timeoutMs, opts);
     const batch = await this.store.get(fetchSize, timeoutMs, opts);
     if (batch === null) return null;
-    const out: { id: number; entries: Uint8Array[]; ackPosition?: EntryPosition } = { id: batch.id, entries: batch.items.map((i) => i.bytes) };
+    const out: { id: number; entries: Uint8Array[]; ackPosition?: EntryPosition; end?: EntryPosition } = { id: batch.id, entries: batch.items.map((i) => i.bytes) };
     if (batch.ackPosition !== undefined) out.ackPosition = batch.ackPosition;
+    if (batch.end !== undefined) out.end = batch.end;
     return out;
+  }
+
+  /** Resolves once the cursors of every ack so far are kept (see StoreDestinationOptions.durable). */
+  async durable(): Promise<void> {
+    await this.opts.durable?.();
   }
 
   ack(sub: Subscriber, batchId: number): void {

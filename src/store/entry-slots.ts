@@ -30,6 +30,11 @@ export class EntrySlots {
   private timestamp: Float64Array;
   private gtid: string[];
   private gtidSet: string[];
+  /** the exact-resume point of each entry (EntryPosition.resume*) */
+  private resumeFile: string[];
+  private resumeOffset: Float64Array;
+  private resumeGtidSet: string[];
+  private resumeSkip: Int32Array;
 
   constructor(readonly capacity: number) {
     this.entryType = new Uint8Array(capacity);
@@ -48,6 +53,10 @@ export class EntrySlots {
     this.timestamp = new Float64Array(capacity);
     this.gtid = new Array<string>(capacity).fill('');
     this.gtidSet = new Array<string>(capacity).fill('');
+    this.resumeFile = new Array<string>(capacity).fill('');
+    this.resumeOffset = new Float64Array(capacity);
+    this.resumeGtidSet = new Array<string>(capacity).fill('');
+    this.resumeSkip = new Int32Array(capacity);
   }
 
   /** Records `item` in slot `i`; `placedAt` −1 means its bytes stay in their own buffer. */
@@ -94,6 +103,14 @@ export class EntrySlots {
     // text, and comparing them per entry compared their characters (flattening them first).
     this.gtid[i] = p.gtid;
     this.gtidSet[i] = p.gtidSet;
+    const skip = p.resumeSkip ?? 0;
+    this.resumeSkip[i] = skip;
+    // Read only when skip > 0 (position() builds a boundary's resume point from its own fields).
+    if (skip > 0) {
+      this.resumeFile[i] = p.resumeFile!;
+      this.resumeOffset[i] = p.resumeOffset!;
+      this.resumeGtidSet[i] = p.resumeGtidSet!;
+    }
   }
 
   /** Forgets slot `i`, so the buffers and strings it referenced can be collected. */
@@ -105,6 +122,8 @@ export class EntrySlots {
     this.file[i] = '';
     this.gtid[i] = '';
     this.gtidSet[i] = '';
+    this.resumeFile[i] = '';
+    this.resumeGtidSet[i] = '';
   }
 
   bytesLength(i: number): number {
@@ -133,7 +152,7 @@ export class EntrySlots {
   }
 
   position(i: number): EntryPosition {
-    return {
+    const p: EntryPosition = {
       file: this.file[i]!,
       offset: this.offset[i]!,
       nextOffset: this.nextOffset[i]!,
@@ -142,6 +161,15 @@ export class EntrySlots {
       gtid: this.gtid[i]!,
       gtidSet: this.gtidSet[i]!,
     };
+    // Inside a transaction: where a restart right after it resumes (a boundary resumes after itself).
+    const skip = this.resumeSkip[i]!;
+    if (skip > 0) {
+      p.resumeFile = this.resumeFile[i]!;
+      p.resumeOffset = this.resumeOffset[i]!;
+      p.resumeGtidSet = this.resumeGtidSet[i]!;
+      p.resumeSkip = skip;
+    }
+    return p;
   }
 
   /** The StoreItem as it was put, with `bytes` as given (the entry's bytes wherever they now live). */
@@ -188,5 +216,9 @@ export class EntrySlots {
     this.timestamp[to] = o.timestamp[from]!;
     this.gtid[to] = o.gtid[from]!;
     this.gtidSet[to] = o.gtidSet[from]!;
+    this.resumeFile[to] = o.resumeFile[from]!;
+    this.resumeOffset[to] = o.resumeOffset[from]!;
+    this.resumeGtidSet[to] = o.resumeGtidSet[from]!;
+    this.resumeSkip[to] = o.resumeSkip[from]!;
   }
 }

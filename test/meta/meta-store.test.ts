@@ -171,10 +171,60 @@ test('a writer killed with SIGKILL mid-write loop leaves a meta.dat that parses'
       assert.ok(pos >= last, `cursor ${pos} on disk is at least the last reported write ${last}`);
       assert.equal(content.clients.find((c) => c.clientId === '1002')?.filter.length, 20_000);
     }
-    // Opening removes temporary files a killed writer left behind.
-    await MetaStore.open({ dataDir: dir, destination: 'd', flushIntervalMs: 10, source });
+    // Opening removes temporary files a killed writer left behind, and folds its cursor journal into meta.dat.
+    const reopened = await MetaStore.open({ dataDir: dir, destination: 'd', flushIntervalMs: 10, source });
+    await reopened.close();
     assert.deepEqual((await readdir(join(dir, 'd'))).filter((n) => n !== 'meta.dat'), []);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('exact durability: a cursor move is journaled at once and survives a crash before the meta.dat write', async () => {
+  const dir = await tempDir();
+  try {
+    const a = await MetaStore.open({ dataDir: dir, destination: 'd', flushIntervalMs: 60_000, source });
+    a.subscribe('1001', '');
+    await a.flush();
+    const inside = { journalName: 'binlog.000002', position: 1874, nextPosition: 1874, serverId: 1, timestamp: 1_795_000_000_000, gtid: '0-1-41', skip: 3 };
+    a.setCursor('1001', { journalName: 'binlog.000002', position: 900, nextPosition: 1874, serverId: 1, timestamp: 1_794_999_999_000, gtid: '0-1-41' });
+    a.setCursor('1001', inside);
+    await a.durable();
+    assert.equal(a.stats().journalAppends, 2);
+    // no close, no flush: the process "dies" here; meta.dat still holds no cursor
+    assert.equal((await readMetaFile(dir, 'd'))!.clients[0]!.cursor, undefined);
+    assert.equal((await readdir(join(dir, 'd'))).filter((n) => /^cursors\.\d+\.jsonl$/.test(n)).length, 1, 'one journal file');
+
+    const b = await MetaStore.open({ dataDir: dir, destination: 'd', flushIntervalMs: 60_000, source });
+    assert.deepEqual(b.cursorOf('1001'), inside, 'the journal is replayed over meta.dat');
+    await b.flush();
+    // folded into meta.dat (Canal's shape plus skipEntries), the old journal removed
+    const text = await readFile(metaPath(dir, 'd'), 'utf8');
+    assert.match(text, /"postion":\{"gtid":"0-1-41","included":false,"journalName":"binlog.000002","nextPosition":1874,"position":1874,"serverId":1,"skipEntries":3,"timestamp":1795000000000\}/);
+    assert.deepEqual(parseCanalJson(text, 'meta.dat').clients[0]!.cursor, inside);
+    assert.deepEqual((await readdir(join(dir, 'd'))).filter((n) => n.startsWith('cursors.')), []);
+    await b.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('periodic durability keeps no journal; cursors order by position, then by entries skipped', async () => {
+  const dir = await tempDir();
+  try {
+    const m = await MetaStore.open({ dataDir: dir, destination: 'd', flushIntervalMs: 60_000, source, durability: 'periodic' });
+    m.subscribe('1001', '');
+    m.setCursor('1001', { journalName: 'binlog.000001', position: 4, nextPosition: 120, serverId: 1, timestamp: 0, gtid: '' });
+    await m.durable();
+    assert.equal(m.stats().journalAppends, 0);
+    assert.deepEqual((await readdir(join(dir, 'd'))).filter((n) => n.startsWith('cursors.')), []);
+    await m.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const at = (skip?: number) => ({ journalName: 'binlog.000001', position: 500, nextPosition: 500, serverId: 1, timestamp: 0, gtid: '', ...(skip !== undefined ? { skip } : {}) });
+  assert.ok(compareCursors(at(), at(2)) < 0);
+  assert.ok(compareCursors(at(5), at(2)) > 0);
+  assert.equal(compareCursors(at(0), at()), 0);
+  assert.throws(() => parseCanalJson('{"clientDatas":[{"clientIdentity":{"clientId":1},"cursor":{"postion":{"journalName":"b.1","position":4,"skipEntries":-1}}}]}', 'm'), /skipEntries must be a whole number/);
 });
