@@ -31,6 +31,15 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/** " at line L, column C" for a JSON.parse error that names a character offset, else "". */
+function jsonErrorPlace(text: string, err: Error): string {
+  const m = /at position (\d+)/.exec(err.message);
+  const at = m ? Number(m[1]) : /Unexpected end of JSON input/.test(err.message) ? text.length : undefined;
+  if (at === undefined) return '';
+  const before = text.slice(0, at).split('\n');
+  return ` (at line ${before.length}, column ${before[before.length - 1]!.length + 1})`;
+}
+
 async function readJson(path: string, display: string, env: Env, issues: IssueList): Promise<unknown> {
   let text: string;
   try {
@@ -43,7 +52,7 @@ async function readJson(path: string, display: string, env: Env, issues: IssueLi
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    issues.add(display, '', `is not valid JSON: ${(err as Error).message}`);
+    issues.add(display, '', `is not valid JSON: ${(err as Error).message}${jsonErrorPlace(text, err as Error)}`);
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

@@ -23,7 +23,7 @@ export interface StartChoice {
 export function chooseStart(cursor: LogPosition | undefined, reset: StartRequest | undefined, configured: StartRequest | undefined): StartChoice {
   if (cursor) return { start: { kind: 'cursor', cursor }, reason: `resuming after the persisted cursor ${describeCursor(cursor)}` };
   if (reset) return { start: reset, reason: `starting at ${describeStart(reset)}, the pending start in meta.dat (set by sluice positions reset, or kept from a start before any ack)` };
-  if (configured) return { start: configured, reason: `no cursor yet: starting at the configured ${describeStart(configured)}` };
+  if (configured) return { start: configured, reason: `no cursor yet: starting at ${describeStart(configured)} (the configured start)` };
   return { start: { kind: 'end' }, reason: 'no cursor and no configured start: starting at the current end of the binlog' };
 }
 

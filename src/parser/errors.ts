@@ -83,14 +83,14 @@ export function classifyError(err: unknown, start: StartDescription): ParserErro
     if (/could not find first log file|purged|not found in binary log index/i.test(msg) && start.file !== undefined) {
       return new ParserError(
         `binlog file ${start.file} is no longer on the source (purged?): the stream cannot resume at ${where} ` +
-          `without skipping changes. Source said: ${msg}. To start elsewhere on purpose, run ` +
+          `without skipping changes. Source said: ${msg.replace(/\.+$/, '')}. To start elsewhere on purpose, run ` +
           `\`sluice positions reset --destination ${dest} --to latest|FILE:OFFSET|GTID|TIMESTAMP\`.`,
         { fatal: true, errno, cause: err },
       );
     }
     if (/gtid/i.test(msg)) {
       return new ParserError(
-        `the source does not have the GTID position ${start.gtid ?? ''} in its binlogs: ${msg}. ` +
+        `the source does not have the GTID position ${start.gtid ?? ''} in its binlogs: ${msg.replace(/\.+$/, '')}. ` +
           `Run \`sluice positions reset --destination ${dest} --to ...\` to choose a new start.`,
         { fatal: true, errno, cause: err },
       );
@@ -99,7 +99,7 @@ export function classifyError(err: unknown, start: StartDescription): ParserErro
   }
   if (errno === ER_MASTER_GTID_POS_CONFLICTS_WITH_BINLOG || errno === ER_GTID_POSITION_NOT_FOUND_IN_BINLOG2) {
     return new ParserError(
-      `the source does not know the GTID position ${start.gtid ?? ''} (errno ${errno}): ${msg}. ` +
+      `the source does not know the GTID position ${start.gtid ?? ''} (errno ${errno}): ${msg.replace(/\.+$/, '')}. ` +
         `Run \`sluice positions reset --destination ${dest} --to ...\` to choose a new start.`,
       { fatal: true, errno, cause: err },
     );
@@ -112,7 +112,7 @@ export function classifyError(err: unknown, start: StartDescription): ParserErro
   }
   if (errno === ER_SLAVE_SAME_ID) {
     return new ParserError(
-      `another replica of this source uses the same server id (slaveId): ${msg}. Give every stream its own slaveId.`,
+      `another replica of this source uses the same server id (slaveId): ${msg.replace(/\.+$/, '')}. Give every stream its own slaveId.`,
       { fatal: true, errno, cause: err },
     );
   }

@@ -133,6 +133,8 @@ test('a directory with no config in it, and a missing one, are explained', async
 test('invalid JSON names the file', async () => {
   const err = await loadError({ 'instances/shop.json': '{ "source": ' });
   assert.match(err.message, /instances\/shop\.json: is not valid JSON/);
+  const place = await loadError({ 'instances/shop.json': '{\n  "source": {\n    "host": "db",,\n  }\n}' });
+  assert.match(place.message, /instances\/shop\.json: is not valid JSON: .* \(at line 3, column 18\)/);
 });
 
 test('TLS files that cannot be read are named at load time', async () => {

@@ -82,6 +82,12 @@ test('errors are told apart by errno: fatal ones name the file and the way out',
   assert.equal(purged.fatal, true);
   assert.match(purged.message, /binlog\.000001/);
   assert.match(purged.message, /sluice positions reset --destination orders --to/);
+  // MariaDB ends its message with a full stop: one sentence end, not "purged.. Run".
+  const dotted = classifyError(
+    Object.assign(new Error('Could not find GTID state requested by slave in any binlog files. Probably the slave state is too old and required binlog files have been purged.'), { errno: 1236 }),
+    { file: 'binlog.000001', offset: 4, destination: 'orders' },
+  );
+  assert.doesNotMatch(dotted.message, /\.\./);
   for (const errno of [1045, 4052, 1945, 1955]) {
     assert.equal(classifyError(Object.assign(new Error('x'), { errno, code: 'ER_INVALID_MFA_PLUGIN_SPECIFIED' }), {}).fatal, true, `errno ${errno}`);
   }
