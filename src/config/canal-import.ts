@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildInstance, buildServer, type Locate } from './build.ts';
+import { deliberatelyIgnored, ignoredKeyNames, unknownKeyProblem } from './canal-known-keys.ts';
 import type { IssueList } from './errors.ts';
 import { parseProperties, type PropertyEntry } from './properties.ts';
 import { interpolate, type Env } from './secrets.ts';
@@ -104,10 +105,21 @@ function unhonourable(key: string, value: string, zookeeper = false): string | u
   return undefined;
 }
 
+/** Every key sluice knows by name, for the closest-key suggestion on a typo. */
+function knownKeys(): string[] {
+  return [...Object.keys(SERVER_KEYS), ...Object.keys(INSTANCE_KEYS), ...CONSUMED, ...JUDGED_KEYS, 'canal.instance.master.sslMode', ...ignoredKeyNames()];
+}
+
+/** A `canal.` key neither used nor deliberately ignored is a typo: refusing it beats failing open. */
+function unknownCanalKey(key: string): boolean {
+  return key.startsWith('canal.') && !deliberatelyIgnored(key);
+}
+
 /** Keys unhonourable() judges: with a value sluice behaves the same under, they count as used, not ignored. */
+const JUDGED_KEYS = ['canal.serverMode', 'canal.instance.global.mode', 'canal.instance.global.spring.xml', 'canal.instance.tsdb.enable', 'canal.instance.connectionCharset', 'canal.instance.multi.stream.on'];
 function judged(key: string): boolean {
   return (
-    ['canal.serverMode', 'canal.instance.global.mode', 'canal.instance.global.spring.xml', 'canal.instance.tsdb.enable', 'canal.instance.connectionCharset', 'canal.instance.multi.stream.on'].includes(key) ||
+    JUDGED_KEYS.includes(key) ||
     /^canal\.instance\.standby\d+\./.test(key) ||
     /^canal\.instance\.master\.ssl/i.test(key)
   );
@@ -185,7 +197,8 @@ export async function importCanalDir(dir: string, env: Env, issues: IssueList): 
       if (v !== undefined) setPath(rawServer, path, key === 'canal.passwd' || key === 'canal.ip' || key === 'canal.user' || key === 'canal.file.data.dir' ? v : typed(v));
       serverLocate.set(path, key);
     } else if (!CONSUMED.has(key) && !judged(key)) {
-      ignored.add(key);
+      if (unknownCanalKey(key)) issues.add(serverFile, key, unknownKeyProblem(key, knownKeys()), global.get(key)!.value);
+      else ignored.add(key);
     }
   }
   if (zookeeper) {
@@ -246,7 +259,12 @@ export async function importCanalDir(dir: string, env: Env, issues: IssueList): 
       }
       const path = INSTANCE_KEYS[key];
       if (path === undefined) {
-        if (!CONSUMED.has(key) && !judged(key) && !GROUP_MEMBER_KEY.test(key)) ignored.add(key);
+        if (CONSUMED.has(key) || judged(key) || GROUP_MEMBER_KEY.test(key)) continue;
+        if (!unknownCanalKey(key)) ignored.add(key);
+        else if (!reported.has(file + '\0' + key)) {
+          issues.add(file, key, unknownKeyProblem(key, knownKeys()), merged.get(key)!.value);
+          reported.add(file + '\0' + key);
+        }
         continue;
       }
       where.set(path, { file, key });

@@ -148,6 +148,16 @@ test('keys sluice cannot honour are errors naming the key and file', async () =>
   assert.match(err.message, /example\/instance\.properties: canal\.instance\.multi\.stream\.on: multi-stream parsing is not supported/);
 });
 
+test('an unknown canal. key is an error naming file, key and the closest known key; deliberately ignored keys load', async () => {
+  const err = await canalError({
+    'canal.properties': 'canal.destinations=example\ncanal.prot = 11111\ncanal.mq.servers = k:9092\n',
+    'example/instance.properties': OK_INSTANCE + 'canal.instance.filter.regx = shop\\..*\ncanal.instance.detecting.sql = select 1\n',
+  });
+  assert.match(err.message, /example\/instance\.properties: canal\.instance\.filter\.regx: .*did you mean canal\.instance\.filter\.regex\b/);
+  assert.match(err.message, /canal\.properties: canal\.prot: .*did you mean canal\.port\b/);
+  assert.doesNotMatch(err.message, /canal\.mq\.servers|detecting\.sql/);
+});
+
 test('canal.instance.standby.* becomes a standby with the master account; detecting and fallback keys set failover', async () => {
   const dir = await canalDir({
     'canal.properties': 'canal.destinations=example\ncanal.instance.fallbackIntervalInSeconds = 30\n',
