@@ -47,6 +47,7 @@ export interface StoreDestinationOptions<I extends StoredBytes> {
   onAck?: (clientId: string, cursor: LogPosition) => void;
   /** resolves once every cursor passed to onAck so far is kept (the reply to the next GET waits for it) */
   durable?: () => Promise<void>;
+  /** the instance's child logger, which already carries `destination` (so lines here do not repeat it) */
   logger?: ServerLogger;
 }
 
@@ -77,7 +78,7 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
       try {
         predicate = this.compile(s.filter);
       } catch (err) {
-        this.log.warn({ destination: this.name, clientId: s.clientId, filter: s.filter, err: String(err) }, 'persisted subscription filter ignored');
+        this.log.warn({ clientId: s.clientId, filter: s.filter, err: String(err) }, 'persisted subscription filter ignored');
       }
       this.subscriptions.set(s.clientId, { filter: s.filter, predicate });
     }
@@ -103,7 +104,7 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     this.subscriptions.set(sub.clientId, { filter, predicate });
     this.holder = sub;
     this.log.info(
-      { destination: this.name, clientId: sub.clientId, peer: sub.peer, clientFilter: filter, effectiveFilter: filter === '' ? 'server filters only' : `server filters, narrowed by ${filter}` },
+      { clientId: sub.clientId, peer: sub.peer, clientFilter: filter, effectiveFilter: filter === '' ? 'server filters only' : `server filters, narrowed by ${filter}` },
       'client subscribed',
     );
     this.opts.onSubscribe?.(sub.clientId, filter);
@@ -115,7 +116,7 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     // What this client had outstanding goes back to the store for whoever subscribes next.
     this.rewindAll();
     this.holder = undefined;
-    this.log.info({ destination: this.name, clientId: sub.clientId, peer: sub.peer }, 'client unsubscribed');
+    this.log.info({ clientId: sub.clientId, peer: sub.peer }, 'client unsubscribed');
     this.opts.onUnsubscribe?.(sub.clientId);
   }
 
@@ -186,7 +187,7 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     const missing = `rollback error, clientId:${sub.clientId} batchId:${batchId} is not exist , please check`;
     if (this.isForeign(sub)) {
       if (batchId !== 0) this.answerForeign(sub, 'rollback', batchId, missing);
-      else this.log.warn({ destination: this.name, clientId: sub.clientId, peer: sub.peer, holder: this.holder?.peer }, 'rollback(0) from a connection that does not hold the destination ignored');
+      else this.log.warn({ clientId: sub.clientId, peer: sub.peer, holder: this.holder?.peer }, 'rollback(0) from a connection that does not hold the destination ignored');
       return;
     }
     this.claim(sub);
@@ -201,7 +202,7 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     const dropped = this.outstanding.length;
     this.rewindAll();
     this.holder = undefined;
-    this.log.info({ destination: this.name, clientId: sub.clientId, peer: sub.peer, rolledBackBatches: dropped }, 'consumer released');
+    this.log.info({ clientId: sub.clientId, peer: sub.peer, rolledBackBatches: dropped }, 'consumer released');
   }
 
   private gate(): void {
@@ -232,7 +233,7 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
   private answerForeign(sub: Subscriber, what: 'ack' | 'rollback', batchId: number, missing: string): void {
     const sameIdentity = this.holder?.clientId === sub.clientId;
     this.checkOldest(batchId, missing, sameIdentity ? this.outstanding : []);
-    this.log.warn({ destination: this.name, clientId: sub.clientId, peer: sub.peer, holder: this.holder?.peer, batchId }, `${what} from a connection that does not hold the destination ignored`);
+    this.log.warn({ clientId: sub.clientId, peer: sub.peer, holder: this.holder?.peer, batchId }, `${what} from a connection that does not hold the destination ignored`);
   }
 
   /** One consumer per destination: a connection other than the holder is refused, naming the holder. */

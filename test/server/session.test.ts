@@ -253,6 +253,8 @@ test('narrowing filter: a subscription filter narrows what this client sees; an 
     const b = await c.get(D, 100);
     assert.deepEqual(summarize(b.entries), ['B', 'I:keep:1', 'E', 'B', 'E', 'B', 'I:keep:3', 'E']);
     assert.ok(fx.logs.some((l) => l.msg === 'client subscribed' && JSON.stringify(l.obj).includes('narrowed by db\\\\.keep')));
+    const subscribed = fx.logs.find((l) => l.msg === 'client subscribed');
+    assert.equal((subscribed?.obj as Record<string, unknown> | undefined)?.['destination'], undefined, 'the instance logger carries destination; the line must not repeat it');
     c.close();
   } finally {
     await fx.stop();
