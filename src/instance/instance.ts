@@ -35,6 +35,7 @@ import { InstanceLock } from '../meta/instance-lock.ts';
 import { describeCursor } from '../meta/cursor-order.ts';
 import { chooseStart, startOnMaster, type ResolvedStart } from './start-position.ts';
 import { StatementFormatWatch } from '../parser/statement-format.ts';
+import { ParserError } from '../parser/errors.ts';
 
 export interface InstanceOptions {
   config: InstanceConfig;
@@ -452,12 +453,12 @@ export class Instance implements Destination, InstanceStatsSource {
 
   private onSourceError(run: Running, src: SourceRun, err: Error & { fatal?: boolean }): void {
     if (run !== this.run) return;
-    this.counters.errors++;
     src.error = err.message;
     if (err.fatal === true && run.acks === undefined) {
-      this.fail(err);
+      this.fail(err); // counts it
       return;
     }
+    this.counters.errors++;
     // The parser logs each reconnect attempt itself; keep the reason for status().
     this.updateState(run);
   }
@@ -520,7 +521,8 @@ export class Instance implements Destination, InstanceStatsSource {
     this.lastError = e.message;
     this.counters.errors++;
     this.state = 'failed';
-    this.log.error({ err: e, start: this.startedFrom }, `instance failed${cursor}: ${e.message}`);
+    // The message is the line's text; a classified fault adds no stack, only an unexpected one does.
+    this.log.error({ ...(e instanceof ParserError ? {} : { err: e }), start: this.startedFrom }, `instance failed${cursor}: ${e.message}`);
     if (this.run !== undefined) this.teardown = this.shutDown(`instance failed: ${e.message}`);
   }
 

@@ -76,6 +76,9 @@ test('bad credentials put the instance in failed with the error in status() and 
     assert.equal(bad.status().state, 'failed');
     assert.match(bad.status().error ?? '', /credentials|Access denied/i);
     assert.equal(bad.stats().state, 'failed');
+    const reason = bad.status().error ?? '';
+    assert.equal(reason.split(/Access denied/i).length - 1, 1, `the source's reason appears once: ${reason}`);
+    assert.equal(bad.stats().errors, 1, 'one refused login counts one error');
     assert.equal(await lockHolder(dataDir, 'bad'), undefined, 'a failed instance releases its pid file so positions reset can run');
     // A client of that destination gets an error packet naming it, its state and the reason.
     const server = new CanalServer({ port: 0, destinations: new MapRegistry([bad]) });
