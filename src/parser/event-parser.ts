@@ -325,6 +325,9 @@ export class EventParser extends EventEmitter {
     this.log.info({ skip }, `resuming inside a transaction: the first ${skip} entries from the start point were acknowledged and are dropped`);
   }
 
+  /** set once a dump stream delivered its first event: later failures lose a stream, earlier ones are failed connects */
+  private streamed = false;
+
   private onBinlog(ev: BinlogEventLike): void {
     this.lastActivity = Date.now();
     this.lastReceivedAt = this.lastActivity;
@@ -332,6 +335,7 @@ export class EventParser extends EventEmitter {
     if (this.stateValue !== 'running') {
       // The first event (the dump's own rotate) proves the source accepted the dump request.
       this.backoff.reset();
+      this.streamed = true;
       this.setState('running');
       const fr = this.firstReady;
       this.firstReady = undefined;
@@ -502,7 +506,8 @@ export class EventParser extends EventEmitter {
     void this.teardown();
     const { attempt, delayMs: delay } = this.backoff.next();
     this.counters.reconnects++;
-    this.log.warn({ attempt, delayMs: delay, err: pe.message, resume: this.resumePoint }, 'binlog stream lost; reconnecting');
+    // Before any stream was read, nothing was lost: the connect itself failed.
+    this.log.warn({ attempt, delayMs: delay, err: pe.message, resume: this.resumePoint }, this.streamed ? 'binlog stream lost; reconnecting' : 'could not connect to the source; retrying');
     this.setState('retrying');
     if (this.listenerCount('error') > 0) this.emit('error', pe);
     this.retryTimer = setTimeout(() => {
