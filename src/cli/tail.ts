@@ -8,7 +8,7 @@ import type { Writable } from 'node:stream';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CanalClient, type CanalClientOptions } from '../client/canal-client.ts';
 import type { CanalEntry, RowValues } from '../client/entry.ts';
-import { CanalConnectionError } from '../client/errors.ts';
+import { CanalAuthError, CanalConnectionError } from '../client/errors.ts';
 
 export interface TailOptions {
   /** one server (default 127.0.0.1:11111 when neither servers nor zk is given) */
@@ -165,9 +165,15 @@ export async function runTail(o: TailOptions, io: TailIO): Promise<number> {
     await client.disconnect().catch(() => undefined);
     // Asked to stop while connecting, reconnecting or standing by: that is a clean exit.
     if (stopRequested && e instanceof CanalConnectionError) return 0;
-    io.err.write(`sluice tail: ${(e as Error).message}\n`);
+    io.err.write(`sluice tail: ${(e as Error).message}${e instanceof CanalAuthError ? authHint(o) : ''}\n`);
     return 1;
   }
+}
+
+/** What to change when the server refused the login: tail's own flags and variable. */
+function authHint(o: TailOptions): string {
+  const how = 'pass --user NAME and put the password in SLUICE_PASSWORD (or --password)';
+  return o.user === undefined || o.user === '' ? `; the server requires a user: ${how}` : `; check --user and the password (SLUICE_PASSWORD or --password)`;
 }
 
 /** Where to connect, from --host/--port, --servers or --zk; a string is the error to print. */

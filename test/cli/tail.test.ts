@@ -39,6 +39,12 @@ test('tail --format json --limit prints exact entries, exits 0, and acknowledges
     assert.match(wrong.stderr, /auth failed for user:canal/);
     assert.doesNotMatch(wrong.stderr + wrong.stdout, /not-it|tail-Secret/);
 
+    // No credentials at all: the error names tail's own flag and variable, not just user "".
+    const anonymous = await tail(['--host', '127.0.0.1', '--port', String(pipe.port), '--destination', 'example', '--limit', '1'], { SLUICE_PASSWORD: '' });
+    assert.equal(anonymous.code, 1);
+    assert.match(anonymous.stderr, /--user/);
+    assert.match(anonymous.stderr, /SLUICE_PASSWORD/);
+
     const first = await tail([...common, '--format', 'json', '--limit', '3'], { SLUICE_PASSWORD: 'tail-Secret' });
     assert.equal(first.code, 0, first.stderr);
     const lines = first.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
