@@ -30,11 +30,24 @@ export interface BatchSource {
 export interface Position {
   file: string;
   offset: number;
+  /** a snapshot entry's `snapshotSeq` property; 0 for ordinary changes */
+  seq: number;
 }
 
-/** Binlog order: file names sort (they are zero-padded), then offsets within a file. */
+/**
+ * Stream order: file names sort (they are zero-padded), then offsets within a file, then (for
+ * snapshot entries, which share the position of the point they follow) their snapshotSeq stamps.
+ */
 export function after(a: Position, b: Position): boolean {
-  return a.file > b.file || (a.file === b.file && a.offset > b.offset);
+  if (a.file !== b.file) return a.file > b.file;
+  if (a.offset !== b.offset) return a.offset > b.offset;
+  return a.seq > b.seq;
+}
+
+/** An entry's place in the stream (see after()). */
+export function positionOf(e: CanalEntry): Position {
+  const seq = e.props.snapshotSeq;
+  return { file: e.logfileName, offset: e.logfileOffset, seq: seq === undefined ? 0 : Number(seq) };
 }
 
 export interface ApplyResult {
@@ -60,9 +73,12 @@ export class SearchIndexer {
   }
 
   async position(db: pg.ClientBase | pg.Pool = this.pool): Promise<Position | undefined> {
-    const r = await db.query<{ logfile_name: string; logfile_offset: string }>('SELECT logfile_name, logfile_offset FROM search_index_position WHERE consumer = $1', [this.consumer]);
+    const r = await db.query<{ logfile_name: string; logfile_offset: string; snapshot_seq: string }>(
+      'SELECT logfile_name, logfile_offset, snapshot_seq FROM search_index_position WHERE consumer = $1',
+      [this.consumer],
+    );
     const row = r.rows[0];
-    return row ? { file: row.logfile_name, offset: Number(row.logfile_offset) } : undefined;
+    return row ? { file: row.logfile_name, offset: Number(row.logfile_offset), seq: Number(row.snapshot_seq) } : undefined;
   }
 
   private ours(e: CanalEntry): boolean {
@@ -82,7 +98,7 @@ export class SearchIndexer {
       let last: CanalEntry | undefined;
       for (const e of batch) {
         last = e;
-        if (done && !after({ file: e.logfileName, offset: e.logfileOffset }, done)) {
+        if (done && !after(positionOf(e), done)) {
           res.skipped++;
           continue;
         }
@@ -113,12 +129,13 @@ export class SearchIndexer {
           }
         }
       }
-      if (last && (!done || after({ file: last.logfileName, offset: last.logfileOffset }, done))) {
+      const lastAt = last === undefined ? undefined : positionOf(last);
+      if (last && lastAt && (!done || after(lastAt, done))) {
         await db.query(
-          `INSERT INTO search_index_position (consumer, logfile_name, logfile_offset, execute_time) VALUES ($1, $2, $3, $4)
+          `INSERT INTO search_index_position (consumer, logfile_name, logfile_offset, snapshot_seq, execute_time) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (consumer) DO UPDATE SET logfile_name = EXCLUDED.logfile_name, logfile_offset = EXCLUDED.logfile_offset,
-             execute_time = EXCLUDED.execute_time, updated_at = now()`,
-          [this.consumer, last.logfileName, last.logfileOffset, last.executeTime],
+             snapshot_seq = EXCLUDED.snapshot_seq, execute_time = EXCLUDED.execute_time, updated_at = now()`,
+          [this.consumer, lastAt.file, lastAt.offset, lastAt.seq, last.executeTime],
         );
       }
       await db.query('COMMIT');

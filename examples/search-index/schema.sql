@@ -16,3 +16,6 @@ CREATE TABLE IF NOT EXISTS search_index_position (
   execute_time   bigint NOT NULL,
   updated_at     timestamptz NOT NULL DEFAULT now()
 );
+-- Snapshot entries share the file and offset of the stream point they follow; their
+-- snapshotSeq property (growing) orders them. 0 for ordinary changes.
+ALTER TABLE search_index_position ADD COLUMN IF NOT EXISTS snapshot_seq bigint NOT NULL DEFAULT 0;

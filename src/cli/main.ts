@@ -6,6 +6,7 @@ import { registerPasswd } from './passwd.ts';
 import { registerStart } from './start.ts';
 import { registerPositions } from './positions.ts';
 import { registerTail } from './tail.ts';
+import { registerSnapshot } from './snapshot.ts';
 
 // A reader that has gone away (`sluice ... | head`) is not an error worth a crash: what is
 // still written is dropped.
@@ -27,5 +28,6 @@ registerPasswd(program);
 registerStart(program);
 registerPositions(program);
 registerTail(program);
+registerSnapshot(program);
 
 await program.parseAsync(process.argv);

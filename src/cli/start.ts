@@ -79,6 +79,7 @@ export async function startSluice(cfg: SluiceConfig, log: Logger): Promise<Runni
           const source = i.reading();
           return { destination: i.destination, ...i.status(), ...(degraded !== undefined ? { degraded } : {}), ...(source !== undefined ? { source } : {}) };
         }),
+      snapshots: { destinations: () => instances.map((i) => i.destination), snapshots: (d) => instances.find((i) => i.destination === d)?.snapshots() },
       logger: log,
     });
     adminPort = (await admin.listen()).port;

@@ -7,7 +7,7 @@ import type { ReadingSource } from '../parser/source-failover.ts';
 import type { Logger } from 'pino';
 import type { InstanceConfig } from '../config/types.ts';
 import { notActiveMessage } from '../coord/refusal.ts';
-import { Instance, type InstanceOptions } from '../instance/instance.ts';
+import { Instance, type InstanceOptions, type SnapshotControl } from '../instance/instance.ts';
 import { ZkMetaBackend } from '../meta/zk-meta-backend.ts';
 import type { InstanceStats, InstanceStatsSource } from '../observe/instance-stats.ts';
 import {
@@ -128,6 +128,11 @@ export class HaInstance implements Destination, InstanceStatsSource {
     const ha = this.haStatus();
     if (inst === undefined || ha.role === 'standby') return { state: this.stopped ? 'stopped' : 'standby', ha };
     return { ...inst.status(), ha };
+  }
+
+  /** The running instance's snapshots while this server is active (docs/snapshots.md); undefined on standby. */
+  snapshots(): SnapshotControl | undefined {
+    return this.election.mayServe() ? this.instance?.snapshots() : undefined;
   }
 
   /** What the running instance reports an operator must fix (nothing while standby). */

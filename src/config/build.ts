@@ -94,6 +94,7 @@ export function buildInstance(raw: unknown, destination: string, file: string, i
     retry: d.retry,
     failover: d.failover,
     reader: d.reader,
+    snapshot: d.snapshot,
   };
   if (primary.slaveId !== undefined) out.source.slaveId = primary.slaveId;
   if (sources !== undefined) {

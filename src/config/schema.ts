@@ -226,6 +226,13 @@ export const instanceFileSchema = z.strictObject({
       standbyWaitMs: z.number().int().min(0).default(FAILOVER_DEFAULTS.standbyWaitMs),
     })
     .prefault({}),
+  /** snapshots (docs/snapshots.md): tables loaded at the first start, and the default chunk size */
+  snapshot: z
+    .strictObject({
+      firstStart: z.array(z.string().regex(/^[^.`\s]+\.[^.`\s]+$/, { message: 'each table must be written schema.table' })).default([]),
+      chunkSize: z.number().int().min(1).max(1_000_000).default(4096),
+    })
+    .prefault({}),
   retry: z
     .strictObject({
       initialMs: positiveInt.default(1_000),

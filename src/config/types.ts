@@ -82,6 +82,8 @@ export interface InstanceConfig {
   store: { maxEntries: number; maxBytes: number; batchMode: 'MEMSIZE' | 'ITEMSIZE'; memUnit: number; ddlIsolation: boolean };
   heartbeatMs: number;
   retry: { initialMs: number; maxMs: number };
+  /** tables snapshotted at the first start (no cursor yet), and the default chunk size; absent: none, 4096 */
+  snapshot?: { firstStart: string[]; chunkSize: number };
   /** a replica of `source` that takes over when the source is lost; its own account */
   standby?: StandbyConfig;
   /** when the source counts as lost; defaults (FAILOVER_DEFAULTS) where absent */

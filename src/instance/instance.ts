@@ -36,6 +36,10 @@ import { describeCursor } from '../meta/cursor-order.ts';
 import { chooseStart, startOnMaster, type ResolvedStart } from './start-position.ts';
 import { StatementFormatWatch } from '../parser/statement-format.ts';
 import { ParserError } from '../parser/errors.ts';
+import { SnapshotManager, type SnapshotRequest, type SnapshotStatus } from '../snapshot/snapshot-manager.ts';
+import { SnapshotRefused } from '../snapshot/table-shape.ts';
+import type { StreamSource } from '../snapshot/snapshot-feed.ts';
+import { EntryType, EventType } from '../protocol/entry-model.ts';
 
 export interface InstanceOptions {
   config: InstanceConfig;
@@ -74,6 +78,15 @@ interface Running {
   sources: SourceRun[];
   /** group destinations: the per-source acknowledged positions */
   acks: GroupAcks | undefined;
+  /** single-source destinations whose reader can tell where it stands (docs/snapshots.md) */
+  snapshots: SnapshotManager | undefined;
+}
+
+/** What the admin port asks of an instance's snapshots. */
+export interface SnapshotControl {
+  request(req: SnapshotRequest): Promise<SnapshotStatus>;
+  stop(table?: string): SnapshotStatus[];
+  list(): SnapshotStatus[];
 }
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
@@ -188,7 +201,11 @@ export class Instance implements Destination, InstanceStatsSource {
       onUnsubscribe: (clientId) => m.unsubscribe(clientId),
       onAck:
         acks === undefined
-          ? (clientId, cursor) => m.setCursor(clientId, cursor)
+          ? (clientId, cursor, position) => {
+              // The snapshot progress this ack confirms goes into the same write as the cursor.
+              if (snapshots?.onAck(position) === true) m.setSnapshots(snapshots.records(), false);
+              m.setCursor(clientId, cursor);
+            }
           : (clientId) => {
               const c = groupCursor(names, acks.positions());
               if (c !== undefined) m.setCursor(clientId, c);
@@ -201,14 +218,38 @@ export class Instance implements Destination, InstanceStatsSource {
       const slaveId = group === undefined ? slaveIdFor(cfg) : groupSlaveIdFor(this.name, group[k]!);
       return { name: st.name, reader: this.makeReader(src, slaveId, st.start, group === undefined ? this.name : `${this.name}/${st.name}`, m), state: 'stopped', error: undefined, start: st.start };
     });
-    const run: Running = { lock, meta, store, pump, destination, sources, acks };
+    // Snapshots need the stream's reader to say where it stands when idle (an own parser, or a
+    // standby pair); a group or a shared reader's tap cannot yet.
+    const first = sources[0]!.reader as Partial<StreamSource> & ParserLike;
+    const snapshots =
+      group === undefined && typeof first.handedThrough === 'function'
+        ? new SnapshotManager({
+            destination: this.name,
+            // the server the stream reads now: after a failover, the standby
+            source: () => (first instanceof SourceFailover && first.reading().role === 'standby' && cfg.standby !== undefined ? cfg.standby : cfg.source),
+            stream: first as unknown as StreamSource,
+            timezone: cfg.timezone ?? 'SYSTEM',
+            chunkSize: cfg.snapshot?.chunkSize ?? 4096,
+            refusal: (schema, table) => {
+              if (!sink.passes({ entryType: EntryType.ROWDATA, eventType: EventType.INSERT, isDdl: false, schema, table })) {
+                return `table ${schema}.${table} is not delivered by destination ${this.name}: its filter (${cfg.file}: filter.include / filter.exclude) leaves it out`;
+              }
+              if (cfg.drop.insert || cfg.drop.rows) return `destination ${this.name} drops INSERT entries (${cfg.file}: drop.${cfg.drop.rows ? 'rows' : 'insert'}), and snapshot rows are INSERT entries`;
+              return undefined;
+            },
+            persist: (records, now) => m.setSnapshots(records, now),
+            logger: this.log,
+          })
+        : undefined;
+    if (first instanceof SourceFailover) first.on('switch', () => snapshots?.sourceSwitched());
+    const run: Running = { lock, meta, store, pump, destination, sources, acks, snapshots };
     this.run = run;
     this.lastParser = sources[0]!.reader;
     pump.on('error', (err) => this.fail(err));
     for (const src of sources) {
       src.reader.on('state', (s: ParserState) => this.onSourceState(run, src, s));
       src.reader.on('error', (err: Error & { fatal?: boolean }) => this.onSourceError(run, src, err));
-      pump.addSource(src.reader, src.name, { tag: group !== undefined });
+      pump.addSource(snapshots !== undefined && src === sources[0] ? snapshots.feed : src.reader, src.name, { tag: group !== undefined });
     }
     const started = await Promise.allSettled(sources.map((src) => this.startSource(run, src)));
     if (this.run !== run) {
@@ -221,6 +262,42 @@ export class Instance implements Destination, InstanceStatsSource {
       await this.teardown;
       return;
     }
+    if (snapshots !== undefined) await this.startSnapshots(snapshots, meta);
+  }
+
+  /** Resumes persisted snapshots and, on a first start, queues the configured tables. */
+  private async startSnapshots(snapshots: SnapshotManager, meta: MetaStore): Promise<void> {
+    const saved = meta.snapshots();
+    if (saved !== undefined) snapshots.restore(saved);
+    if (saved === undefined && meta.resumeCursor() === undefined) {
+      for (const table of this.opts.config.snapshot?.firstStart ?? []) {
+        try {
+          await snapshots.request({ table }, 'first-start');
+        } catch (err) {
+          this.log.error({ table, err: (err as Error).message }, `first-start snapshot of ${table} refused: ${(err as Error).message}`);
+        }
+      }
+    }
+    snapshots.start();
+  }
+
+  /**
+   * The running instance's snapshots, for the admin port; undefined while not running. Where the
+   * stream's reader cannot take snapshots (a group, a shared reader) requests are refused saying so.
+   */
+  snapshots(): SnapshotControl | undefined {
+    const r = this.run;
+    if (r === undefined) return undefined;
+    if (r.snapshots !== undefined) return r.snapshots;
+    const why =
+      r.acks !== undefined
+        ? `destination ${this.name} merges several sources; snapshots are taken on single-source destinations`
+        : `destination ${this.name} reads through the shared reader of its source; snapshots need a reader of its own: set "reader": {"shared": false} in ${this.opts.config.file}`;
+    return {
+      request: () => Promise.reject(new SnapshotRefused(why)),
+      stop: () => [],
+      list: () => [],
+    };
   }
 
   /**
@@ -357,6 +434,20 @@ export class Instance implements Destination, InstanceStatsSource {
       statementDml: this.statements.stats().count,
     };
     if (this.lastError !== undefined) out.error = this.lastError;
+    const snaps = r?.snapshots?.list();
+    if (snaps !== undefined && snaps.length > 0) {
+      // the latest snapshot of each table
+      const byTable = new Map(snaps.map((x) => [x.table, x]));
+      out.snapshots = [...byTable.values()].map((x) => ({
+        table: x.table,
+        state: x.state,
+        rowsEmitted: x.rowsEmitted,
+        rowsAcked: x.rowsAcked,
+        chunksEmitted: x.chunksEmitted,
+        chunksAcked: x.chunksAcked,
+        estimatedRows: x.estimatedRows,
+      }));
+    }
     const src = this.reading();
     if (src !== undefined) {
       out.source = src;
@@ -531,6 +622,7 @@ export class Instance implements Destination, InstanceStatsSource {
     this.run = undefined;
     if (r === undefined) return;
     r.pump.close();
+    await r.snapshots?.close().catch((err: unknown) => this.log.warn({ err }, 'snapshot reader did not stop cleanly'));
     await Promise.all(r.sources.map((src) => src.reader.stop().catch((err: unknown) => this.log.warn({ err, source: src.name }, 'parser did not stop cleanly'))));
     r.store.close(reason);
     try {

@@ -1,8 +1,10 @@
 // The on-disk form of a destination's meta: Canal's meta.dat JSON (FileMixedMetaManager), so a
 // Canal data directory can be taken over and a sluice one read by Canal. We add two fields Canal
 // ignores: `postion.nextPosition` (where to resume), `postion.skipEntries` (entries to drop after
-// it: an acknowledgement that ended inside a transaction) and a top-level `sluiceStart` (a start
-// position set by `sluice positions reset`, used only while no client has a cursor).
+// it: an acknowledgement that ended inside a transaction), a top-level `sluiceStart` (a start
+// position set by `sluice positions reset`, used only while no client has a cursor), and
+// `sluiceSnapshots`: the snapshots in progress with their acknowledged progress (docs/snapshots.md),
+// written in the same file as the cursors so the two always agree after a crash.
 import { open, readFile, rename, readdir, unlink, mkdir } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import type { LogPosition } from '../protocol/entry-model.ts';
@@ -48,6 +50,24 @@ export interface ReadingRecord {
   switchedFrom?: string;
 }
 
+/** One snapshot in progress as meta.dat keeps it: where it resumes and what was acknowledged. */
+export interface SnapshotRecord {
+  id: string;
+  schema: string;
+  table: string;
+  where?: string;
+  chunkSize: number;
+  /** epoch ms */
+  requestedAt: number;
+  reason: 'first-start' | 'request';
+  /** key of the last acknowledged chunk's last row (bytes as {hex}); absent: from the first row */
+  after?: (string | number | { hex: string } | null)[];
+  /** rows and chunks acknowledged */
+  rows: number;
+  chunks: number;
+  estimatedRows: number;
+}
+
 export interface MetaContent {
   destination: string;
   clients: ClientMeta[];
@@ -57,6 +77,8 @@ export interface MetaContent {
   reading?: ReadingRecord;
   /** A group destination's kept starts by source name (see MetaStore.keepSourceStart). */
   sourceStarts?: Record<string, StartRequest>;
+  /** Snapshots in progress; absent when none was ever requested. */
+  snapshots?: SnapshotRecord[];
 }
 
 export interface SourceAddress {
@@ -122,6 +144,7 @@ export function toCanalJson(content: MetaContent, source: SourceAddress): string
   if (content.start) doc.sluiceStart = content.start;
   if (content.reading) doc.sluiceSource = content.reading;
   if (content.sourceStarts !== undefined && Object.keys(content.sourceStarts).length > 0) doc.sluiceSourceStarts = content.sourceStarts;
+  if (content.snapshots) doc.sluiceSnapshots = content.snapshots;
   return JSON.stringify(doc);
 }
 
@@ -213,6 +236,31 @@ export function cursorSourceFromCanal(cursor: unknown, at: string, file: string)
   return { address: sa.address, port: num(sa.port, `${at}.identity.sourceAddress.port`, file) };
 }
 
+function parseSnapshots(v: unknown, file: string): SnapshotRecord[] {
+  if (!Array.isArray(v)) throw new MetaFileError(`${file}: sluiceSnapshots must be an array`);
+  return v.map((r: unknown, i: number) => {
+    const at = `sluiceSnapshots[${i}]`;
+    if (!isObj(r) || typeof r.id !== 'string' || typeof r.schema !== 'string' || typeof r.table !== 'string') {
+      throw new MetaFileError(`${file}: ${at} must hold id, schema and table strings`);
+    }
+    if (r.after !== undefined && !Array.isArray(r.after)) throw new MetaFileError(`${file}: ${at}.after must be an array of key values`);
+    const rec: SnapshotRecord = {
+      id: r.id,
+      schema: r.schema,
+      table: r.table,
+      chunkSize: num(r.chunkSize, `${at}.chunkSize`, file),
+      requestedAt: num(r.requestedAt, `${at}.requestedAt`, file),
+      reason: r.reason === 'first-start' ? 'first-start' : 'request',
+      rows: num(r.rows ?? 0, `${at}.rows`, file),
+      chunks: num(r.chunks ?? 0, `${at}.chunks`, file),
+      estimatedRows: num(r.estimatedRows ?? 0, `${at}.estimatedRows`, file),
+    };
+    if (typeof r.where === 'string') rec.where = r.where;
+    if (Array.isArray(r.after)) rec.after = r.after as SnapshotRecord['after'];
+    return rec;
+  });
+}
+
 /** Parses meta.dat text written by Canal or by sluice. `file` names the file in errors. */
 export function parseCanalJson(text: string, file: string, expectDestination?: string): MetaContent {
   let doc: unknown;
@@ -255,6 +303,7 @@ export function parseCanalJson(text: string, file: string, expectDestination?: s
     if (!isObj(starts)) throw new MetaFileError(`${file}: sluiceSourceStarts must be an object`);
     out.sourceStarts = Object.fromEntries(Object.entries(starts).map(([k, v]) => [k, parseStart(v, file)]));
   }
+  if (doc.sluiceSnapshots !== undefined) out.snapshots = parseSnapshots(doc.sluiceSnapshots, file);
   return out;
 }
 

@@ -18,6 +18,7 @@ import {
   type ClientMeta,
   type MetaContent,
   type ReadingRecord,
+  type SnapshotRecord,
   type SourceAddress,
   type StartRequest,
 } from './meta-file.ts';
@@ -78,6 +79,7 @@ export class MetaStore {
   private source: SourceAddress;
   private readingRecord: ReadingRecord | undefined;
   private sourceStarts: Record<string, StartRequest> = {};
+  private snapshotRecords: SnapshotRecord[] | undefined;
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -110,6 +112,7 @@ export class MetaStore {
       store.startRequest = content.start;
       store.readingRecord = content.reading;
       store.sourceStarts = { ...content.sourceStarts };
+      store.snapshotRecords = content.snapshots;
     }
     const primary = await opts.backend?.load();
     // An empty backend (a cluster's first start) takes over what meta.dat holds.
@@ -201,6 +204,20 @@ export class MetaStore {
     for (const c of this.clients.values()) if (c.cursor?.sources?.some((s) => s.source === source) === true) return;
     this.sourceStarts[source] = start;
     this.writeSoon(true);
+  }
+
+  /** Snapshots in progress as last persisted; undefined when none was ever recorded here. */
+  snapshots(): SnapshotRecord[] | undefined {
+    return this.snapshotRecords?.map((r) => ({ ...r }));
+  }
+
+  /**
+   * Replaces the snapshots in progress. Written with the next write (at once with `now`), in the
+   * same file as the cursors: set it before the cursor of the same acknowledgement.
+   */
+  setSnapshots(records: SnapshotRecord[], now: boolean): void {
+    this.snapshotRecords = records.map((r) => ({ ...r }));
+    this.writeSoon(now);
   }
 
   /** Registers (or re-registers, replacing the filter) a client; written at once. */
@@ -311,6 +328,7 @@ export class MetaStore {
     if (this.startRequest) content.start = this.startRequest;
     if (this.readingRecord) content.reading = this.readingRecord;
     if (Object.keys(this.sourceStarts).length > 0) content.sourceStarts = { ...this.sourceStarts };
+    if (this.snapshotRecords) content.snapshots = this.snapshotRecords;
     // Canal's fix for #4312: an empty list would erase the cursors of clients that have not
     // re-subscribed yet, so it never replaces the file.
     if (content.clients.length === 0) return;

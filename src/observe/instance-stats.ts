@@ -37,6 +37,18 @@ export interface InstanceStats {
   sourceSwitches?: number;
   /** a group destination's sources: each one's state and read position */
   sources?: { name: string; state: string; error?: string; file: string; offset: number }[];
+  /** snapshots of this run (docs/snapshots.md) */
+  snapshots?: SnapshotStats[];
+}
+
+export interface SnapshotStats {
+  table: string;
+  state: string;
+  rowsEmitted: number;
+  rowsAcked: number;
+  chunksEmitted: number;
+  chunksAcked: number;
+  estimatedRows: number;
 }
 
 /** One binlog file on the source, as SHOW BINARY LOGS lists it. */

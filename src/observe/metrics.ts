@@ -57,6 +57,7 @@ export class SluiceMetrics {
       s.ha === undefined ? undefined : s.ha.zookeeper === 'connected' ? 1 : 0,
     );
     this.defineActiveServer();
+    this.defineSnapshots();
     const behind = opts.bytesBehind;
     if (behind) {
       this.perSource('sluice_bytes_behind', 'Source binlog end minus the read position, across files (as of the last lag line)', (g, src) => {
@@ -115,6 +116,30 @@ export class SluiceMetrics {
         }
       },
     });
+  }
+
+  /** Per destination and table, the latest snapshot of that table in this run. */
+  private defineSnapshots(): void {
+    const sources = this.sources;
+    const define = (name: string, help: string, read: (s: NonNullable<InstanceStats['snapshots']>[number]) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['destination', 'table'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const src of sources.values()) {
+            for (const s of src.stats().snapshots ?? []) this.set({ destination: src.destination, table: s.table }, read(s));
+          }
+        },
+      });
+    };
+    define('sluice_snapshot_rows', 'Snapshot rows acknowledged by the client', (s) => s.rowsAcked);
+    define('sluice_snapshot_rows_emitted', 'Snapshot rows emitted into the stream', (s) => s.rowsEmitted);
+    define('sluice_snapshot_chunks', 'Snapshot chunks acknowledged by the client', (s) => s.chunksAcked);
+    define('sluice_snapshot_estimated_rows', "The table's estimated row count when the snapshot was requested", (s) => s.estimatedRows);
+    define('sluice_snapshot_active', '1 while the snapshot is queued, running or waiting for its last acknowledgement', (s) => (['queued', 'running', 'finishing'].includes(s.state) ? 1 : 0));
   }
 
   private counter(name: string, help: string, read: Read): void {

@@ -213,6 +213,19 @@ export class EventParser extends EventEmitter {
     };
   }
 
+  /**
+   * Where the stream stands when every event read so far has been handed on: the binlog file,
+   * the end of the last event read and the executed GTID position. Undefined while entries are
+   * held for a paused consumer, events wait for table metadata, or the stream is not running.
+   * Snapshots use it on an idle source, where no further entry would tell them the stream has
+   * reached a position.
+   */
+  handedThrough(): { file: string; offset: number; gtidSet: string } | undefined {
+    const c = this.converter;
+    if (c === undefined || this.stateValue !== 'running' || !this.entryQueue.empty || this.rawQueue.length > 0 || this.metaLoading || this.skipPending) return undefined;
+    return { file: c.file, offset: c.offset, gtidSet: c.gtidSet };
+  }
+
   /** The source's current binlog end, for "bytes behind" (SHOW MASTER STATUS). */
   async sourceEnd(): Promise<FilePosition> {
     const pool = this.pool ?? this.makePool();

@@ -118,6 +118,11 @@ export class SourceFailover extends EventEmitter {
     return out;
   }
 
+  /** The current parser's handedThrough() (snapshots, docs/snapshots.md); undefined while switching. */
+  handedThrough(): { file: string; offset: number; gtidSet: string } | undefined {
+    return this.switching || this.skip !== undefined ? undefined : this.current.handedThrough();
+  }
+
   /** 1 once the standby has taken over. */
   switches(): number {
     return this.role === 'standby' ? 1 : 0;

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { SluiceMetrics } from '../observe/metrics.ts';
 import type { DestinationStatus } from './destination.ts';
+import { handleSnapshotRoute, type SnapshotRoutesOptions } from './admin-snapshots.ts';
 
 /** The server an instance with a standby reads (see SourceFailover.reading()). */
 export interface HealthSource {
@@ -32,6 +33,8 @@ export interface AdminHttpOptions {
   port: number;
   metrics: SluiceMetrics;
   health: () => HealthEntry[];
+  /** the snapshot routes (admin-snapshots.ts); absent: not served */
+  snapshots?: SnapshotRoutesOptions;
   logger?: Logger;
 }
 
@@ -96,6 +99,7 @@ export class AdminHttpServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
+    if (this.opts.snapshots !== undefined && (await handleSnapshotRoute(this.opts.snapshots, req, res))) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
       res.end('only GET is served here\n');

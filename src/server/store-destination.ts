@@ -44,7 +44,7 @@ export interface StoreDestinationOptions<I extends StoredBytes> {
    * transaction too: see cursorFromEntry). Stores that report no batch end fall back to the batch's
    * last transaction boundary, and batches without one move nothing.
    */
-  onAck?: (clientId: string, cursor: LogPosition) => void;
+  onAck?: (clientId: string, cursor: LogPosition, position: EntryPosition) => void;
   /** resolves once every cursor passed to onAck so far is kept (the reply to the next GET waits for it) */
   durable?: () => Promise<void>;
   /** the instance's child logger, which already carries `destination` (so lines here do not repeat it) */
@@ -178,7 +178,7 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     this.outstanding.shift();
     const pos = this.ackPositions.get(batchId);
     this.ackPositions.delete(batchId);
-    if (pos !== undefined) this.opts.onAck?.(sub.clientId, cursorFromEntry(pos));
+    if (pos !== undefined) this.opts.onAck?.(sub.clientId, cursorFromEntry(pos), pos);
   }
 
   rollback(sub: Subscriber, batchId: number): void {

@@ -1,0 +1,313 @@
+// The parser's entries on their way to the pump, with snapshot chunks put in between them at the
+// right place: the watermark part of the DBLog method (docs/snapshots.md).
+//
+// A chunk window opens before its rows are read. From then on, every row change of that table the
+// stream passes marks its key (before and after images) as changed. Once the rows are in, changed
+// keys are dropped from them and later changes drop their keys directly. The rest is emitted as a
+// transaction of its own at the first transaction boundary at or after the chunk's binlog position
+// (its high watermark): every change before that point is in the rows or dropped them, every
+// change after it follows them. On an idle source the stream may already stand at or past that
+// position with nothing more to come: the feed then asks the parser where it stands.
+import { EventEmitter } from 'node:events';
+import { EntryType, EventType, isBoundary, type ParsedEntry, type RowData } from '../protocol/entry-model.ts';
+import { comparePositions, type FilePosition } from '../parser/binlog-files.ts';
+import { ChunkRetry, type Chunk } from './chunk-reader.ts';
+import { rowKey } from './row-keys.ts';
+
+/** Where the stream stands between two transactions. */
+export interface StreamPoint extends FilePosition {
+  gtidSet: string;
+  serverId: number;
+  timestamp: number;
+}
+
+/** What the feed needs of the parser. */
+export interface StreamSource {
+  on(event: 'entries', listener: (entries: ParsedEntry[]) => void): unknown;
+  off(event: 'entries', listener: (entries: ParsedEntry[]) => void): unknown;
+  pause(): void;
+  resume(): void;
+  /** where the stream stands when everything read has been handed on; undefined while entries are held */
+  handedThrough(): { file: string; offset: number; gtidSet: string } | undefined;
+}
+
+export interface EmittedChunk {
+  point: StreamPoint;
+  /** rows emitted (the chunk's rows minus those changed in the window) */
+  rows: number;
+  entries: ParsedEntry[];
+}
+
+/** Builds a chunk's transaction at `point` from the rows that survived the window. */
+export type ChunkBuilder = (chunk: Chunk, keep: (i: number) => boolean, point: StreamPoint) => ParsedEntry[];
+
+export class ChunkWindow {
+  /** keys changed while the rows were being read */
+  private changed: Set<string> | undefined = new Set();
+  /** key -> row index, once the rows are in */
+  private index: Map<string, number> | undefined;
+  private dropped: Uint8Array | undefined;
+  chunk: Chunk | undefined;
+  /** the position of the last entry the stream had passed when the window opened */
+  readonly opened: FilePosition | undefined;
+  failure: Error | undefined;
+  readonly done: Promise<EmittedChunk>;
+  resolve!: (c: EmittedChunk) => void;
+  reject!: (e: Error) => void;
+
+  constructor(
+    readonly schema: string,
+    readonly table: string,
+    readonly keyColumns: readonly string[],
+    private readonly maxChanged: number,
+    opened: FilePosition | undefined,
+  ) {
+    this.opened = opened;
+    this.done = new Promise<EmittedChunk>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+    // The manager awaits `done` only once the rows are in; a failure before that is not unhandled.
+    this.done.catch(() => undefined);
+  }
+
+  touch(key: string): void {
+    if (this.index !== undefined) {
+      const i = this.index.get(key);
+      if (i !== undefined) {
+        this.dropped![i] = 1;
+        this.index.delete(key);
+      }
+      return;
+    }
+    const c = this.changed!;
+    c.add(key);
+    if (c.size > this.maxChanged) this.fail(new ChunkRetry(`more than ${this.maxChanged} keys of ${this.schema}.${this.table} changed while one chunk was read`));
+  }
+
+  setChunk(chunk: Chunk): void {
+    this.chunk = chunk;
+    this.index = new Map();
+    this.dropped = new Uint8Array(chunk.keys.length);
+    for (let i = 0; i < chunk.keys.length; i++) this.index.set(chunk.keys[i]!, i);
+    for (const k of this.changed!) this.touch(k);
+    this.changed = undefined;
+  }
+
+  kept(i: number): boolean {
+    return this.dropped![i] === 0;
+  }
+
+  fail(err: Error): void {
+    if (this.failure === undefined) this.failure = err;
+  }
+}
+
+export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
+  private windows: ChunkWindow[] = [];
+  private inTransaction = false;
+  /** end of the last entry passed on, and the last boundary (a point chunks may follow) */
+  private lastSeen: FilePosition | undefined;
+  private lastBoundary: StreamPoint | undefined;
+  private pausedByPump = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listener = (entries: ParsedEntry[]): void => this.onEntries(entries);
+
+  constructor(
+    private readonly source: StreamSource,
+    private readonly build: ChunkBuilder,
+    private readonly pollMs = 10,
+  ) {
+    super();
+    source.on('entries', this.listener);
+  }
+
+  /** Whether the store's back-pressure holds the stream now: no new chunk is read meanwhile. */
+  get paused(): boolean {
+    return this.pausedByPump;
+  }
+
+  pause(): void {
+    this.pausedByPump = true;
+    this.source.pause();
+  }
+
+  resume(): void {
+    this.pausedByPump = false;
+    this.source.resume();
+  }
+
+  /** Starts recording changes of `schema.table`, before its rows are read. */
+  open(schema: string, table: string, keyColumns: readonly string[], maxChanged: number): ChunkWindow {
+    const w = new ChunkWindow(schema, table, keyColumns, maxChanged, this.lastSeen === undefined ? undefined : { ...this.lastSeen });
+    this.windows.push(w);
+    return w;
+  }
+
+  /**
+   * The rows are in: drops those changed since the window opened, and emits the rest once the
+   * stream reaches the chunk's position. Rejects `w.done` with ChunkRetry when the chunk must be
+   * read again.
+   */
+  ready(w: ChunkWindow, chunk: Chunk): void {
+    if (w.failure === undefined && w.opened !== undefined && comparePositions(w.opened, chunk.at) > 0) {
+      w.fail(new ChunkRetry(`the stream had passed ${chunk.at.file}:${chunk.at.offset} before the chunk's changes were recorded`));
+    }
+    w.setChunk(chunk);
+    this.settle();
+  }
+
+  close(w: ChunkWindow): void {
+    this.windows = this.windows.filter((x) => x !== w);
+    this.stopPollingIfIdle();
+  }
+
+  /** Fails every open window with ChunkRetry (the chunks are read again) and forgets where the stream stood. */
+  reset(reason: string): void {
+    for (const w of this.windows) {
+      w.fail(new ChunkRetry(reason));
+      if (w.chunk === undefined) continue;
+      w.reject(w.failure!);
+    }
+    this.windows = this.windows.filter((w) => w.chunk === undefined);
+    this.lastSeen = undefined;
+    this.lastBoundary = undefined;
+    this.inTransaction = false;
+    this.stopPollingIfIdle();
+  }
+
+  /** Stops feeding; open windows fail. */
+  stop(): void {
+    this.source.off('entries', this.listener);
+    for (const w of this.windows) w.reject(new Error('the instance stopped'));
+    this.windows = [];
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private onEntries(entries: ParsedEntry[]): void {
+    if (this.windows.length === 0) {
+      this.track(entries);
+      this.emit('entries', entries);
+      return;
+    }
+    let from = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      this.observe(e);
+      this.trackOne(e);
+      if (isBoundary(e) && this.hasDue(this.lastBoundary!)) {
+        this.emit('entries', from === 0 && i === entries.length - 1 ? entries : entries.slice(from, i + 1));
+        from = i + 1;
+        this.emitDue(this.lastBoundary!);
+      }
+    }
+    if (from < entries.length) this.emit('entries', from === 0 ? entries : entries.slice(from));
+    this.settle();
+  }
+
+  private track(entries: ParsedEntry[]): void {
+    for (let i = 0; i < entries.length; i++) this.trackOne(entries[i]!);
+  }
+
+  private trackOne(e: ParsedEntry): void {
+    const p = e.position;
+    this.lastSeen = { file: p.file, offset: p.nextOffset };
+    if (e.entryType === EntryType.TRANSACTIONBEGIN) this.inTransaction = true;
+    if (isBoundary(e)) {
+      this.inTransaction = false;
+      this.lastBoundary = { file: p.file, offset: p.nextOffset, gtidSet: p.gtidSet, serverId: p.serverId, timestamp: p.timestamp };
+    }
+  }
+
+  /** Marks the keys a row change touches, and fails windows of a table a DDL changes. */
+  private observe(e: ParsedEntry): void {
+    const rc = e.rowChange;
+    if (rc === undefined) return;
+    const schema = e.header.schemaName ?? '';
+    const table = e.header.tableName ?? '';
+    for (const w of this.windows) {
+      if (rc.isDdl) {
+        const names = [`${schema}.${table}`, ...(e.alsoNames ?? [])];
+        if (names.includes(`${w.schema}.${w.table}`) || (table === '' && schema === w.schema)) {
+          w.fail(new ChunkRetry(`a DDL statement changed ${w.schema}.${w.table} while a chunk was in flight`));
+        }
+        continue;
+      }
+      if (w.schema !== schema || w.table !== table) continue;
+      const type = rc.eventType;
+      for (const row of rc.rowDatas) {
+        // INSERT rows have no before image, DELETE rows no after image
+        if (type !== EventType.INSERT) this.touchKey(w, row, 'before');
+        if (type !== EventType.DELETE) this.touchKey(w, row, 'after');
+      }
+    }
+  }
+
+  private touchKey(w: ChunkWindow, row: RowData, image: 'before' | 'after'): void {
+    const k = rowKey(row, image, w.keyColumns);
+    if (k !== undefined) w.touch(k);
+    else w.fail(new ChunkRetry(`a change of ${w.schema}.${w.table} lacks a key column (${w.keyColumns.join(', ')})`));
+  }
+
+  private hasDue(point: StreamPoint): boolean {
+    return this.windows.some((w) => w.failure === undefined && w.chunk !== undefined && comparePositions(point, w.chunk.at) >= 0);
+  }
+
+  /** Emits, in the order they were opened, every ready chunk whose position `point` has reached. */
+  private emitDue(point: StreamPoint): void {
+    for (const w of [...this.windows]) {
+      if (w.failure !== undefined || w.chunk === undefined || comparePositions(point, w.chunk.at) < 0) continue;
+      this.windows = this.windows.filter((x) => x !== w);
+      const chunk = w.chunk;
+      const entries = this.build(chunk, (i) => w.kept(i), point);
+      let rows = 0;
+      for (let i = 0; i < chunk.keys.length; i++) if (w.kept(i)) rows++;
+      this.emit('entries', entries);
+      w.resolve({ point, rows, entries });
+    }
+  }
+
+  /** Fails windows that must be read again; emits due chunks when the stream rests between transactions. */
+  private settle(): void {
+    for (const w of [...this.windows]) {
+      if (w.failure !== undefined && w.chunk !== undefined) {
+        this.windows = this.windows.filter((x) => x !== w);
+        w.reject(w.failure);
+      }
+    }
+    if (!this.inTransaction && this.windows.some((w) => w.chunk !== undefined)) {
+      const h = this.source.handedThrough();
+      if (h !== undefined) {
+        const point: StreamPoint = {
+          file: h.file,
+          offset: h.offset,
+          gtidSet: h.gtidSet,
+          serverId: this.lastBoundary?.serverId ?? 0,
+          timestamp: this.lastBoundary?.timestamp ?? 0,
+        };
+        // Only forward: the parser re-reading after a reconnect stands behind what it handed on.
+        if (this.lastBoundary === undefined || comparePositions(point, this.lastBoundary) >= 0) {
+          if (this.hasDue(point)) this.emitDue(point);
+        } else if (this.hasDue(this.lastBoundary)) {
+          this.emitDue(this.lastBoundary);
+        }
+      }
+    }
+    if (this.windows.some((w) => w.chunk !== undefined)) {
+      if (this.timer === undefined) {
+        this.timer = setInterval(() => this.settle(), this.pollMs);
+        this.timer.unref();
+      }
+    } else {
+      this.stopPollingIfIdle();
+    }
+  }
+
+  private stopPollingIfIdle(): void {
+    if (this.timer && !this.windows.some((w) => w.chunk !== undefined)) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}

@@ -1,0 +1,448 @@
+// One instance's snapshots: accepts requests, reads their chunks one at a time (several snapshots
+// take turns, chunk by chunk) through the feed's watermark windows, and keeps two progress marks
+// per snapshot: what was emitted into the stream and what a client has acknowledged. Only the
+// acknowledged mark is persisted (with the cursor, in meta.dat), so after any restart a snapshot
+// resumes at the first chunk no client acknowledged, exactly as the stream resumes at its cursor.
+import mysql, { type Pool } from 'mysql2/promise';
+import type { Connection as CoreConnection } from 'mysql2';
+import type { Logger } from 'pino';
+import type { EntryPosition } from '../protocol/entry-model.ts';
+import { comparePositions } from '../parser/binlog-files.ts';
+import { ZONGJI_VALUE_OPTIONS } from '../parser/columns/zongji-options.ts';
+import { ChunkRetry, readChunkFresh, type Chunk, type KeyValue } from './chunk-reader.ts';
+import { buildChunkEntries, markerSeq } from './snapshot-entries.ts';
+import { SnapshotFeed, type StreamPoint, type StreamSource } from './snapshot-feed.ts';
+import { describeTable, SnapshotRefused, type TableShape } from './table-shape.ts';
+import type { SnapshotRecord } from '../meta/meta-file.ts';
+
+export type { SnapshotRecord };
+
+export type SnapshotState = 'queued' | 'running' | 'finishing' | 'done' | 'failed' | 'stopped';
+
+export interface SnapshotStatus {
+  id: string;
+  table: string;
+  where?: string;
+  state: SnapshotState;
+  reason: SnapshotRecord['reason'];
+  chunkSize: number;
+  keyColumns: string[];
+  estimatedRows: number;
+  /** emitted into the stream */
+  rowsEmitted: number;
+  chunksEmitted: number;
+  /** acknowledged by a client (what a restart keeps) */
+  rowsAcked: number;
+  chunksAcked: number;
+  /** chunks read again because the table changed shape or the stream was ahead of the read */
+  retries: number;
+  requestedAt: string;
+  finishedAt?: string;
+  error?: string;
+}
+
+export interface SnapshotRequest {
+  /** schema.table */
+  table: string;
+  where?: string;
+  chunkSize?: number;
+}
+
+export interface SnapshotManagerOptions {
+  destination: string;
+  /** the server the stream reads now (after a source failover, the standby): chunks are read there */
+  source: () => SourceEndpoint;
+  /** the parser whose entries the feed passes on */
+  stream: StreamSource;
+  timezone: string;
+  chunkSize: number;
+  /** why the instance would not deliver this table's rows (filters, dropped inserts), or undefined */
+  refusal: (schema: string, table: string) => string | undefined;
+  /** called when the acknowledged progress or the set of snapshots changed; `now`: write at once */
+  persist: (records: SnapshotRecord[], now: boolean) => void;
+  logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** most keys recorded while one chunk is read before it is read again (default 4 × chunk size, at least 10,000) */
+  maxChangedKeys?: number;
+}
+
+export interface SourceEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  connectTimeoutMs: number;
+}
+
+interface Snapshot {
+  rec: SnapshotRecord;
+  state: SnapshotState;
+  shape: TableShape | undefined;
+  keyColumns: string[];
+  /** key to read after next; emitted progress */
+  next: KeyValue[] | undefined;
+  rowsEmitted: number;
+  chunksEmitted: number;
+  /** every row has been emitted (the last chunk was short) */
+  emittedAll: boolean;
+  pendingAcks: number;
+  retries: number;
+  consecutiveRetries: number;
+  finishedAt?: number;
+  error?: string;
+}
+
+interface PendingAck {
+  seq: number;
+  snap: Snapshot;
+  point: StreamPoint;
+  after: KeyValue[] | undefined;
+  rows: number;
+}
+
+const MAX_CONSECUTIVE_RETRIES = 50;
+/** at most one progress line per this period (the lag line's default) */
+const PROGRESS_LOG_MS = 10_000;
+/** errors that a reconnect may fix: the chunk is read again after a pause */
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+
+function splitTable(name: string): { schema: string; table: string } | undefined {
+  const m = /^(`?)([^`.]+)\1\.(`?)([^`.]+)\3$/.exec(name.trim());
+  return m ? { schema: m[2]!, table: m[4]! } : undefined;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+export class SnapshotManager {
+  readonly feed: SnapshotFeed;
+  private poolValue: Pool | undefined;
+  private poolAddress = '';
+  /** false after a source failover: positions of the two servers do not compare */
+  private positional = true;
+  private readonly snaps: Snapshot[] = [];
+  private readonly pending: PendingAck[] = [];
+  private seq = 0;
+  private turn = 0;
+  private closed = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly log: Pick<Logger, 'info' | 'warn' | 'error'>;
+  private currentLabel = { snapshotId: '', seq: 0 };
+  private lastProgressLog = 0;
+
+  constructor(private readonly opts: SnapshotManagerOptions) {
+    this.log = opts.logger ?? { info() {}, warn() {}, error() {} };
+    this.feed = new SnapshotFeed(opts.stream, (chunk, keep, point) => buildChunkEntries(chunk, keep, point, this.currentLabel));
+  }
+
+  /** A pool on the server the stream reads now (a new one after a source failover). */
+  private get pool(): Pool {
+    const src = this.opts.source();
+    const address = `${src.host}:${src.port}`;
+    if (this.poolValue === undefined || this.poolAddress !== address) {
+      const old = this.poolValue;
+      if (old !== undefined) old.end().catch(() => undefined);
+      this.poolAddress = address;
+      this.poolValue = mysql.createPool({
+        host: src.host,
+        port: src.port,
+        user: src.user,
+        password: src.password,
+        connectTimeout: src.connectTimeoutMs,
+        connectionLimit: 2,
+        ...ZONGJI_VALUE_OPTIONS,
+      });
+      // TIMESTAMP values in UTC, as zongji gives binlog ones (both are re-rendered in the instance
+      // zone); queued on each new connection ahead of anything else.
+      // (mysql2's promise pool passes the event its callback-style connection.)
+      this.poolValue.on('connection', (c) => {
+        (c as unknown as CoreConnection).query("SET time_zone = '+00:00'", (err: Error | null) => {
+          if (err) this.log.warn({ err: err.message }, 'snapshot connection could not set time_zone; TIMESTAMP values would be read in the server zone');
+        });
+      });
+    }
+    return this.poolValue;
+  }
+
+  /**
+   * The stream now reads another server (a source failover): chunks in flight are read again from
+   * it, and from now on a chunk counts as acknowledged only through its own end (positions of the
+   * two servers' binlogs do not compare), so progress may lag and be re-delivered, never skip.
+   */
+  sourceSwitched(): void {
+    this.positional = false;
+    this.feed.reset('the stream switched to another source server');
+  }
+
+  /** Snapshots persisted by an earlier run: each resumes after the last key a client acknowledged. */
+  restore(records: readonly SnapshotRecord[]): void {
+    for (const rec of records) {
+      this.snaps.push(this.fresh({ ...rec }));
+      this.log.info({ snapshot: rec.id, table: `${rec.schema}.${rec.table}`, rowsAcked: rec.rows, resumeAfter: rec.after }, 'snapshot resumes after its last acknowledged chunk');
+    }
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Validates and queues a snapshot; resolves once it is accepted (its rows follow in the stream). */
+  async request(req: SnapshotRequest, reason: SnapshotRecord['reason'] = 'request'): Promise<SnapshotStatus> {
+    if (this.closed) throw new SnapshotRefused(`destination ${this.opts.destination} is stopping`);
+    const name = splitTable(req.table);
+    if (name === undefined) throw new SnapshotRefused(`table ${JSON.stringify(req.table)} must be written schema.table`);
+    const chunkSize = req.chunkSize ?? this.opts.chunkSize;
+    if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 1_000_000) throw new SnapshotRefused(`chunk size ${chunkSize} must be an integer from 1 to 1000000`);
+    const refusal = this.opts.refusal(name.schema, name.table);
+    if (refusal !== undefined) throw new SnapshotRefused(refusal);
+    const active = this.snaps.find((s) => s.rec.schema === name.schema && s.rec.table === name.table && isActive(s.state));
+    if (active) throw new SnapshotRefused(`a snapshot of ${name.schema}.${name.table} is already ${active.state} (${active.rec.id}); stop it first with --stop`);
+    const shape = await describeTable(this.pool, name.schema, name.table, this.opts.timezone);
+    if (req.where !== undefined && req.where !== '') {
+      // A condition that does not parse or names a missing column is refused now, not at the first chunk.
+      try {
+        await this.pool.query(`SELECT 1 FROM \`${name.schema.replace(/`/g, '``')}\`.\`${name.table.replace(/`/g, '``')}\` WHERE (${req.where}) LIMIT 0`);
+      } catch (err) {
+        throw new SnapshotRefused(`--where ${JSON.stringify(req.where)} does not work on ${name.schema}.${name.table}: ${(err as Error).message}`);
+      }
+    }
+    const now = Date.now();
+    const rec: SnapshotRecord = {
+      id: `${name.schema}.${name.table}@${now.toString(36)}`,
+      schema: name.schema,
+      table: name.table,
+      chunkSize,
+      requestedAt: now,
+      reason,
+      rows: 0,
+      chunks: 0,
+      estimatedRows: shape.estimatedRows,
+    };
+    if (req.where !== undefined && req.where !== '') rec.where = req.where;
+    const snap = this.fresh(rec);
+    snap.shape = shape;
+    snap.keyColumns = shape.keyColumns;
+    this.snaps.push(snap);
+    this.log.info({ snapshot: rec.id, table: `${rec.schema}.${rec.table}`, key: shape.keyName, keyColumns: shape.keyColumns, estimatedRows: shape.estimatedRows, chunkSize, where: rec.where, reason }, 'snapshot accepted');
+    this.opts.persist(this.records(), true);
+    this.wake?.();
+    return this.status(snap);
+  }
+
+  /** Stops the snapshots of `table` (schema.table), or every active one; returns those stopped. */
+  stop(table?: string): SnapshotStatus[] {
+    const name = table === undefined ? undefined : splitTable(table);
+    if (table !== undefined && name === undefined) throw new SnapshotRefused(`table ${JSON.stringify(table)} must be written schema.table`);
+    const out: SnapshotStatus[] = [];
+    for (const s of this.snaps) {
+      if (!isActive(s.state)) continue;
+      if (name !== undefined && (s.rec.schema !== name.schema || s.rec.table !== name.table)) continue;
+      s.state = 'stopped';
+      s.finishedAt = Date.now();
+      this.log.info({ snapshot: s.rec.id, rowsEmitted: s.rowsEmitted, rowsAcked: s.rec.rows }, 'snapshot stopped on request');
+      out.push(this.status(s));
+    }
+    if (out.length > 0) this.opts.persist(this.records(), true);
+    return out;
+  }
+
+  list(): SnapshotStatus[] {
+    return this.snaps.map((s) => this.status(s));
+  }
+
+  /** What meta.dat keeps: every snapshot not yet finished, with its acknowledged progress. */
+  records(): SnapshotRecord[] {
+    return this.snaps.filter((s) => isActive(s.state)).map((s) => ({ ...s.rec }));
+  }
+
+  /**
+   * A client acknowledged a batch whose last boundary is `p`: every chunk emitted before it (or,
+   * for a chunk's own END, up to that chunk) is acknowledged. Returns true if progress moved.
+   */
+  onAck(p: EntryPosition): boolean {
+    const own = markerSeq(p);
+    let moved = false;
+    while (this.pending.length > 0) {
+      const a = this.pending[0]!;
+      const acked = own !== undefined ? a.seq <= own : this.positional && comparePositions({ file: p.file, offset: p.offset }, a.point) > 0;
+      if (!acked) break;
+      this.pending.shift();
+      moved = true;
+      const s = a.snap;
+      s.pendingAcks--;
+      s.rec.rows += a.rows;
+      s.rec.chunks++;
+      if (a.after !== undefined) s.rec.after = a.after;
+      this.finishIfComplete(s);
+    }
+    return moved;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake?.();
+    this.feed.stop();
+    await this.loop?.catch(() => undefined);
+    await this.poolValue?.end().catch(() => undefined);
+  }
+
+  private fresh(rec: SnapshotRecord): Snapshot {
+    return {
+      rec,
+      state: 'queued',
+      shape: undefined,
+      keyColumns: [],
+      next: rec.after,
+      rowsEmitted: rec.rows,
+      chunksEmitted: rec.chunks,
+      emittedAll: false,
+      pendingAcks: 0,
+      retries: 0,
+      consecutiveRetries: 0,
+    };
+  }
+
+  private status(s: Snapshot): SnapshotStatus {
+    const out: SnapshotStatus = {
+      id: s.rec.id,
+      table: `${s.rec.schema}.${s.rec.table}`,
+      state: s.state,
+      reason: s.rec.reason,
+      chunkSize: s.rec.chunkSize,
+      keyColumns: s.keyColumns,
+      estimatedRows: s.rec.estimatedRows,
+      rowsEmitted: s.rowsEmitted,
+      chunksEmitted: s.chunksEmitted,
+      rowsAcked: s.rec.rows,
+      chunksAcked: s.rec.chunks,
+      retries: s.retries,
+      requestedAt: new Date(s.rec.requestedAt).toISOString(),
+    };
+    if (s.rec.where !== undefined) out.where = s.rec.where;
+    if (s.finishedAt !== undefined) out.finishedAt = new Date(s.finishedAt).toISOString();
+    if (s.error !== undefined) out.error = s.error;
+    return out;
+  }
+
+  private finishIfComplete(s: Snapshot): void {
+    if (!s.emittedAll || s.pendingAcks > 0 || !isActive(s.state)) return;
+    s.state = 'done';
+    s.finishedAt = Date.now();
+    this.log.info({ snapshot: s.rec.id, table: `${s.rec.schema}.${s.rec.table}`, rows: s.rec.rows, chunks: s.rec.chunks, retries: s.retries }, 'snapshot complete: every chunk acknowledged');
+  }
+
+  /** The next snapshot that has rows left to read, taking turns. */
+  private pick(): Snapshot | undefined {
+    const live = this.snaps.filter((s) => (s.state === 'queued' || s.state === 'running') && !s.emittedAll);
+    if (live.length === 0) return undefined;
+    const s = live[this.turn % live.length]!;
+    this.turn++;
+    return s;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      const s = this.pick();
+      if (s === undefined) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = undefined;
+        continue;
+      }
+      // The store's back-pressure: no new chunk while the stream waits for space.
+      while (this.feed.paused && !this.closed) await sleep(20);
+      if (this.closed) break;
+      await this.chunk(s);
+    }
+  }
+
+  private async chunk(s: Snapshot): Promise<void> {
+    const { rec } = s;
+    if (s.state === 'queued') {
+      s.state = 'running';
+      this.log.info({ snapshot: rec.id, table: `${rec.schema}.${rec.table}`, resumeAfter: s.next }, 'snapshot running');
+    }
+    let chunk: Chunk | undefined;
+    try {
+      s.shape ??= await describeTable(this.pool, rec.schema, rec.table, this.opts.timezone);
+      s.keyColumns = s.shape.keyColumns;
+      const maxChanged = this.opts.maxChangedKeys ?? Math.max(10_000, 4 * rec.chunkSize);
+      const w = this.feed.open(rec.schema, rec.table, s.keyColumns, maxChanged);
+      try {
+        chunk = await readChunkFresh(this.pool, { schema: rec.schema, table: rec.table, size: rec.chunkSize, after: s.next, timezone: this.opts.timezone, ...(rec.where !== undefined ? { where: rec.where } : {}) }, s.shape);
+      } catch (err) {
+        this.feed.close(w);
+        throw err;
+      }
+      if (chunk.shape !== s.shape) {
+        // The table changed between chunks: later chunks follow its new shape.
+        s.shape = chunk.shape;
+        s.keyColumns = chunk.shape.keyColumns;
+        if (s.keyColumns.join('\u0000') !== w.keyColumns.join('\u0000')) {
+          this.feed.close(w);
+          throw new ChunkRetry(`the key of ${rec.schema}.${rec.table} changed`);
+        }
+      }
+      if (!isActive(s.state)) {
+        this.feed.close(w);
+        return;
+      }
+      if (chunk.rows.length === 0) {
+        this.feed.close(w);
+        this.emittedAll(s);
+        return;
+      }
+      this.currentLabel = { snapshotId: rec.id, seq: ++this.seq };
+      this.feed.ready(w, chunk);
+      const emitted = await w.done;
+      s.consecutiveRetries = 0;
+      s.rowsEmitted += emitted.rows;
+      s.chunksEmitted++;
+      s.next = chunk.lastKey;
+      s.pendingAcks++;
+      this.pending.push({ seq: this.currentLabel.seq, snap: s, point: emitted.point, after: chunk.lastKey, rows: emitted.rows });
+      if (Date.now() - this.lastProgressLog >= PROGRESS_LOG_MS) {
+        this.lastProgressLog = Date.now();
+        this.log.info(
+          { snapshot: rec.id, table: `${rec.schema}.${rec.table}`, rowsEmitted: s.rowsEmitted, rowsAcked: rec.rows, chunksEmitted: s.chunksEmitted, estimatedRows: rec.estimatedRows, retries: s.retries },
+          'snapshot progress',
+        );
+      }
+      if (chunk.rows.length < rec.chunkSize) this.emittedAll(s);
+    } catch (err) {
+      if (this.closed) return;
+      if (err instanceof ChunkRetry || TRANSIENT_CODES.has(String((err as { code?: unknown }).code))) {
+        s.retries++;
+        s.consecutiveRetries++;
+        if (s.consecutiveRetries > MAX_CONSECUTIVE_RETRIES) {
+          this.failSnapshot(s, new Error(`${MAX_CONSECUTIVE_RETRIES} chunk reads in a row had to be repeated; last reason: ${(err as Error).message}`));
+          return;
+        }
+        this.log.warn({ snapshot: rec.id, reason: (err as Error).message, retries: s.retries }, 'snapshot chunk read again');
+        await sleep(Math.min(1000, 10 * 2 ** Math.min(s.consecutiveRetries, 7)));
+        return;
+      }
+      this.failSnapshot(s, err as Error);
+    }
+  }
+
+  private emittedAll(s: Snapshot): void {
+    s.emittedAll = true;
+    if (s.state === 'running' || s.state === 'queued') s.state = 'finishing';
+    this.log.info({ snapshot: s.rec.id, rowsEmitted: s.rowsEmitted, chunks: s.chunksEmitted }, 'snapshot read every chunk; it completes when the last is acknowledged');
+    this.finishIfComplete(s);
+    if (s.state === 'done') this.opts.persist(this.records(), true);
+  }
+
+  private failSnapshot(s: Snapshot, err: Error): void {
+    s.state = 'failed';
+    s.error = err.message;
+    s.finishedAt = Date.now();
+    this.log.error({ snapshot: s.rec.id, table: `${s.rec.schema}.${s.rec.table}`, err: err.message }, `snapshot failed: ${err.message}`);
+    this.opts.persist(this.records(), true);
+  }
+}
+
+function isActive(state: SnapshotState): boolean {
+  return state === 'queued' || state === 'running' || state === 'finishing';
+}

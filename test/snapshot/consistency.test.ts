@@ -1,0 +1,145 @@
+// A snapshot of a 200,000-row table while a workload inserts, updates (also the primary key) and
+// deletes rows, many of them in or next to the chunk being read: a consumer that applies every
+// entry to a map keyed by primary key ends equal to the table, row for row. Also: two snapshots
+// of different tables at once, and a table altered (ADD COLUMN) mid-snapshot.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Sandbox } from '../support/sandbox.ts';
+import { instanceConfig, startInProcess, client, type InProcessSluice } from '../faults/support/harness.ts';
+import type { CanalClient } from '../../src/client/canal-client.ts';
+import type { SnapshotStatus } from '../../src/snapshot/snapshot-manager.ts';
+import { canalDecimal } from '../../src/parser/columns/decimal.ts';
+import { MapConsumer, consume, tableAsMap, diffMaps } from './support.ts';
+
+const DEST = 'snap';
+const ROWS = 200_000;
+
+let sb: Sandbox;
+let dataDir: string;
+let sluice: InProcessSluice | undefined;
+let c: CanalClient | undefined;
+
+before(async () => {
+  sb = await Sandbox.start();
+  dataDir = await mkdtemp(join(tmpdir(), 'sluice-snap-'));
+});
+
+after(async () => {
+  await c?.disconnect().catch(() => undefined);
+  await sluice?.stop();
+  await sb?.cleanup();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const rand = (n: number) => Math.floor(Math.random() * n);
+
+function snapshotOf(table: string): SnapshotStatus | undefined {
+  return sluice!.instance.snapshots()!.list().find((s) => s.table === table);
+}
+
+async function sentinel(consumer: MapConsumer, id: string): Promise<void> {
+  await sb.sql('INSERT INTO sentinel VALUES (?)', [id]);
+  await consume(c!, consumer, () => consumer.sentinels.has(id), `sentinel ${id}`);
+}
+
+test('snapshot under a concurrent workload: the consumer map equals the table', async () => {
+  const db = sb.database;
+  await sb.sql('CREATE TABLE sentinel (id VARCHAR(20) PRIMARY KEY)');
+  await sb.sql('CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(40) NOT NULL, n INT NULL, d DECIMAL(10,2), t DATETIME(3))');
+  await sb.sql(`INSERT INTO big SELECT seq, CONCAT('row-', seq), IF(seq % 7 = 0, NULL, seq * 3), seq / 100, '2024-01-02 03:04:05.678' + INTERVAL seq SECOND FROM seq_1_to_${ROWS}`);
+  sluice = await startInProcess({ ...instanceConfig(sb, DEST), reader: { shared: false, windowBytes: 8 << 20 } }, dataDir);
+  c = client(sluice.port, DEST);
+  await c.connect();
+  await c.subscribe('');
+  const consumer = new MapConsumer(() => ['id']);
+
+  const accepted = await sluice.instance.snapshots()!.request({ table: `${db}.big`, chunkSize: 5000 });
+  assert.equal(accepted.state, 'queued');
+  assert.deepEqual(accepted.keyColumns, ['id']);
+
+  // The workload runs until the snapshot is acknowledged complete; it aims at rows near the
+  // snapshot's progress (the chunk being read and the next ones) as well as anywhere.
+  let stop = false;
+  let ops = 0;
+  let nextId = ROWS + 1;
+  const workload = (async () => {
+    while (!stop) {
+      const at = (snapshotOf(`${db}.big`)?.rowsEmitted ?? 0) + rand(12_000);
+      const id = Math.random() < 0.5 ? at : rand(ROWS + 20_000);
+      switch (rand(5)) {
+        case 0:
+          await sb.sql('INSERT IGNORE INTO big VALUES (?, ?, ?, ?, NOW(3))', [nextId++, `new-${ops}`, ops, ops / 10]);
+          break;
+        case 1:
+          await sb.sql('UPDATE big SET v = ?, n = n + 1 WHERE id = ?', [`upd-${ops}`, id]);
+          break;
+        case 2:
+          await sb.sql('DELETE FROM big WHERE id = ?', [id]);
+          break;
+        case 3:
+          // primary key update: moves the row out of (or into) the chunk being read
+          await sb.sql('UPDATE IGNORE big SET id = id + 1000000 WHERE id = ?', [id]);
+          break;
+        default:
+          await sb.transaction([`UPDATE big SET n = NULL WHERE id = ${id + 1}`, `DELETE FROM big WHERE id = ${id + 2}`, `INSERT IGNORE INTO big VALUES (${id + 3}, 'tx-${ops}', 1, 1.5, NULL)`]);
+      }
+      ops++;
+    }
+  })();
+  try {
+    await consume(c, consumer, () => snapshotOf(`${db}.big`)?.state === 'done', 'the snapshot is acknowledged complete', 120_000);
+  } finally {
+    stop = true;
+    await workload;
+  }
+  await sentinel(consumer, 'end-1');
+  const s = snapshotOf(`${db}.big`)!;
+  assert.ok(ops > 50, `the workload ran during the snapshot (${ops} operations)`);
+  assert.ok(s.chunksAcked >= ROWS / 5000, `every chunk acknowledged (${s.chunksAcked})`);
+  assert.ok(consumer.snapshotRows > ROWS * 0.9, `snapshot rows reached the consumer (${consumer.snapshotRows})`);
+  const want = await tableAsMap(sb, 'big', ['id'], 'id, v, n, CAST(d AS CHAR) AS d, CAST(t AS CHAR) AS t');
+  // DECIMAL as Canal writes it (canal-protocol value rules: trailing zeros of the scale dropped)
+  for (const r of want.values()) if (r.d !== null) r.d = canalDecimal(r.d!, 2);
+  const diff = diffMaps(consumer.table(`${db}.big`), want);
+  assert.equal(diff, '', diff);
+});
+
+test('two snapshots requested at once, one of a table altered (ADD COLUMN) mid-snapshot', async () => {
+  const db = sb.database;
+  await sb.sql('CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(20))');
+  await sb.sql('CREATE TABLE b (k1 INT NOT NULL, k2 VARCHAR(10) NOT NULL, v INT, UNIQUE KEY uk (k1, k2))');
+  await sb.sql("INSERT INTO a SELECT seq, CONCAT('a', seq) FROM seq_1_to_20000");
+  await sb.sql("INSERT INTO b SELECT seq DIV 3, CONCAT('k', seq MOD 3), seq FROM seq_1_to_30000");
+  const consumer = new MapConsumer((t) => (t.endsWith('.b') ? ['k1', 'k2'] : ['id']));
+  const m = sluice!.instance.snapshots()!;
+  const [sa, sbb] = await Promise.all([m.request({ table: `${db}.a`, chunkSize: 700 }), m.request({ table: `${db}.b`, chunkSize: 500 })]);
+  assert.deepEqual(sa.keyColumns, ['id']);
+  assert.deepEqual(sbb.keyColumns, ['k1', 'k2'], 'a table without a primary key is read by its unique NOT NULL key');
+  await assert.rejects(m.request({ table: `${db}.a` }), /already (queued|running)/, 'a second snapshot of the same table is refused while one runs');
+  await sb.sql('CREATE TABLE nokey (v INT)');
+  await assert.rejects(m.request({ table: `${db}.nokey` }), new RegExp(`table ${db}\\.nokey has no primary key and no unique key`));
+
+  // The consumer adds the new column to the rows it holds when it sees the DDL, as an index would.
+  const apply = consumer.applyEntry.bind(consumer);
+  consumer.applyEntry = (e) => {
+    if (e.isDdl && e.tableName === 'b' && /ADD COLUMN extra/i.test(e.sql)) {
+      for (const r of consumer.table(`${db}.b`).values()) r.extra = '7';
+    }
+    apply(e);
+  };
+  await consume(c!, consumer, () => (snapshotOf(`${db}.b`)?.rowsAcked ?? 0) >= 3000, 'part of b is acknowledged');
+  await sb.sql('UPDATE b SET v = -v WHERE k1 < 2000');
+  await sb.sql('ALTER TABLE b ADD COLUMN extra INT NOT NULL DEFAULT 7');
+  const atAlter = snapshotOf(`${db}.b`)!;
+  assert.notEqual(atAlter.state, 'done', 'the table was altered while its snapshot ran');
+  await sb.sql('UPDATE b SET extra = 8 WHERE k1 % 100 = 0');
+  await sb.sql('DELETE FROM a WHERE id % 1000 = 0');
+  await consume(c!, consumer, () => snapshotOf(`${db}.a`)?.state === 'done' && snapshotOf(`${db}.b`)?.state === 'done', 'both snapshots are complete');
+  await sentinel(consumer, 'end-2');
+  assert.equal(diffMaps(consumer.table(`${db}.a`), await tableAsMap(sb, 'a', ['id'], 'id, v')), '');
+  const diff = diffMaps(consumer.table(`${db}.b`), await tableAsMap(sb, 'b', ['k1', 'k2'], 'k1, k2, v, extra'));
+  assert.equal(diff, '', diff);
+});
