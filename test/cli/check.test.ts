@@ -101,7 +101,7 @@ test('sluice check reports the state a start would use: dataDir not writable, a 
     assert.match(r.stdout, new RegExp(`OK {4}cursor binlog on source +${first.file.replace('.', '\\.')}`));
     await sb.sql('FLUSH BINARY LOGS');
     const now = await sb.masterStatus();
-    await sb.sql(`PURGE BINARY LOGS TO '${now.file}'`);
+    await sb.purgeBinlogsTo(now.file);
     r = await runCli(['check', '--config', dir], env);
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stdout, new RegExp(`FAIL {2}cursor binlog on source +${first.file.replace('.', '\\.')} is no longer on the source \\(purged\\?\\); the oldest is ${now.file.replace('.', '\\.')}`));

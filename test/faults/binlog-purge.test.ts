@@ -39,24 +39,6 @@ function cli(args: string[]): Promise<{ code: number | null; out: string; err: s
   });
 }
 
-/**
- * PURGE BINARY LOGS TO `file`, repeated until it took effect: MariaDB keeps a file until its
- * binlog checkpoint (InnoDB durability of its transactions) has passed, so a purge right after
- * a rotation can silently remove nothing.
- */
-async function purgeTo(s: Sandbox, file: string): Promise<void> {
-  await waitFor(
-    async () => {
-      await s.sql(`PURGE BINARY LOGS TO '${file}'`);
-      const logs = await s.sql<{ Log_name: string }[]>('SHOW BINARY LOGS');
-      return logs[0]?.Log_name === file;
-    },
-    `the binlogs before ${file} to be purged`,
-    30_000,
-    200,
-  );
-}
-
 async function insert(s: Sandbox, from: number, to: number): Promise<void> {
   for (let i = from; i <= to; i++) await s.sql('INSERT INTO t VALUES (?)', [i]);
 }
@@ -80,7 +62,7 @@ test('FLUSH and PURGE BINARY LOGS while streaming; a purge behind a stopped curs
   await insert(s, 21, 40);
   await waitFor(() => col.firstArrivals().length >= 40, 'rows 1..40', 30_000);
   const current = (await s.masterStatus()).file;
-  await purgeTo(s, current);
+  await s.purgeBinlogsTo(current);
   await s.sql('FLUSH BINARY LOGS');
   await insert(s, 41, 60);
   await waitFor(() => col.firstArrivals().length >= 60 || col.error !== undefined, 'rows 41..60 after the purge', 30_000);
@@ -97,7 +79,7 @@ test('FLUSH and PURGE BINARY LOGS while streaming; a purge behind a stopped curs
   await s.sql('FLUSH BINARY LOGS');
   await insert(s, 61, 70);
   await s.sql('FLUSH BINARY LOGS');
-  await purgeTo(s, (await s.masterStatus()).file);
+  await s.purgeBinlogsTo((await s.masterStatus()).file);
 
   const inst = new Instance({ config: cfg, dataDir, flushIntervalMs: 50 });
   await inst.start();

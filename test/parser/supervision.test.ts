@@ -76,7 +76,7 @@ test('clean restart, FLUSH BINARY LOGS and PURGE BINARY LOGS while streaming', a
   await sb.sql('FLUSH BINARY LOGS');
   const { file } = await sb.masterStatus();
   await waitFor(() => parser.stats().file === file, `the parser to follow the rotation to ${file}`, 30_000);
-  await sb.sql(`PURGE BINARY LOGS TO '${file}'`);
+  await sb.purgeBinlogsTo(file);
   await insertRows(10, 'after purge');
   await assertExactlyOnce('flush, clean restart and purge');
   assert.equal(parser.state, 'running');

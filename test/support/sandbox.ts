@@ -317,6 +317,24 @@ export class Sandbox {
     }
   }
 
+  /**
+   * PURGE BINARY LOGS TO `file`, repeated until it took effect: MariaDB keeps a file until its
+   * binlog checkpoint (InnoDB durability of its transactions) has passed, so a purge right after
+   * a rotation can silently remove nothing.
+   */
+  async purgeBinlogsTo(file: string): Promise<void> {
+    await waitFor(
+      async () => {
+        await this.sql(`PURGE BINARY LOGS TO '${file}'`);
+        const logs = await this.sql<{ Log_name: string }[]>('SHOW BINARY LOGS');
+        return logs[0]?.Log_name === file;
+      },
+      `the binlogs before ${file} to be purged`,
+      30_000,
+      200,
+    );
+  }
+
   /** The current end of the binlog (SHOW MASTER STATUS). */
   async masterStatus(): Promise<{ file: string; position: number; gtid: string }> {
     const rows = await this.sql<{ File: string; Position: number | string }[]>('SHOW MASTER STATUS');
