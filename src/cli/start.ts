@@ -11,7 +11,7 @@ import { BinlogEndProbe } from '../observe/binlog-probe.ts';
 import { LagReporter } from '../observe/lag-line.ts';
 import { createLogger, instanceLogger, type Logger } from '../observe/logger.ts';
 import { SluiceMetrics } from '../observe/metrics.ts';
-import { AdminHttpServer } from '../server/admin-http.ts';
+import { AdminHttpServer } from '../observe/admin-http.ts';
 import { CanalServer } from '../server/canal-server.ts';
 import { MapRegistry } from '../server/registry.ts';
 import { addConfigOption, loadConfigOrExit } from './config-option.ts';

@@ -1,6 +1,6 @@
 // What observability needs from an instance. The instance implements InstanceStatsSource; logs,
 // metrics and health read it when they report, so nothing here sits on the data path.
-import type { DestinationStateName, HaStatus } from '../server/destination.ts';
+import type { DestinationStateName, HaStatus } from './destination-status.ts';
 
 export interface InstanceStats {
   state: DestinationStateName;

@@ -2,7 +2,7 @@
 // global one). Values are read from each instance's stats() at scrape time: the data path does
 // no metric bookkeeping of its own beyond the counters it already keeps.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { DestinationStateName } from '../server/destination.ts';
+import type { DestinationStateName } from './destination-status.ts';
 import type { InstanceStats, InstanceStatsSource } from './instance-stats.ts';
 
 export const STATES: readonly DestinationStateName[] = ['starting', 'running', 'degraded', 'retrying', 'failed', 'stopped', 'standby'];

@@ -12,7 +12,7 @@ import { Sandbox, waitFor } from '../support/sandbox.ts';
 import { client, consumeUntil } from './support/harness.ts';
 import { failoverConfig, startLogged, CountingLedger, type LoggedSluice } from './support/failover.ts';
 import { createLedger, runTransfers, runBulkTransfer, tableBalances, ACCOUNTS, OPENING_BALANCE } from './support/ledger.ts';
-import { healthReport } from '../../src/server/admin-http.ts';
+import { healthReport } from '../../src/observe/admin-http.ts';
 import { SluiceMetrics } from '../../src/observe/metrics.ts';
 import { showPositions } from '../../src/cli/positions.ts';
 import { checkStandbyOf } from '../../src/cli/check.ts';

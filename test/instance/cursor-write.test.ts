@@ -7,7 +7,7 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
-import { healthReport } from '../../src/server/admin-http.ts';
+import { healthReport } from '../../src/observe/admin-http.ts';
 import { SluiceMetrics } from '../../src/observe/metrics.ts';
 import { instanceConfig, startInProcess, client, consumeUntil } from '../faults/support/harness.ts';
 

@@ -11,7 +11,7 @@ import { Sandbox, waitFor } from '../support/sandbox.ts';
 import { instanceConfig, startInProcess, client, consumeUntil } from '../faults/support/harness.ts';
 import { StatementFormatWatch } from '../../src/parser/statement-format.ts';
 import { SluiceMetrics } from '../../src/observe/metrics.ts';
-import { healthReport } from '../../src/server/admin-http.ts';
+import { healthReport } from '../../src/observe/admin-http.ts';
 
 let sb: Sandbox;
 let dataDir: string;

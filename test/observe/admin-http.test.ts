@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SluiceMetrics } from '../../src/observe/metrics.ts';
-import { AdminHttpServer } from '../../src/server/admin-http.ts';
+import { AdminHttpServer } from '../../src/observe/admin-http.ts';
 import { FakeInstance, baseStats } from './fake-instance.ts';
 
 test('/metrics serves Prometheus text and /health turns 503 when an instance is not running', async () => {

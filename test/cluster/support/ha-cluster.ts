@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OwnedProcess } from '../../support/owned-process.ts';
 import { freePort, waitFor, type Sandbox } from '../../support/sandbox.ts';
-import type { HealthBody } from '../../../src/server/admin-http.ts';
+import type { HealthBody } from '../../../src/observe/admin-http.ts';
 import type { DestinationStatus } from '../../../src/server/destination.ts';
 
 const MAIN = join(import.meta.dirname, '../../../src/cli/main.ts');

@@ -4,8 +4,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { SluiceMetrics } from '../observe/metrics.ts';
-import type { DestinationStatus } from './destination.ts';
+import type { SluiceMetrics } from './metrics.ts';
+import type { DestinationStatus } from './destination-status.ts';
 import { handleSnapshotRoute, type SnapshotRoutesOptions } from './admin-snapshots.ts';
 
 /** The server an instance with a standby reads (see SourceFailover.reading()). */
