@@ -2,8 +2,8 @@
 // (instances/<destination>.json). Objects are strict so a misspelt key is an error, not a silent
 // default; keys starting with `_` are comments and are removed before validation.
 import { z } from 'zod';
-import { parseColumnRules } from '../sink/column-filter.ts';
-import { FilterError, TableFilter } from '../sink/table-filter.ts';
+import { parseColumnRules } from './column-rules.ts';
+import { FilterError, TableFilter } from './table-filter.ts';
 import { FAILOVER_DEFAULTS } from './failover-defaults.ts';
 
 const port = z.number().int().min(0).max(65535);

@@ -4,10 +4,11 @@
 // leaves empty, letting one bare BEGIN/END pair through now and then so cursors still advance
 // while every table of a busy source is filtered out (docs/sink-and-store.md).
 import { EntryType, EventType, type EntryPosition, type ParsedEntry } from '../protocol/entry-model.ts';
-import { ColumnFilter, parseColumnRules } from './column-filter.ts';
+import { parseColumnRules } from '../config/column-rules.ts';
+import { ColumnFilter } from './column-filter.ts';
 import { RowFilter, type RowFilterRule } from './row-filter.ts';
 import { isTableDdl, passesTables, type ScopedEntry } from './table-scope.ts';
-import { TableFilter } from './table-filter.ts';
+import { TableFilter } from '../config/table-filter.ts';
 
 export interface CategoryDrops {
   insert?: boolean;

@@ -10,7 +10,7 @@
 // destination alone; rows of other tables cost one map lookup per entry.
 import type { Column, ParsedEntry, RowData } from '../protocol/entry-model.ts';
 import { EventType } from '../protocol/entry-model.ts';
-import { FilterError } from './table-filter.ts';
+import { FilterError } from '../config/table-filter.ts';
 
 export interface RowFilterRule {
   /** schema.table, exact (compared case-insensitively) */

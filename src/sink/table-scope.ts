@@ -2,7 +2,7 @@
 // Row events are judged by their table, DDL by the table it names (a RENAME by either name), and
 // transaction begin/end, XA markers and statements that name no table are never filtered by table.
 import { EntryType, EventType } from '../protocol/entry-model.ts';
-import type { TableFilter } from './table-filter.ts';
+import type { TableFilter } from '../config/table-filter.ts';
 
 /** The fields of a ParsedEntry or a StoreItem that table filtering reads. */
 export interface ScopedEntry {

@@ -14,7 +14,8 @@ import type { Column, ParsedEntry, RowData } from '../../src/protocol/entry-mode
 import { BinlogType } from '../../src/parser/columns/column-spec.ts';
 import { buildTableCodec } from '../../src/parser/columns/table-codec.ts';
 import type { TableCodec, TableMapInput } from '../../src/parser/columns/types.ts';
-import { ColumnFilter, parseColumnRules } from '../../src/sink/column-filter.ts';
+import { parseColumnRules } from '../../src/config/column-rules.ts';
+import { ColumnFilter } from '../../src/sink/column-filter.ts';
 
 interface ColumnDef {
   name: string;

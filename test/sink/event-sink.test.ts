@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventType } from '../../src/protocol/entry-model.ts';
 import { EventSink } from '../../src/sink/event-sink.ts';
-import { FilterError } from '../../src/sink/table-filter.ts';
+import { FilterError } from '../../src/config/table-filter.ts';
 import { storeItemFromEntry } from '../../src/store/store-item.ts';
 import { begin, col, ddl, end, heartbeat, offsets, rows } from './entries.ts';
 

@@ -1,7 +1,7 @@
 // Every example and pitfall of Canal's table filter syntax (docs/sink-and-store.md, Table filters).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FilterError, TableFilter, splitFilterText } from '../../src/sink/table-filter.ts';
+import { FilterError, TableFilter, splitFilterText } from '../../src/config/table-filter.ts';
 
 const inc = (text: string): TableFilter => TableFilter.compile(text, 'canal.instance.filter.regex', 'include');
 
