@@ -14,7 +14,9 @@ import { SluiceMetrics } from '../observe/metrics.ts';
 import { AdminHttpServer } from '../observe/admin-http.ts';
 import { CanalServer } from '../server/canal-server.ts';
 import { MapRegistry } from '../server/registry.ts';
-import { addConfigOption, loadConfigOrExit } from './config-option.ts';
+import { ListenError } from '../observe/listen-error.ts';
+import { addConfigOption, EXIT_CONFIG, loadConfigOrExit } from './config-option.ts';
+import { listenKeyHint } from './listen-key.ts';
 
 export interface RunningSluice {
   canalPort: number;
@@ -195,6 +197,11 @@ export function registerStart(program: Command): void {
     try {
       running = await startSluice(cfg, log);
     } catch (err) {
+      if (err instanceof ListenError) {
+        // A port taken is a setting to change, not a crash: one line naming the key, the usage exit code.
+        process.stderr.write(`sluice: ${err.message}; ${listenKeyHint(cfg, err)}\n`);
+        process.exit(EXIT_CONFIG);
+      }
       log.fatal({ err }, 'sluice could not start');
       process.exit(1);
     }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { SluiceMetrics } from './metrics.ts';
 import type { DestinationStatus } from './destination-status.ts';
 import { handleSnapshotRoute, type SnapshotRoutesOptions } from './admin-snapshots.ts';
+import { listenOn } from './listen-error.ts';
 
 /** The server an instance with a standby reads (see SourceFailover.reading()). */
 export interface HealthSource {
@@ -77,14 +78,7 @@ export class AdminHttpServer {
   }
 
   async listen(): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(new Error(`admin HTTP cannot listen on ${this.opts.host}:${this.opts.port}: ${err.message}`));
-      this.server.once('error', onError);
-      this.server.listen(this.opts.port, this.opts.host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    await listenOn(this.server, 'admin', this.opts.port, this.opts.host);
     return this.address();
   }
 

@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import type { DestinationRegistry } from './destination.ts';
 import { silentLogger, type ServerLogger } from './logger.ts';
 import { Session } from './session.ts';
+import { listenOn } from '../observe/listen-error.ts';
 
 export interface CanalServerOptions {
   /** bind address; default 127.0.0.1 (Canal's empty canal.ip means all interfaces: pass '0.0.0.0' or '::') */
@@ -83,7 +84,7 @@ export class CanalServer {
   async start(): Promise<BoundPorts> {
     const host = this.opts.host ?? '127.0.0.1';
     this.plain = net.createServer((socket) => this.accept(socket, 'tcp'));
-    const port = await listen(this.plain, this.opts.port, host);
+    const port = await listenOn(this.plain, 'listen', this.opts.port, host);
     const bound: BoundPorts = { port };
     if (this.opts.tls !== undefined) {
       const t = this.opts.tls;
@@ -95,7 +96,7 @@ export class CanalServer {
       this.secure.on('tlsClientError', (err, socket) => {
         this.log.warn({ peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, err: err.message }, 'TLS handshake with a client failed');
       });
-      bound.tlsPort = await listen(this.secure, t.port, t.host ?? host);
+      bound.tlsPort = await listenOn(this.secure, 'tls', t.port, t.host ?? host);
     }
     this.log.info({ host, ...bound, auth: (this.opts.passwordHash ?? '') !== '', maxFrameBytes: this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES }, 'canal server listening');
     return bound;
@@ -139,14 +140,3 @@ export class CanalServer {
   }
 }
 
-async function listen(server: net.Server, port: number, host: string): Promise<number> {
-  return await new Promise<number>((resolve, reject) => {
-    const onError = (err: Error): void => reject(new Error(`cannot listen on ${host}:${port}: ${err.message}`));
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      const addr = server.address();
-      resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
-    });
-  });
-}
