@@ -39,7 +39,7 @@ import { ParserError } from '../parser/errors.ts';
 import { SnapshotManager, type SnapshotRequest, type SnapshotStatus } from '../snapshot/snapshot-manager.ts';
 import { SnapshotRefused } from '../snapshot/table-shape.ts';
 import type { StreamSource } from '../snapshot/snapshot-feed.ts';
-import { EntryType, EventType } from '../protocol/entry-model.ts';
+import { EntryType, EventType, type LogPosition } from '../protocol/entry-model.ts';
 
 export interface InstanceOptions {
   config: InstanceConfig;
@@ -151,6 +151,8 @@ export class Instance implements Destination, InstanceStatsSource {
     const group = cfg.sources !== undefined && cfg.sources.length > 1 ? cfg.sources : undefined;
     const names = group?.map((g) => g.name) ?? ['parser'];
     let starts: { name: string; start: ResolvedStart; reason: string }[];
+    // group destinations: the per-source parts this start resumed from (kept until each source's first ack)
+    let resumedParts = new Map<string, LogPosition>();
     if (group === undefined) {
       const choice = chooseStart(meta.resumeCursor(), meta.pendingStart(), cfg.start);
       this.log.info({ start: choice.start, metaFile: meta.path }, choice.reason);
@@ -163,6 +165,7 @@ export class Instance implements Destination, InstanceStatsSource {
       this.startedFrom = choice.start;
     } else {
       const parts = meta.resumeSourceCursors(names);
+      resumedParts = parts;
       starts = group.map((g) => {
         const choice = chooseStart(parts.get(g.name), meta!.pendingSourceStart(g.name), g.start);
         return { name: g.name, start: choice.start, reason: `source ${g.name}: ${choice.reason}` };
@@ -207,7 +210,7 @@ export class Instance implements Destination, InstanceStatsSource {
               m.setCursor(clientId, cursor);
             }
           : (clientId) => {
-              const c = groupCursor(names, acks.positions());
+              const c = groupCursor(names, acks.positions(), resumedParts);
               if (c !== undefined) m.setCursor(clientId, c);
             },
       durable: () => m.durable(),

@@ -7,17 +7,30 @@
 import { cursorFromEntry, type EntryPosition, type LogPosition, type SourceCursor } from '../protocol/entry-model.ts';
 import { compareCursors } from './cursor-order.ts';
 
-/** Builds the cursor from each source's last acknowledged boundary, in the group's source order. */
-export function groupCursor(order: readonly string[], acked: ReadonlyMap<string, EntryPosition>): LogPosition | undefined {
+/**
+ * Builds the cursor from each source's last acknowledged boundary, in the group's source order.
+ * A source with nothing acknowledged since this start keeps the part it resumed from (`resumed`):
+ * dropping it would send that source back to its configured start on the next restart.
+ */
+export function groupCursor(order: readonly string[], acked: ReadonlyMap<string, EntryPosition>, resumed: ReadonlyMap<string, LogPosition> = new Map()): LogPosition | undefined {
   const sources: SourceCursor[] = [];
   for (const name of order) {
     const p = acked.get(name);
     if (p !== undefined) sources.push({ source: name, ...cursorFromEntry(p) });
+    else {
+      const r = resumed.get(name);
+      if (r !== undefined) sources.push({ ...withoutParts(r), source: name });
+    }
   }
   const head = sources[0];
   if (head === undefined) return undefined;
   const { source: _primary, ...canal } = head;
   return { ...canal, sources };
+}
+
+function withoutParts(c: LogPosition): LogPosition {
+  const { sources: _parts, ...one } = c;
+  return one;
 }
 
 /**

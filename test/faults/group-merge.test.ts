@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
-import { readMetaFile } from '../../src/meta/meta-file.ts';
+import { readMetaState } from '../../src/meta/meta-store.ts';
 import { sourcePart } from '../../src/meta/group-cursor.ts';
 import type { InstanceConfig } from '../../src/config/types.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
@@ -138,11 +138,12 @@ test('group destination: two shards merged; SIGKILL resumes each source exactly;
   await c.subscribe();
   const writing = Promise.all([workload(a, 1, 0, 60), workload(b, 2, 0, 60)]);
   await pull(c, consumer, () => consumer.count('shard1') > 40 && consumer.count('shard2') > 40, 'some rows of both shards');
-  // Kill once a cursor is on disk (written within a flush interval of an ack), mid-workload.
-  await waitFor(async () => (await readMetaFile(dir, DEST))?.clients.some((x) => x.cursor?.sources !== undefined) === true, 'a cursor on disk', 30_000);
+  // Kill once a cursor is on disk, mid-workload. What a restart resumes from is meta.dat with the
+  // cursor journal replayed over it (each ack is journaled at once; meta.dat lags a flush interval).
+  await waitFor(async () => (await readMetaState(dir, DEST))?.clients.some((x) => x.cursor?.sources !== undefined) === true, 'a cursor on disk', 30_000);
   await c.disconnect().catch(() => undefined);
   await child.kill9();
-  const meta = await readMetaFile(dir, DEST);
+  const meta = await readMetaState(dir, DEST);
   const cursor = meta?.clients.find((x) => x.clientId === '1001')?.cursor;
   assert.ok(cursor?.sources !== undefined && cursor.sources.length >= 1, `the persisted cursor has its parts by source: ${JSON.stringify(meta)}`);
   assert.equal(cursor.journalName, cursor.sources[0]!.journalName, "Canal's fields repeat the first source's part");
