@@ -8,6 +8,7 @@ import type { Connection as CoreConnection } from 'mysql2';
 import type { Logger } from 'pino';
 import type { EntryPosition } from '../protocol/entry-model.ts';
 import { comparePositions } from '../parser/binlog-files.ts';
+import type { SourceEndpoint } from '../parser/source-failover.ts';
 import { ZONGJI_VALUE_OPTIONS } from '../parser/columns/zongji-options.ts';
 import { ChunkRetry, readChunkFresh, type Chunk, type KeyValue } from './chunk-reader.ts';
 import { buildChunkEntries, markerSeq } from './snapshot-entries.ts';
@@ -63,14 +64,6 @@ export interface SnapshotManagerOptions {
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** most keys recorded while one chunk is read before it is read again (default 4 × chunk size, at least 10,000) */
   maxChangedKeys?: number;
-}
-
-export interface SourceEndpoint {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  connectTimeoutMs: number;
 }
 
 interface Snapshot {
