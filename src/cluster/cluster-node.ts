@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { SERVER_CLUSTER_ROOT, checkServerAddress, serverNodePath } from '../coord/paths.ts';
 import { ZkError, ZkSession } from '../coord/zk-session.ts';
-import type { HaStatus } from '../server/destination.ts';
+import type { HaStatus } from '../observe/destination-status.ts';
 
 export interface ClusterNodeOptions {
   connect: string;

@@ -17,7 +17,7 @@ import {
   type DestinationStatus,
   type HaStatus,
   type Subscriber,
-} from '../server/destination.ts';
+} from '../instance/destination.ts';
 import type { ClusterNode } from './cluster-node.ts';
 import { DestinationElection, type Role } from './election.ts';
 

@@ -5,7 +5,7 @@
 // The store's own ackPosition (the batch's last boundary, whichever source it came from) is not
 // enough: a batch's last boundary names one source only.
 import type { EntryPosition } from '../protocol/entry-model.ts';
-import type { BatchStore } from '../server/store-destination.ts';
+import type { BatchStore } from './store-destination.ts';
 import type { EventStore } from '../store/event-store.ts';
 import type { StoreItem } from '../store/store-item.ts';
 

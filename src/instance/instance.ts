@@ -17,7 +17,7 @@ import { groupCursor } from '../meta/group-cursor.ts';
 import { GroupAcks } from './group-acks.ts';
 import { EventStore } from '../store/event-store.ts';
 import type { StoreItem } from '../store/store-item.ts';
-import { StoreDestination } from '../server/store-destination.ts';
+import { StoreDestination } from './store-destination.ts';
 import {
   DestinationError,
   type Destination,
@@ -25,7 +25,7 @@ import {
   type DestinationStateName,
   type DestinationStatus,
   type Subscriber,
-} from '../server/destination.ts';
+} from './destination.ts';
 import type { InstanceStats, InstanceStatsSource } from '../observe/instance-stats.ts';
 import { MetaStore } from '../meta/meta-store.ts';
 import type { MetaBackend } from '../meta/meta-backend.ts';

@@ -2,8 +2,8 @@
 // connection, all destinations of the process behind one DestinationRegistry.
 import net from 'node:net';
 import tls from 'node:tls';
-import type { DestinationRegistry } from './destination.ts';
-import { silentLogger, type ServerLogger } from './logger.ts';
+import type { DestinationRegistry } from '../instance/destination.ts';
+import { silentLogger, type ServerLogger } from '../observe/server-logger.ts';
 import { Session } from './session.ts';
 import { listenOn } from '../observe/listen-error.ts';
 

@@ -1,6 +1,6 @@
 // A plain name -> Destination map: what the server looks destinations up in. Instances are added
 // and removed as the process starts and stops them.
-import type { Destination, DestinationRegistry } from './destination.ts';
+import type { Destination, DestinationRegistry } from '../instance/destination.ts';
 
 export class MapRegistry implements DestinationRegistry {
   private readonly byName = new Map<string, Destination>();

@@ -24,9 +24,9 @@ import {
   type ClientAuth,
   type DecodedPacket,
 } from '../protocol/packets.ts';
-import { DestinationError, type Destination, type DestinationBatch, type DestinationRegistry, type Subscriber } from './destination.ts';
+import { DestinationError, type Destination, type DestinationBatch, type DestinationRegistry, type Subscriber } from '../instance/destination.ts';
 import { effectiveFetchSize, getWaitMs } from './get-wait.ts';
-import type { ServerLogger } from './logger.ts';
+import type { ServerLogger } from '../observe/server-logger.ts';
 import { MessagesFrameWriter, type BuiltFrame } from './messages-frame.ts';
 
 export interface SessionConfig {

@@ -52,9 +52,14 @@ test('docs/architecture.md states the same table', () => {
 });
 
 test('a forbidden import is reported with the rule, an allowed one and a package are not', () => {
-  const bad = lint('src/observe/x.ts', "import type { Destination } from '../server/destination.ts';\nexport type D = Destination;\n");
+  const bad = lint('src/observe/x.ts', "import type { Destination } from '../instance/destination.ts';\nexport type D = Destination;\n");
   assert.equal(bad.length, 1);
-  assert.match(bad[0]?.message ?? '', /src\/observe\/ may not import src\/server\//);
+  assert.match(bad[0]?.message ?? '', /src\/observe\/ may not import src\/instance\//);
+  // The server hosts instances (as in Canal): it sees their Destination contract, never the reverse.
+  assert.deepEqual(lint('src/server/x.ts', "import type { Destination } from '../instance/destination.ts';\nexport type D = Destination;\n"), []);
+  const reversed = lint('src/instance/x.ts', "import { CanalServer } from '../server/canal-server.ts';\nexport const s = CanalServer;\n");
+  assert.equal(reversed.length, 1);
+  assert.match(reversed[0]?.message ?? '', /src\/instance\/ may not import src\/server\//);
   const dynamic = lint('src/protocol/x.ts', "export const m = import('../instance/instance.ts');\n");
   assert.equal(dynamic.length, 1);
   const reexport = lint('src/store/x.ts', "export { Pump } from '../sink/pump.ts';\n");

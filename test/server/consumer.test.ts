@@ -7,7 +7,7 @@ import { waitFor } from '../support/sandbox.ts';
 import { RawClient } from './support/raw-client.ts';
 import { items, startFixture, summarize } from './support/fixture.ts';
 import { subPacket, unsubPacket } from '../../src/protocol/packets.ts';
-import { StoreDestination } from '../../src/server/store-destination.ts';
+import { StoreDestination } from '../../src/instance/store-destination.ts';
 import { EventStore } from '../../src/store/event-store.ts';
 import type { StoreItem } from '../../src/store/store-item.ts';
 

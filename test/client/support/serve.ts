@@ -2,8 +2,8 @@
 // either with synthetic transactions (fast, exact) or by the real parser from a MariaDB sandbox.
 import { CanalServer, type CanalServerOptions } from '../../../src/server/canal-server.ts';
 import { MapRegistry } from '../../../src/server/registry.ts';
-import { StoreDestination } from '../../../src/server/store-destination.ts';
-import type { DestinationStatus } from '../../../src/server/destination.ts';
+import { StoreDestination } from '../../../src/instance/store-destination.ts';
+import type { DestinationStatus } from '../../../src/instance/destination.ts';
 import { EventStore, type EventStoreOptions } from '../../../src/store/event-store.ts';
 import { storeItemFromEntry, type StoreItem } from '../../../src/store/store-item.ts';
 import { EventSink } from '../../../src/sink/event-sink.ts';

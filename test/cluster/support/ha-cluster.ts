@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { OwnedProcess } from '../../support/owned-process.ts';
 import { freePort, waitFor, type Sandbox } from '../../support/sandbox.ts';
 import type { HealthBody } from '../../../src/observe/admin-http.ts';
-import type { DestinationStatus } from '../../../src/server/destination.ts';
+import type { DestinationStatus } from '../../../src/instance/destination.ts';
 
 const MAIN = join(import.meta.dirname, '../../../src/cli/main.ts');
 

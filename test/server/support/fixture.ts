@@ -4,11 +4,11 @@ import { EventStore, type EventStoreOptions } from '../../../src/store/event-sto
 import { storeItemFromEntry, type StoreItem } from '../../../src/store/store-item.ts';
 import { EntryType, EventType, type ParsedEntry, type LogPosition } from '../../../src/protocol/entry-model.ts';
 import { decodeEntry } from '../../../src/protocol/entry-codec.ts';
-import { StoreDestination } from '../../../src/server/store-destination.ts';
+import { StoreDestination } from '../../../src/instance/store-destination.ts';
 import { MapRegistry } from '../../../src/server/registry.ts';
 import { CanalServer, type CanalServerOptions } from '../../../src/server/canal-server.ts';
-import type { DestinationStatus } from '../../../src/server/destination.ts';
-import type { ServerLogger } from '../../../src/server/logger.ts';
+import type { DestinationStatus } from '../../../src/instance/destination.ts';
+import type { ServerLogger } from '../../../src/observe/server-logger.ts';
 
 /** One transaction as the parser makes it: BEGIN, one INSERT row into db.<table>, END. */
 export function transaction(n: number, table = 't'): ParsedEntry[] {

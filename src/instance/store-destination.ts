@@ -2,7 +2,7 @@
 // hooks so the instance can persist them), per-client narrowing filters, the state gate, and
 // Canal's exact ack/rollback checks and messages.
 import { cursorFromEntry, type EntryPosition, type LogPosition } from '../protocol/entry-model.ts';
-import { silentLogger, type ServerLogger } from './logger.ts';
+import { silentLogger, type ServerLogger } from '../observe/server-logger.ts';
 import { DestinationError, type Destination, type DestinationBatch, type DestinationStatus, type Subscriber } from './destination.ts';
 
 /** The item shape the destination needs from the store: its serialized Entry bytes. */
