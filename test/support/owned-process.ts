@@ -16,8 +16,8 @@ export class OwnedProcess {
   /** resolves with the exit code (null after a signal) */
   readonly exited: Promise<number | null>;
 
-  constructor(command: string, args: string[], stdio: StdioOptions) {
-    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', command, ...args], { stdio });
+  constructor(command: string, args: string[], stdio: StdioOptions, opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', command, ...args], { stdio, ...opts });
     this.proc = proc;
     live.add(proc);
     this.exited = new Promise((r) =>
