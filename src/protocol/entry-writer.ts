@@ -5,6 +5,7 @@
 import type { Buffer } from 'node:buffer';
 import { EntryType, type Column, type Header, type Pair, type ParsedEntry, type RowChange, type RowData } from './entry-model.ts';
 import { ProtoWriter, varintSize } from './proto-writer.ts';
+import { tags } from './wire-fields.ts';
 
 /** Method of a RowData that writes its own message body (beforeColumns, afterColumns, props). */
 export const ROW_WRITER = Symbol('sluice.rowWriter');
@@ -13,31 +14,18 @@ export interface SelfWritingRowData extends RowData {
   [ROW_WRITER](w: ProtoWriter): void;
 }
 
-/** Wire tags: (field number << 3) | wire type. */
-const T = {
-  VARINT_1: 0x08,
-  VARINT_2: 0x10,
-  VARINT_3: 0x18,
-  VARINT_4: 0x20,
-  VARINT_5: 0x28,
-  VARINT_6: 0x30,
-  VARINT_7: 0x38,
-  VARINT_9: 0x48,
-  VARINT_10: 0x50,
-  VARINT_11: 0x58,
-  LEN_1: 0x0a,
-  LEN_2: 0x12,
-  LEN_3: 0x1a,
-  LEN_5: 0x2a,
-  LEN_7: 0x3a,
-  LEN_8: 0x42,
-  LEN_9: 0x4a,
-  LEN_10: 0x52,
-  LEN_11: 0x5a,
-  LEN_12: 0x62,
-  LEN_13: 0x6a,
-  LEN_14: 0x72,
-} as const;
+// Wire tags, from the .proto files (wire-fields.ts).
+const E = tags.Entry;
+const H = tags.Header;
+const C = tags.Column;
+const R = tags.RowData;
+const RC = tags.RowChange;
+const TX = tags.TransactionBegin;
+// TransactionEnd is TransactionBegin without threadId: one writer serves both (writeBeginOrEnd).
+for (const f of ['executeTime', 'transactionId', 'props'] as const) {
+  if (tags.TransactionEnd[f] !== TX[f]) throw new Error(`entry-writer.ts: TransactionEnd.${f} is not TransactionBegin.${f}; writeBeginOrEnd needs a writer per message`);
+}
+const P = tags.Pair;
 
 function writePairs(w: ProtoWriter, tag: number, pairs: Pair[] | undefined): void {
   if (pairs == null || pairs.length === 0) return;
@@ -45,11 +33,11 @@ function writePairs(w: ProtoWriter, tag: number, pairs: Pair[] | undefined): voi
     w.byte(tag);
     const m = w.fork(1);
     if (p.key != null) {
-      w.byte(T.LEN_1);
+      w.byte(P.key);
       w.string(p.key);
     }
     if (p.value != null) {
-      w.byte(T.LEN_2);
+      w.byte(P.value);
       w.string(p.value);
     }
     w.ldelim(m, 1);
@@ -116,11 +104,11 @@ function nameRun(sourceType: number, schema: string, table: string): Run {
     if (nameKeyTable[i] === table && nameKeySchema[i] === schema && nameKeyType[i] === sourceType) return nameRuns[i]!;
   }
   const run = makeRun((s) => {
-    s.byte(T.VARINT_7);
+    s.byte(H.sourceType);
     s.int32(sourceType);
-    s.byte(T.LEN_8);
+    s.byte(H.schemaName);
     s.string(schema);
-    s.byte(T.LEN_9);
+    s.byte(H.tableName);
     s.string(table);
   });
   const i = nameNext;
@@ -138,9 +126,9 @@ function writeHeader(w: ProtoWriter, h: Header): void {
       const version = h.version;
       const name = h.logfileName;
       fileRun = makeRun((s) => {
-        s.byte(T.VARINT_1);
+        s.byte(H.version);
         s.int32(version);
-        s.byte(T.LEN_2);
+        s.byte(H.logfileName);
         s.string(name);
       });
       fileKeyVersion = version;
@@ -149,16 +137,16 @@ function writeHeader(w: ProtoWriter, h: Header): void {
     putRun(w, fileRun!);
   } else {
     if (h.version != null) {
-      w.byte(T.VARINT_1);
+      w.byte(H.version);
       w.int32(h.version);
     }
     if (h.logfileName != null) {
-      w.byte(T.LEN_2);
+      w.byte(H.logfileName);
       w.string(h.logfileName);
     }
   }
   if (h.logfileOffset != null) {
-    w.byte(T.VARINT_3);
+    w.byte(H.logfileOffset);
     w.int64(h.logfileOffset);
   }
   if (h.serverId != null && h.serverenCode != null) {
@@ -166,9 +154,9 @@ function writeHeader(w: ProtoWriter, h: Header): void {
       const id = h.serverId;
       const code = h.serverenCode;
       serverRun = makeRun((s) => {
-        s.byte(T.VARINT_4);
+        s.byte(H.serverId);
         s.int64(id);
-        s.byte(T.LEN_5);
+        s.byte(H.serverenCode);
         s.string(code);
       });
       serverKeyId = id;
@@ -177,40 +165,40 @@ function writeHeader(w: ProtoWriter, h: Header): void {
     putRun(w, serverRun!);
   } else {
     if (h.serverId != null) {
-      w.byte(T.VARINT_4);
+      w.byte(H.serverId);
       w.int64(h.serverId);
     }
     if (h.serverenCode != null) {
-      w.byte(T.LEN_5);
+      w.byte(H.serverenCode);
       w.string(h.serverenCode);
     }
   }
   if (h.executeTime != null) {
-    w.byte(T.VARINT_6);
+    w.byte(H.executeTime);
     w.int64(h.executeTime);
   }
   if (h.sourceType != null && h.schemaName != null && h.tableName != null) {
     putRun(w, nameRun(h.sourceType, h.schemaName, h.tableName));
   } else {
     if (h.sourceType != null) {
-      w.byte(T.VARINT_7);
+      w.byte(H.sourceType);
       w.int32(h.sourceType);
     }
     if (h.schemaName != null) {
-      w.byte(T.LEN_8);
+      w.byte(H.schemaName);
       w.string(h.schemaName);
     }
     if (h.tableName != null) {
-      w.byte(T.LEN_9);
+      w.byte(H.tableName);
       w.string(h.tableName);
     }
   }
   if (h.eventLength != null) {
-    w.byte(T.VARINT_10);
+    w.byte(H.eventLength);
     w.int64(h.eventLength);
   }
   if (h.eventType != null) {
-    w.byte(T.VARINT_11);
+    w.byte(H.eventType);
     w.int32(h.eventType);
   }
   const props = h.props;
@@ -218,16 +206,16 @@ function writeHeader(w: ProtoWriter, h: Header): void {
     const p = props[0]!;
     if (p.key !== pairKeyKey || p.value !== pairKeyValue) {
       const one = [p];
-      pairRun = makeRun((s) => writePairs(s, T.LEN_12, one));
+      pairRun = makeRun((s) => writePairs(s, H.props, one));
       pairKeyKey = p.key;
       pairKeyValue = p.value;
     }
     putRun(w, pairRun!);
   } else {
-    writePairs(w, T.LEN_12, props);
+    writePairs(w, H.props, props);
   }
   if (h.gtid != null) {
-    w.byte(T.LEN_13);
+    w.byte(H.gtid);
     w.string(h.gtid);
   }
 }
@@ -235,40 +223,40 @@ function writeHeader(w: ProtoWriter, h: Header): void {
 /** One Column message body. */
 export function writeColumn(w: ProtoWriter, c: Column): void {
   if (c.index != null) {
-    w.byte(T.VARINT_1);
+    w.byte(C.index);
     w.int32(c.index);
   }
   if (c.sqlType != null) {
-    w.byte(T.VARINT_2);
+    w.byte(C.sqlType);
     w.int32(c.sqlType);
   }
   if (c.name != null) {
-    w.byte(T.LEN_3);
+    w.byte(C.name);
     w.string(c.name);
   }
   if (c.isKey != null) {
-    w.byte(T.VARINT_4);
+    w.byte(C.isKey);
     w.bool(c.isKey);
   }
   if (c.updated != null) {
-    w.byte(T.VARINT_5);
+    w.byte(C.updated);
     w.bool(c.updated);
   }
   if (c.isNull != null) {
-    w.byte(T.VARINT_6);
+    w.byte(C.isNull);
     w.bool(c.isNull);
   }
-  writePairs(w, T.LEN_7, c.props);
+  writePairs(w, C.props, c.props);
   if (c.value != null) {
-    w.byte(T.LEN_8);
+    w.byte(C.value);
     w.string(c.value);
   }
   if (c.length != null) {
-    w.byte(T.VARINT_9);
+    w.byte(C.length);
     w.int32(c.length);
   }
   if (c.mysqlType != null) {
-    w.byte(T.LEN_10);
+    w.byte(C.mysqlType);
     w.string(c.mysqlType);
   }
 }
@@ -285,9 +273,9 @@ function writeColumns(w: ProtoWriter, tag: number, cols: Column[] | undefined): 
 
 /** A RowData message body from Column objects. */
 export function writeRowDataObjects(w: ProtoWriter, rd: RowData): void {
-  writeColumns(w, T.LEN_1, rd.beforeColumns);
-  writeColumns(w, T.LEN_2, rd.afterColumns);
-  writePairs(w, T.LEN_3, rd.props);
+  writeColumns(w, R.beforeColumns, rd.beforeColumns);
+  writeColumns(w, R.afterColumns, rd.afterColumns);
+  writePairs(w, R.props, rd.props);
 }
 
 function selfWriting(rd: RowData): rd is SelfWritingRowData {
@@ -299,25 +287,25 @@ let rowReserve = 2;
 
 function writeRowChange(w: ProtoWriter, rc: RowChange): void {
   if (rc.tableId != null) {
-    w.byte(T.VARINT_1);
+    w.byte(RC.tableId);
     w.int64(rc.tableId);
   }
   if (rc.eventType != null) {
-    w.byte(T.VARINT_2);
+    w.byte(RC.eventType);
     w.int32(rc.eventType);
   }
   if (rc.isDdl != null) {
-    w.byte(T.VARINT_10);
+    w.byte(RC.isDdl);
     w.bool(rc.isDdl);
   }
   if (rc.sql != null) {
-    w.byte(T.LEN_11);
+    w.byte(RC.sql);
     w.string(rc.sql);
   }
   const rows = rc.rowDatas;
   if (rows != null && rows.length > 0) {
     for (const rd of rows) {
-      w.byte(T.LEN_12);
+      w.byte(RC.rowDatas);
       const reserve = rowReserve;
       const m = w.fork(reserve);
       if (selfWriting(rd)) rd[ROW_WRITER](w);
@@ -326,9 +314,9 @@ function writeRowChange(w: ProtoWriter, rc: RowChange): void {
       w.ldelim(m, reserve);
     }
   }
-  writePairs(w, T.LEN_13, rc.props);
+  writePairs(w, RC.props, rc.props);
   if (rc.ddlSchemaName != null) {
-    w.byte(T.LEN_14);
+    w.byte(RC.ddlSchemaName);
     w.string(rc.ddlSchemaName);
   }
 }
@@ -342,16 +330,16 @@ interface BeginBody {
 
 function writeBeginOrEnd(w: ProtoWriter, b: BeginBody): void {
   if (b.executeTime != null) {
-    w.byte(T.VARINT_1);
+    w.byte(TX.executeTime);
     w.int64(b.executeTime);
   }
   if (b.transactionId != null) {
-    w.byte(T.LEN_2);
+    w.byte(TX.transactionId);
     w.string(b.transactionId);
   }
-  writePairs(w, T.LEN_3, b.props);
+  writePairs(w, TX.props, b.props);
   if (b.threadId != null) {
-    w.byte(T.VARINT_4);
+    w.byte(TX.threadId);
     w.int64(b.threadId);
   }
 }
@@ -412,16 +400,16 @@ export function writeEntryAt(e: ParsedEntry, target: Buffer, view: DataView, sta
 
 function writeEntryBody(w: ProtoWriter, e: ParsedEntry): void {
   if (e.header != null) {
-    w.byte(T.LEN_1);
+    w.byte(E.header);
     const m = w.fork(1);
     writeHeader(w, e.header);
     w.ldelim(m, 1);
   }
   if (e.entryType != null) {
-    w.byte(T.VARINT_2);
+    w.byte(E.entryType);
     w.int32(e.entryType);
   }
-  w.byte(T.LEN_3);
+  w.byte(E.storeValue);
   if (e.entryType === EntryType.ROWDATA) {
     const reserve = rowChangeReserve;
     const m = w.fork(reserve);

@@ -1,45 +1,78 @@
 // Field numbers and wire tags of the Canal messages, taken once from the .proto files (through
 // proto.ts's reflection) so hand-written writers and readers never spell a field number
 // themselves: `fields.Column.value` is the number, `tags.Column.value` the (number << 3 | wire
-// type) byte a writer puts down and a reader switches on.
+// type) byte a writer puts down and a reader switches on. The field names below are checked
+// against the .proto files at load: a name that is not there throws.
 import protobuf from 'protobufjs';
 import { pb } from './proto.ts';
 
-const VARINT = 0;
-const LENGTH_DELIMITED = 2;
+export const WIRE_VARINT = 0;
+export const WIRE_LENGTH_DELIMITED = 2;
 
-type Numbers<T extends string> = Record<T, number>;
+type Numbers<T extends string> = Readonly<Record<T, number>>;
 
-function numbers<T extends string>(type: protobuf.Type): Numbers<T> {
+function numbers<T extends string>(type: protobuf.Type, names: readonly T[]): Numbers<T> {
   const out: Record<string, number> = {};
-  for (const f of type.fieldsArray) out[f.name] = f.id;
+  for (const name of names) out[name] = fieldOf(type, name).id;
   return out as Numbers<T>;
 }
 
-function wireTags<T extends string>(type: protobuf.Type): Numbers<T> {
+function wireTags<T extends string>(type: protobuf.Type, names: readonly T[]): Numbers<T> {
   const out: Record<string, number> = {};
-  for (const f of type.fieldsArray) {
-    const delimited = f.repeated || f.resolvedType instanceof protobuf.Type || f.type === 'string' || f.type === 'bytes';
-    out[f.name] = (f.id << 3) | (delimited ? LENGTH_DELIMITED : VARINT);
+  for (const name of names) {
+    const f = fieldOf(type, name);
+    out[name] = (f.id << 3) | wireTypeOf(f);
+    // The hand-written writers put a tag down as one byte.
+    if (out[name] > 0x7f) throw new Error(`wire-fields.ts: ${type.name}.${name}'s tag does not fit one byte`);
   }
   return out as Numbers<T>;
 }
 
-type ColumnField = 'index' | 'sqlType' | 'name' | 'isKey' | 'updated' | 'isNull' | 'props' | 'value' | 'length' | 'mysqlType';
-type RowDataField = 'beforeColumns' | 'afterColumns' | 'props';
-type MessagesField = 'batchId' | 'messages';
-type PacketField = 'magicNumber' | 'version' | 'type' | 'compression' | 'body';
+function fieldOf(type: protobuf.Type, name: string): protobuf.Field {
+  const f = type.fields[name];
+  if (f === undefined) throw new Error(`wire-fields.ts: ${type.name} has no field ${name} in the .proto files`);
+  return f;
+}
 
-export const fields = {
-  Column: numbers<ColumnField>(pb.Column),
-  RowData: numbers<RowDataField>(pb.RowData),
-  Messages: numbers<MessagesField>(pb.Messages),
-  Packet: numbers<PacketField>(pb.Packet),
-};
+/** The wire type a field's values are written with (the Canal messages use only these two). */
+export function wireTypeOf(f: protobuf.Field): number {
+  const delimited = f.repeated || f.resolvedType instanceof protobuf.Type || f.type === 'string' || f.type === 'bytes';
+  return delimited ? WIRE_LENGTH_DELIMITED : WIRE_VARINT;
+}
 
-export const tags = {
-  Column: wireTags<ColumnField>(pb.Column),
-  RowData: wireTags<RowDataField>(pb.RowData),
-  Messages: wireTags<MessagesField>(pb.Messages),
-  Packet: wireTags<PacketField>(pb.Packet),
-};
+const names = {
+  Packet: ['magicNumber', 'version', 'type', 'compression', 'body'],
+  Handshake: ['communicationEncoding', 'seeds', 'supportedCompressions'],
+  ClientAuth: ['username', 'password', 'netReadTimeout', 'netWriteTimeout', 'destination', 'clientId', 'filter', 'startTimestamp'],
+  Ack: ['errorCode', 'errorMessage'],
+  ClientAck: ['destination', 'clientId', 'batchId'],
+  Sub: ['destination', 'clientId', 'filter'],
+  Unsub: ['destination', 'clientId', 'filter'],
+  Get: ['destination', 'clientId', 'fetchSize', 'timeout', 'unit', 'autoAck'],
+  Messages: ['batchId', 'messages'],
+  ClientRollback: ['destination', 'clientId', 'batchId'],
+  Entry: ['header', 'entryType', 'storeValue'],
+  Header: ['version', 'logfileName', 'logfileOffset', 'serverId', 'serverenCode', 'executeTime', 'sourceType', 'schemaName', 'tableName', 'eventLength', 'eventType', 'props', 'gtid'],
+  Column: ['index', 'sqlType', 'name', 'isKey', 'updated', 'isNull', 'props', 'value', 'length', 'mysqlType'],
+  RowData: ['beforeColumns', 'afterColumns', 'props'],
+  RowChange: ['tableId', 'eventType', 'isDdl', 'sql', 'rowDatas', 'props', 'ddlSchemaName'],
+  TransactionBegin: ['executeTime', 'transactionId', 'props', 'threadId'],
+  TransactionEnd: ['executeTime', 'transactionId', 'props'],
+  Pair: ['key', 'value'],
+} as const;
+
+type Names = typeof names;
+type Message = keyof Names;
+type Table = { readonly [M in Message]: Numbers<Names[M][number]> };
+
+function table(of: (type: protobuf.Type, list: readonly string[]) => Numbers<string>): Table {
+  const out: Record<string, Numbers<string>> = {};
+  for (const m of Object.keys(names) as Message[]) out[m] = of(pb[m], names[m]);
+  return out as unknown as Table;
+}
+
+/** Field numbers, by message and field name. */
+export const fields: Table = table(numbers);
+
+/** Wire tags (number << 3 | wire type), by message and field name; every one fits a byte. */
+export const tags: Table = table(wireTags);
