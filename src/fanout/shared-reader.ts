@@ -31,6 +31,15 @@ export interface ParserLike {
   resume(): void;
   stats(): ParserStats;
   startPoint(): FilePosition | undefined;
+  /** EventParser's: where the stream stands once everything read has been handed on (snapshots) */
+  handedThrough?(): HandedThrough | undefined;
+}
+
+/** Where a stream stands between events: the end of the last event read, and the executed GTID position. */
+export interface HandedThrough {
+  file: string;
+  offset: number;
+  gtidSet: string;
 }
 
 /** A row change that arrived as a statement (the parser's onStatementDml). */
@@ -421,6 +430,27 @@ export class SharedReader {
     await p.stop().catch(() => undefined);
   }
 
+  /**
+   * Where `t`'s stream stands when every entry read for it has been delivered (docs/snapshots.md):
+   * attached, the shared parser's point once the tap has every chunk of the window; on its own,
+   * its parser's. Undefined while entries wait for it (paused behind the window, detached), while
+   * it re-reads what it delivered before a restart, or while the parser holds entries.
+   */
+  handedThroughFor(t: ReaderTap): HandedThrough | undefined {
+    let h: HandedThrough | undefined;
+    if (t.mode === 'attached') {
+      if (t.seq !== this.nextSeq) return undefined;
+      h = this.parser?.handedThrough?.();
+    } else if (t.mode === 'solo') {
+      h = t.solo?.handedThrough?.();
+    }
+    if (h === undefined) return undefined;
+    // Re-reading after a restart: the parser stands behind what the tap delivered until it passes it.
+    const skip = t.skipTo;
+    if (skip !== undefined && comparePos(h, { file: skip.file, offset: skip.nextOffset }) < 0) return undefined;
+    return h;
+  }
+
   /** Stats of the parser a tap reads from now. */
   statsFor(t: ReaderTap): ParserStats | undefined {
     if (t.solo !== undefined) return t.solo.stats();
@@ -498,6 +528,11 @@ export class ReaderTap extends EventEmitter {
 
   startPoint(): FilePosition | undefined {
     return this.began === undefined ? undefined : { ...this.began };
+  }
+
+  /** Where this destination's stream stands on an idle source, as EventParser.handedThrough() says (snapshots). */
+  handedThrough(): HandedThrough | undefined {
+    return this.reader.handedThroughFor(this);
   }
 
   stats(): ParserStats {

@@ -221,8 +221,8 @@ export class Instance implements Destination, InstanceStatsSource {
       const slaveId = group === undefined ? slaveIdFor(cfg) : groupSlaveIdFor(this.name, group[k]!);
       return { name: st.name, reader: this.makeReader(src, slaveId, st.start, group === undefined ? this.name : `${this.name}/${st.name}`, m), state: 'stopped', error: undefined, start: st.start };
     });
-    // Snapshots need the stream's reader to say where it stands when idle (an own parser, or a
-    // standby pair); a group or a shared reader's tap cannot yet.
+    // Snapshots need the stream's reader to say where it stands when idle (an own parser, a
+    // shared reader's tap, or a standby pair); a group destination is not snapshotted.
     const first = sources[0]!.reader as Partial<StreamSource> & ParserLike;
     const snapshots =
       group === undefined && typeof first.handedThrough === 'function'
@@ -285,17 +285,14 @@ export class Instance implements Destination, InstanceStatsSource {
   }
 
   /**
-   * The running instance's snapshots, for the admin port; undefined while not running. Where the
-   * stream's reader cannot take snapshots (a group, a shared reader) requests are refused saying so.
+   * The running instance's snapshots, for the admin port; undefined while not running. A group
+   * destination cannot take snapshots: requests are refused saying so.
    */
   snapshots(): SnapshotControl | undefined {
     const r = this.run;
     if (r === undefined) return undefined;
     if (r.snapshots !== undefined) return r.snapshots;
-    const why =
-      r.acks !== undefined
-        ? `destination ${this.name} merges several sources; snapshots are taken on single-source destinations`
-        : `destination ${this.name} reads through the shared reader of its source; snapshots need a reader of its own: set "reader": {"shared": false} in ${this.opts.config.file}`;
+    const why = `destination ${this.name} merges several sources; snapshots are taken on single-source destinations`;
     return {
       request: () => Promise.reject(new SnapshotRefused(why)),
       stop: () => [],

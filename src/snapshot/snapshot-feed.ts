@@ -29,6 +29,8 @@ export interface StreamSource {
   resume(): void;
   /** where the stream stands when everything read has been handed on; undefined while entries are held */
   handedThrough(): { file: string; offset: number; gtidSet: string } | undefined;
+  /** a shared reader's tap: the entries are the same objects other destinations receive */
+  entriesShared?(): boolean;
 }
 
 export interface EmittedChunk {
@@ -135,6 +137,14 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
   resume(): void {
     this.pausedByPump = false;
     this.source.resume();
+  }
+
+  /**
+   * The pump shares the encoding of entries other destinations receive too (a shared reader).
+   * A chunk's entries are this feed's own; sharing their encoding is harmless, they are encoded once.
+   */
+  entriesShared(): boolean {
+    return this.source.entriesShared?.() === true;
   }
 
   /** Starts recording changes of `schema.table`, before its rows are read. */

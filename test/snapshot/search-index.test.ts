@@ -36,7 +36,7 @@ test('search-index example: existing rows arrive through a snapshot, then the st
     await mkdir(join(dir, 'instances'));
     const adminPort = await freePort();
     await writeFile(join(dir, 'sluice.json'), JSON.stringify({ listen: { port: 0 }, admin: { port: adminPort }, dataDir: join(dir, 'data') }));
-    await writeFile(join(dir, 'instances', 'shop.json'), JSON.stringify({ source: { ...sb.replConfig, slaveId: 8124 }, snapshot: { chunkSize: 400 }, reader: { shared: false } }));
+    await writeFile(join(dir, 'instances', 'shop.json'), JSON.stringify({ source: { ...sb.replConfig, slaveId: 8124 }, snapshot: { chunkSize: 400 } }));
     sluice = await startSluice(await loadConfig(dir), createLogger({ level: 'silent', pretty: false }));
     await sluice.ready;
     const c2 = new CanalClient({ host: '127.0.0.1', port: sluice.canalPort, destination: 'shop' });
