@@ -49,14 +49,19 @@ class FakeParser extends EventEmitter implements ParserLike {
   }
 }
 
-test('a tap says where its stream stands: attached, after falling behind, on its own parser, and after rejoining', async () => {
+/** A shared reader of fake parsers (a 100-byte window); `parsers` in the order made. */
+function fakeReader(): { parsers: FakeParser[]; make: (start: StartFrom) => FakeParser; reader: SharedReader } {
   const parsers: FakeParser[] = [];
   const make = (start: StartFrom) => {
     const p = new FakeParser(start);
     parsers.push(p);
     return p;
   };
-  const reader = new SharedReader({ makeParser: make, windowBytes: 100 });
+  return { parsers, make, reader: new SharedReader({ makeParser: make, windowBytes: 100 }) };
+}
+
+test('a tap says where its stream stands: attached, after falling behind, on its own parser, and after rejoining', async () => {
+  const { parsers, make, reader } = fakeReader();
   const start: StartFrom = { kind: 'position', file: FILE, offset: 4 };
   const a = reader.tap('a', start, make);
   const b = reader.tap('b', start, make);
@@ -108,13 +113,7 @@ test('a tap says where its stream stands: attached, after falling behind, on its
 });
 
 test('a tap re-reading what it delivered before a restart says nothing until its parser is past it', async () => {
-  const parsers: FakeParser[] = [];
-  const make = (start: StartFrom) => {
-    const p = new FakeParser(start);
-    parsers.push(p);
-    return p;
-  };
-  const reader = new SharedReader({ makeParser: make, windowBytes: 100 });
+  const { parsers, make, reader } = fakeReader();
   const t = reader.tap('t', { kind: 'position', file: FILE, offset: 4 }, make);
   await t.start();
   const p = parsers[0]!;
