@@ -14,14 +14,12 @@ import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
 import { readMetaState } from '../../src/meta/meta-store.ts';
 import { sourcePart } from '../../src/meta/group-cursor.ts';
-import type { InstanceConfig } from '../../src/config/types.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
-import type { CanalBatch } from '../../src/client/entry.ts';
-import { client, instanceConfig, startInProcess, type InProcessSluice } from './support/harness.ts';
+import { client, startInProcess, type InProcessSluice } from './support/harness.ts';
 import { startChild, type ChildSluice } from './support/child-sluice.ts';
+import { GroupConsumer, NAMES, pull as pullChecked, startShards, workload } from './support/group-shards.ts';
 
 const DEST = 'shards';
-const NAMES = ['shard1', 'shard2'] as const;
 const FLUSH_MS = 200;
 
 let sbs: Sandbox[] = [];
@@ -36,98 +34,15 @@ after(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-interface RowSeen {
-  seq: number;
-  /** the END of its transaction: the position a cursor part takes once it is acknowledged */
-  endFile: string;
-  endOffset: number;
-}
-
-function fileSeq(f: string): number {
-  return Number(/\.(\d+)$/.exec(f)?.[1] ?? -1);
-}
-
-/** What the consumer keeps per source, checking each batch as it goes. */
-class GroupConsumer {
-  readonly rows = new Map<string, RowSeen[]>(NAMES.map((n) => [n, []]));
-  readonly serverIds = new Map<string, Set<number>>(NAMES.map((n) => [n, new Set()]));
-  private open: { source: string; rows: number[] } | undefined;
-
-  apply(b: CanalBatch): void {
-    for (const e of b) {
-      const source = e.props['source'];
-      assert.ok(source === 'shard1' || source === 'shard2', `every entry names its source (got ${JSON.stringify(source)})`);
-      this.serverIds.get(source)!.add(e.serverId);
-      if (e.entryType === 'TRANSACTIONBEGIN') {
-        assert.equal(this.open, undefined, 'a BEGIN never comes inside another transaction');
-        this.open = { source, rows: [] };
-      } else if (e.entryType === 'ROWDATA' && !e.isDdl) {
-        assert.equal(this.open?.source, source, 'a transaction is never split by another source');
-        for (const r of e.rows) this.open!.rows.push(Number(r.after['seq']));
-      } else if (e.entryType === 'TRANSACTIONEND') {
-        assert.equal(this.open?.source, source, 'the END belongs to the open transaction');
-        for (const seq of this.open!.rows) this.rows.get(source)!.push({ seq, endFile: e.logfileName, endOffset: e.logfileOffset });
-        this.open = undefined;
-      }
-    }
-  }
-
-  /** After a crash: forget what the source will send again (everything after its persisted part). */
-  rewind(source: string, file: string, offset: number): void {
-    const list = this.rows.get(source)!;
-    const keep = list.filter((r) => fileSeq(r.endFile) < fileSeq(file) || (r.endFile === file && r.endOffset <= offset));
-    this.rows.set(source, keep);
-    this.open = undefined;
-  }
-
-  count(source: string): number {
-    return this.rows.get(source)!.length;
-  }
-}
-
-async function pull(c: CanalClient, consumer: GroupConsumer, done: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out consuming until ${what}; have ${NAMES.map((n) => `${n}=${consumer.count(n)}`).join(' ')}; ${child?.stderr().slice(-2000) ?? ''}`);
-    const b = await c.getWithoutAck(37, 200);
-    if (b.id === -1) continue;
-    consumer.apply(b);
-    await c.ack(b.id);
-  }
-}
-
-/** Transactions of 1-3 rows on one shard, rows numbered 1, 2, ... in commit order. */
-async function workload(sb: Sandbox, shard: number, from: number, txns: number): Promise<number> {
-  let seq = from;
-  for (let t = 0; t < txns; t++) {
-    const n = 1 + ((t * 7 + shard) % 3);
-    const stmts: string[] = [];
-    for (let k = 0; k < n; k++) {
-      seq++;
-      stmts.push(`INSERT INTO orders (id, shard, seq, note) VALUES (${shard * 1_000_000 + seq}, ${shard}, ${seq}, 't${t}')`);
-    }
-    await sb.transaction(stmts);
-  }
-  return seq;
-}
+const pull = (c: CanalClient, consumer: GroupConsumer, done: () => boolean, what: string) => pullChecked(c, consumer, done, what, () => child?.stderr().slice(-2000) ?? '');
 
 test('group destination: two shards merged; SIGKILL resumes each source exactly; a dead source degrades the group, its return recovers it', async () => {
-  sbs = await Promise.all([Sandbox.start({ serverId: 11 }), Sandbox.start({ serverId: 12 })]);
-  const [a, b] = sbs as [Sandbox, Sandbox];
+  const shards = await startShards(DEST, { skewMs: 200, onSourceFailure: 'continue' });
+  sbs = shards.sbs;
+  const [a, b] = shards.sbs;
+  const cfg = shards.cfg;
   dataDir = await mkdtemp(join(tmpdir(), 'sluice-group-'));
   const dir = dataDir;
-  const create = 'CREATE TABLE orders (id BIGINT PRIMARY KEY, shard INT NOT NULL, seq INT NOT NULL, note VARCHAR(20))';
-  await Promise.all([a.sql(create), b.sql(create)]);
-  const [ma, mb] = await Promise.all([a.masterStatus(), b.masterStatus()]);
-  const base = instanceConfig(a, DEST);
-  const cfg: InstanceConfig = {
-    ...base,
-    sources: [
-      { name: 'shard1', ...a.replConfig, connectTimeoutMs: 5_000, start: { kind: 'position', file: ma.file, offset: ma.position } },
-      { name: 'shard2', ...b.replConfig, connectTimeoutMs: 5_000, start: { kind: 'position', file: mb.file, offset: mb.position } },
-    ],
-    group: { skewMs: 200, onSourceFailure: 'continue' },
-  };
   const consumer = new GroupConsumer();
 
   // Phase 1: concurrent workload, SIGKILL of sluice in the middle, restart.
@@ -163,9 +78,8 @@ test('group destination: two shards merged; SIGKILL resumes each source exactly;
   await c.disconnect().catch(() => undefined);
   assert.equal(await child.terminate(), 0);
   child = undefined;
-  for (const [n, last] of [['shard1', lastA], ['shard2', lastB]] as const) {
-    assert.deepEqual(consumer.rows.get(n)!.map((r) => r.seq), Array.from({ length: last }, (_, k) => k + 1), `${n}: every row once, in the shard's order`);
-  }
+  consumer.assertComplete('shard1', lastA, "every row once, in the shard's order");
+  consumer.assertComplete('shard2', lastB, "every row once, in the shard's order");
   assert.deepEqual([...consumer.serverIds.get('shard1')!], [11], "shard1's entries carry its server id");
   assert.deepEqual([...consumer.serverIds.get('shard2')!], [12]);
 
@@ -187,7 +101,6 @@ test('group destination: two shards merged; SIGKILL resumes each source exactly;
   const moreB = await workload(b, 2, lastB, 10);
   await pull(c, consumer, () => consumer.count('shard2') >= moreB, "shard2's rows after it came back");
   await c.disconnect().catch(() => undefined);
-  for (const [n, last] of [['shard1', more], ['shard2', moreB]] as const) {
-    assert.deepEqual(consumer.rows.get(n)!.map((r) => r.seq), Array.from({ length: last }, (_, k) => k + 1), `${n}: still every row once, in order`);
-  }
+  consumer.assertComplete('shard1', more, 'still every row once, in order');
+  consumer.assertComplete('shard2', moreB, 'still every row once, in order');
 });
