@@ -2,8 +2,7 @@
 // section (and its snapshot step) are read from the README and run as written, against a private
 // MariaDB, with only what a reader adapts to their machine changed:
 //   - `--config config` is a copy of the shipped config/ whose source, ports and data directory
-//     point at the private MariaDB and free ports (and, if the README says to add
-//     `"reader": {"shared": false}`, with it added);
+//     point at the private MariaDB and free ports (the shared reader stays on, as shipped);
 //   - `export PG_URL=...` is the line examples/search-index/postgres.ts printed, as the README says;
 //   - SLUICE_PORT comes from the environment (the README relies on its default, 11111, the
 //     shipped listen.port, which the copy cannot take on a shared machine);
@@ -41,7 +40,6 @@ function blockWith(blocks: ReadmeCommand[][], what: string): ReadmeCommand[] {
 }
 
 test('search-index example: the README commands index existing rows (snapshot) and new changes into a private PostgreSQL', async () => {
-  const readme = await readFile(README, 'utf8');
   const blocks = [...shBlocks(README, '## Run it'), ...shBlocks(README, '### Load the rows already in the table')].map(parseShBlock);
   const startBlock = blockWith(blocks, 'sluice start');
   const pgBlock = blockWith(blocks, 'postgres.ts');
@@ -69,7 +67,6 @@ test('search-index example: the README commands index existing rows (snapshot) a
     await writeFile(join(config, 'sluice.json'), JSON.stringify(server));
     const instance = JSON.parse(await readFile(join(ROOT, 'config/instances/example.json'), 'utf8')) as Record<string, Record<string, unknown>>;
     instance.source = { ...instance.source, ...sb.replConfig };
-    if (readme.includes('"reader": {"shared": false}')) instance.reader = { shared: false };
     await writeFile(join(config, 'instances', 'example.json'), JSON.stringify(instance));
 
     await sb.sql('CREATE DATABASE shop');
