@@ -4,7 +4,12 @@
 // destinations sharing one reader (the default); N destinations each with a reader of its own
 // (reader.shared false, what sluice did before). Runs alternate so machine noise spreads evenly.
 //
-//   node --import tsx bench/fanout.ts [--rows 400000] [--copies 20] [--runs 3]
+//   node --import tsx bench/fanout.ts [--rows 400000] [--copies 20] [--runs 3] [--scenarios one,shared,separate]
+//
+// --scenarios one,shared leaves out the separate-readers scenario (the slowest by far), for
+// quicker comparisons of the shared path. --profile DIR runs the server under --cpu-prof, one folder per
+// scenario and run in DIR (summarize with bench/cpuprofile-summary.ts; the profiler's own cost
+// inflates the CPU figures of such a run).
 //
 // Not part of `npm test`. Results go to stdout as a table and one JSON line.
 import { loadavg, cpus } from 'node:os';
@@ -25,6 +30,10 @@ function arg(name: string, dflt: number): number {
 const ROWS = arg('rows', 400_000);
 const COPIES = arg('copies', 20);
 const RUNS = arg('runs', 3);
+const SCENARIO_KEYS = (process.argv.includes('--scenarios') ? process.argv[process.argv.indexOf('--scenarios') + 1]! : 'one,shared,separate').split(',');
+/** --server-flags=--perf-basic-prof,...: extra node flags of the server process (as bench/run.ts) */
+const SERVER_FLAGS = (process.argv.find((a) => a.startsWith('--server-flags='))?.slice('--server-flags='.length) ?? '').split(',').filter((f) => f !== '');
+const PROFILE_DIR = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined;
 const USER = 'bench';
 const PASSWORD = 'bench-Secret-7';
 const DESTINATION = 'fan';
@@ -41,15 +50,22 @@ interface RunResult {
   wallSeconds: number;
   peakRssBytes: number;
   entriesPerConsumer: number;
+  /** GET replies with entries, summed over the consumers (fewer, fuller batches cost less per entry) */
+  batches: number;
 }
 
-const SCENARIOS: Scenario[] = [
-  { name: 'one destination', copies: 1, shared: true },
-  { name: `${COPIES} destinations, shared reader`, copies: COPIES, shared: true },
-  { name: `${COPIES} destinations, separate readers`, copies: COPIES, shared: false },
-];
+const ALL_SCENARIOS: Record<string, Scenario> = {
+  one: { name: 'one destination', copies: 1, shared: true },
+  shared: { name: `${COPIES} destinations, shared reader`, copies: COPIES, shared: true },
+  separate: { name: `${COPIES} destinations, separate readers`, copies: COPIES, shared: false },
+};
+const SCENARIOS: Scenario[] = SCENARIO_KEYS.map((k) => {
+  const sc = ALL_SCENARIOS[k];
+  if (sc === undefined) throw new Error(`--scenarios: unknown scenario ${JSON.stringify(k)} (known: ${Object.keys(ALL_SCENARIOS).join(', ')})`);
+  return sc;
+});
 
-async function runOnce(sb: Sandbox, start: { file: string; offset: number }, sc: Scenario, serverId: number): Promise<RunResult> {
+async function runOnce(sb: Sandbox, start: { file: string; offset: number }, sc: Scenario, serverId: number, run: number): Promise<RunResult> {
   const job: ServerJob = {
     conn: sb.replConfig,
     serverId,
@@ -62,7 +78,8 @@ async function runOnce(sb: Sandbox, start: { file: string; offset: number }, sc:
     sharedReader: sc.shared,
   };
   const deadlineMs = 600_000;
-  const server = startWorker<ServerMsg>('server', job, { deadlineMs, nodeFlags: [...SERVER_NODE_FLAGS] });
+  const profile = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}/${sc.copies}-${sc.shared ? 'shared' : 'separate'}-${run}`];
+  const server = startWorker<ServerMsg>('server', job, { deadlineMs, nodeFlags: [...SERVER_NODE_FLAGS, ...SERVER_FLAGS, ...profile] });
   let peak = 0;
   let cpu = 0;
   server.proc.on('message', (m: ServerMsg) => {
@@ -71,7 +88,7 @@ async function runOnce(sb: Sandbox, start: { file: string; offset: number }, sc:
       cpu = m.cpuSeconds;
     }
   });
-  type ConsumerMsg = { kind: 'subscribed' } | { kind: 'result'; result: { results: { entries: number; sentinelWallMs: number }[] } } | { kind: 'error'; message: string };
+  type ConsumerMsg = { kind: 'subscribed' } | { kind: 'result'; result: { results: { entries: number; batches: number; sentinelWallMs: number }[] } } | { kind: 'error'; message: string };
   let consumer: ReturnType<typeof startWorker<ConsumerMsg>> | undefined;
   try {
     await server.next((m) => m.kind === 'loaded', 'server loaded', 60_000);
@@ -93,7 +110,7 @@ async function runOnce(sb: Sandbox, start: { file: string; offset: number }, sc:
     await server.exited;
     const entries = done.result.results.map((r) => r.entries);
     if (new Set(entries).size !== 1) throw new Error(`consumers received different entry counts: ${entries.join(',')}`);
-    return { scenario: sc.name, serverCpuSeconds: cpu, wallSeconds: wall, peakRssBytes: peak, entriesPerConsumer: entries[0]! };
+    return { scenario: sc.name, serverCpuSeconds: cpu, wallSeconds: wall, peakRssBytes: peak, entriesPerConsumer: entries[0]!, batches: done.result.results.reduce((n, r) => n + r.batches, 0) };
   } finally {
     consumer?.kill();
     server.kill();
@@ -114,23 +131,23 @@ try {
   for (let r = 0; r < RUNS; r++) {
     for (const sc of SCENARIOS) {
       process.stderr.write(`run ${r + 1}/${RUNS}: ${sc.name}...\n`);
-      results.push(await runOnce(sb, start, sc, serverId));
+      results.push(await runOnce(sb, start, sc, serverId, r + 1));
       serverId += 25;
     }
   }
   const loadAfter = loadavg();
   const by = (name: string): RunResult[] => results.filter((x) => x.scenario === name);
-  const oneCpu = median(by(SCENARIOS[0]!.name).map((x) => x.serverCpuSeconds));
+  const oneCpu = median(by(SCENARIOS[0]!.name).map((x) => x.serverCpuSeconds)); // the first scenario listed is the unit
   const lines = [
     `fan-out: ${ROWS} rows (${span.bytes} binlog bytes), ${RUNS} runs, ${cpus().length} cores, load ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(2)).join(' ')} after`,
-    '| scenario | server CPU s (runs) | median | × one destination | peak RSS MB (max) | wall s (median) |',
-    '|---|---|---|---|---|---|',
+    '| scenario | server CPU s (runs) | median | × one destination | peak RSS MB (max) | wall s (median) | batches (median, all consumers) |',
+    '|---|---|---|---|---|---|---|',
   ];
   for (const sc of SCENARIOS) {
     const xs = by(sc.name);
     const cpu = median(xs.map((x) => x.serverCpuSeconds));
     lines.push(
-      `| ${sc.name} | ${xs.map((x) => x.serverCpuSeconds.toFixed(2)).join(', ')} | ${cpu.toFixed(2)} | ${(cpu / oneCpu).toFixed(2)}× | ${(Math.max(...xs.map((x) => x.peakRssBytes)) / 2 ** 20).toFixed(0)} | ${median(xs.map((x) => x.wallSeconds)).toFixed(1)} |`,
+      `| ${sc.name} | ${xs.map((x) => x.serverCpuSeconds.toFixed(2)).join(', ')} | ${cpu.toFixed(2)} | ${(cpu / oneCpu).toFixed(2)}× | ${(Math.max(...xs.map((x) => x.peakRssBytes)) / 2 ** 20).toFixed(0)} | ${median(xs.map((x) => x.wallSeconds)).toFixed(1)} | ${median(xs.map((x) => x.batches))} |`,
     );
   }
   process.stdout.write(lines.join('\n') + '\n');
