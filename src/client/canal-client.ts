@@ -14,7 +14,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { scramblePassword } from '../protocol/auth.ts';
 import { ackError, CanalConnection, type Reply } from './connection.ts';
 import { batchOfSpans, type CanalBatch } from './entry.ts';
-import { readMessages } from './messages-reader.ts';
+import { readMessages } from '../protocol/messages-reader.ts';
 import { CanalAuthError, CanalConnectionError, CanalError, CanalNotActiveError, CanalProtocolError, CanalReconnectError, CanalServerError, isRetryable } from './errors.ts';
 import { FixedServers, formatAddress, parseAddressList, type ServerAddress, type ServerLocator } from './server-locator.ts';
 import { ConsumerLock, ConsumerStandby } from './consumer-lock.ts';

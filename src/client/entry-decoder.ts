@@ -9,7 +9,7 @@ import type { DecodedEntry } from '../protocol/entry-codec.ts';
 import { EntryType, type Column, type Header, type Pair, type RowChange, type RowData, type TransactionBegin, type TransactionEnd } from '../protocol/entry-model.ts';
 import { PositionStrings } from './position-strings.ts';
 import { fields, tags } from '../protocol/wire-fields.ts';
-import { asBuffer, utf8, WireReader } from './wire-reader.ts';
+import { asBuffer, utf8, WireReader } from '../protocol/wire-reader.ts';
 
 /** Field numbers of RowData's two column lists. */
 export const BEFORE = fields.RowData.beforeColumns as 1;

@@ -5,7 +5,7 @@
 import type { DecodedEntry } from '../protocol/entry-codec.ts';
 import { AFTER, BEFORE, entryLayout, readColumns, readHeader, readRowValues, readTransactionBody, type EntryLayout } from './entry-decoder.ts';
 import { PositionStrings } from './position-strings.ts';
-import { asBuffer, WireReader } from './wire-reader.ts';
+import { asBuffer, WireReader } from '../protocol/wire-reader.ts';
 import { EntryType, EntryTypeName as entryTypeNames, EventTypeName as eventTypeNames, type Column, type Header, type Pair } from '../protocol/entry-model.ts';
 
 export type EntryTypeName = 'TRANSACTIONBEGIN' | 'ROWDATA' | 'TRANSACTIONEND' | 'HEARTBEAT' | 'GTIDLOG' | `UNKNOWN_${number}`;

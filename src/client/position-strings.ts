@@ -1,5 +1,5 @@
 // Reuse of repeated short strings decoded from entry bytes.
-import { utf8, type WireReader } from './wire-reader.ts';
+import { utf8, type WireReader } from '../protocol/wire-reader.ts';
 
 /**
  * The string last seen at each position (a column position of a row image, a header field),

@@ -1,9 +1,11 @@
 // Every Canal packet, as the bytes of one frame body (a serialized Packet), in both directions.
 // The server's replies carry version=1 as Canal's builders set it; client requests carry no
-// version, as the Java client sends them. Presence rules follow proto3 as Canal's Java builders write it (docs/protocol.md, Wire): a field
-// is written only when Canal writes it, so nothing here sets a proto3 field to its default.
-import protobuf from 'protobufjs';
-import { pb, toObjectOptions } from './proto.ts';
+// version, as the Java client sends them. Presence rules follow proto3 as Canal's Java builders
+// write it (docs/protocol.md, Wire), and message-codec.ts applies them: a plain field at its
+// default is not written, a oneof field (Canal's explicit presence) is written whenever set. The
+// server and the client both read and write every packet through the codecs below.
+import { messageCodec, type MessageCodec } from './message-codec.ts';
+import { pb } from './proto.ts';
 import { FRAME_HEADER_BYTES, MAX_WIRE_FRAME_BYTES, FrameTooLargeError } from './frame.ts';
 import { varintSize, writeVarint } from './varint.ts';
 import { tags } from './wire-fields.ts';
@@ -39,18 +41,63 @@ export class PacketDecodeError extends Error {
   }
 }
 
+interface PacketMessage {
+  magicNumber?: number;
+  version?: number;
+  type: number;
+  compression?: number;
+  body?: Uint8Array;
+}
+interface HandshakeMessage {
+  communicationEncoding?: string;
+  seeds: Uint8Array;
+  supportedCompressions?: number;
+}
+interface ClientAuthMessage {
+  username: string;
+  password?: Uint8Array;
+  netReadTimeout?: number;
+  netWriteTimeout?: number;
+  destination?: string;
+  clientId?: string;
+  filter?: string;
+  startTimestamp?: number;
+}
+interface AckMessage {
+  errorCode?: number;
+  errorMessage?: string;
+}
+interface MessagesMessage {
+  batchId: number;
+  messages: Uint8Array[];
+}
+
+/** The codec of each packet message (message-codec.ts), from proto/canal_packet.proto. */
+export const codecs = {
+  Packet: messageCodec<PacketMessage>(pb.Packet),
+  Handshake: messageCodec<HandshakeMessage>(pb.Handshake),
+  ClientAuth: messageCodec<ClientAuthMessage>(pb.ClientAuth),
+  Ack: messageCodec<AckMessage>(pb.Ack),
+  Sub: messageCodec<SubFields>(pb.Sub),
+  Unsub: messageCodec<SubFields>(pb.Unsub),
+  Get: messageCodec<GetFields>(pb.Get),
+  Messages: messageCodec<MessagesMessage>(pb.Messages),
+  ClientAck: messageCodec<BatchFields>(pb.ClientAck),
+  ClientRollback: messageCodec<BatchFields>(pb.ClientRollback),
+};
+
 function packet(type: PacketType, body: Uint8Array | undefined, withVersion: boolean): Uint8Array {
-  const msg: Record<string, unknown> = { type };
+  const msg: PacketMessage = { type };
   if (withVersion) msg.version = 1;
-  if (body !== undefined && body.length > 0) msg.body = body;
-  return pb.Packet.encode(msg).finish();
+  if (body !== undefined) msg.body = body;
+  return codecs.Packet.encode(msg);
 }
 
 // ---------------------------------------------------------------- server -> client
 
 /** HANDSHAKE with the connection's 8 seed bytes. */
 export function handshakePacket(seed: Uint8Array): Uint8Array {
-  return packet(PacketType.HANDSHAKE, pb.Handshake.encode({ seeds: seed }).finish(), true);
+  return packet(PacketType.HANDSHAKE, codecs.Handshake.encode({ seeds: seed }), true);
 }
 
 /** The success ACK: version 1, type ACK, no body (its body would be empty). */
@@ -59,9 +106,7 @@ export function successAckPacket(): Uint8Array {
 }
 
 export function errorAckPacket(code: number, message: string): Uint8Array {
-  const ack: Record<string, unknown> = { errorCode: code };
-  if (message !== '') ack.errorMessage = message;
-  return packet(PacketType.ACK, pb.Ack.encode(ack).finish(), true);
+  return packet(PacketType.ACK, codecs.Ack.encode({ errorCode: code, errorMessage: message }), true);
 }
 
 /**
@@ -70,10 +115,7 @@ export function errorAckPacket(code: number, message: string): Uint8Array {
  * narrowed away, which still carries its id so the client acknowledges it.
  */
 export function messagesPacket(batchId: number, entries: readonly Uint8Array[] = []): Uint8Array {
-  const msg: Record<string, unknown> = {};
-  if (batchId !== 0) msg.batchId = batchId;
-  if (entries.length > 0) msg.messages = entries;
-  return packet(PacketType.MESSAGES, pb.Messages.encode(msg).finish(), true);
+  return packet(PacketType.MESSAGES, codecs.Messages.encode({ batchId, messages: [...entries] }), true);
 }
 
 export function emptyMessagesPacket(): Uint8Array {
@@ -165,46 +207,35 @@ export interface BatchFields {
   batchId: number;
 }
 
-function nonEmpty(obj: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (v === undefined || v === '' || v === 0 || v === false) continue;
-    out[k] = v;
-  }
-  return out;
-}
-
 export function clientAuthPacket(f: ClientAuthFields): Uint8Array {
-  const msg = nonEmpty({ username: f.username, destination: f.destination, clientId: f.clientId, filter: f.filter });
-  if (f.password !== '') msg.password = Buffer.from(f.password, 'utf8');
+  const msg: ClientAuthMessage = { username: f.username, password: Buffer.from(f.password, 'utf8') };
+  if (f.destination !== undefined) msg.destination = f.destination;
+  if (f.clientId !== undefined) msg.clientId = f.clientId;
+  if (f.filter !== undefined) msg.filter = f.filter;
   // oneof fields: written whenever set, as the Java client sets them
   if (f.netReadTimeoutMs !== undefined) msg.netReadTimeout = f.netReadTimeoutMs;
   if (f.netWriteTimeoutMs !== undefined) msg.netWriteTimeout = f.netWriteTimeoutMs;
-  return packet(PacketType.CLIENTAUTHENTICATION, pb.ClientAuth.encode(msg).finish(), false);
+  return packet(PacketType.CLIENTAUTHENTICATION, codecs.ClientAuth.encode(msg), false);
 }
 
 export function subPacket(f: SubFields): Uint8Array {
-  return packet(PacketType.SUBSCRIPTION, pb.Sub.encode(nonEmpty({ ...f })).finish(), false);
+  return packet(PacketType.SUBSCRIPTION, codecs.Sub.encode(f), false);
 }
 
 export function unsubPacket(f: SubFields): Uint8Array {
-  return packet(PacketType.UNSUBSCRIPTION, pb.Unsub.encode(nonEmpty({ ...f })).finish(), false);
+  return packet(PacketType.UNSUBSCRIPTION, codecs.Unsub.encode(f), false);
 }
 
 export function getPacket(f: GetFields): Uint8Array {
-  const msg = nonEmpty({ destination: f.destination, clientId: f.clientId, fetchSize: f.fetchSize });
-  if (f.timeout !== undefined) msg.timeout = f.timeout;
-  if (f.unit !== undefined) msg.unit = f.unit;
-  if (f.autoAck !== undefined) msg.autoAck = f.autoAck;
-  return packet(PacketType.GET, pb.Get.encode(msg).finish(), false);
+  return packet(PacketType.GET, codecs.Get.encode(f), false);
 }
 
 export function clientAckPacket(f: BatchFields): Uint8Array {
-  return packet(PacketType.CLIENTACK, pb.ClientAck.encode(nonEmpty({ ...f })).finish(), false);
+  return packet(PacketType.CLIENTACK, codecs.ClientAck.encode(f), false);
 }
 
 export function clientRollbackPacket(f: BatchFields): Uint8Array {
-  return packet(PacketType.CLIENTROLLBACK, pb.ClientRollback.encode(nonEmpty({ ...f })).finish(), false);
+  return packet(PacketType.CLIENTROLLBACK, codecs.ClientRollback.encode(f), false);
 }
 
 /** Any packet by type number with a raw body: for tests and for probing unsupported types. */
@@ -221,16 +252,16 @@ export interface DecodedPacket {
   body: Uint8Array;
 }
 
-function decodeWith<T>(type: protobuf.Type, bytes: Uint8Array, what: string): T {
+function decodeWith<T extends object>(codec: MessageCodec<T>, bytes: Uint8Array): Partial<T> {
   try {
-    return type.toObject(type.decode(bytes), toObjectOptions) as T;
+    return codec.decode(bytes);
   } catch (err) {
-    throw new PacketDecodeError(what, err);
+    throw new PacketDecodeError(codec.name, err);
   }
 }
 
 export function decodePacket(bytes: Uint8Array): DecodedPacket {
-  const p = decodeWith<{ type?: number; version?: number; compression?: number; body?: Uint8Array }>(pb.Packet, bytes, 'Packet');
+  const p = decodeWith(codecs.Packet, bytes);
   const out: DecodedPacket = { type: p.type ?? 0, body: p.body ?? new Uint8Array(0) };
   if (p.version !== undefined) out.version = p.version;
   if (p.compression !== undefined) out.compression = p.compression;
@@ -244,7 +275,7 @@ export interface Handshake {
 }
 
 export function decodeHandshake(body: Uint8Array): Handshake {
-  const h = decodeWith<Partial<Handshake>>(pb.Handshake, body, 'Handshake');
+  const h = decodeWith(codecs.Handshake, body);
   return { ...h, seeds: h.seeds ?? new Uint8Array(0) };
 }
 
@@ -260,11 +291,7 @@ export interface ClientAuth {
 }
 
 export function decodeClientAuth(body: Uint8Array): ClientAuth {
-  const a = decodeWith<{ username?: string; password?: Uint8Array; netReadTimeout?: number; netWriteTimeout?: number; destination?: string; clientId?: string; filter?: string }>(
-    pb.ClientAuth,
-    body,
-    'ClientAuth',
-  );
+  const a = decodeWith(codecs.ClientAuth, body);
   const out: ClientAuth = {
     username: a.username ?? '',
     password: a.password === undefined ? '' : Buffer.from(a.password).toString('utf8'),
@@ -283,22 +310,22 @@ export interface Ack {
 }
 
 export function decodeAck(body: Uint8Array): Ack {
-  const a = decodeWith<{ errorCode?: number; errorMessage?: string }>(pb.Ack, body, 'Ack');
+  const a = decodeWith(codecs.Ack, body);
   return { errorCode: a.errorCode ?? 0, errorMessage: a.errorMessage ?? '' };
 }
 
 export function decodeSub(body: Uint8Array): Required<SubFields> {
-  const s = decodeWith<Partial<SubFields>>(pb.Sub, body, 'Sub');
+  const s = decodeWith(codecs.Sub, body);
   return { destination: s.destination ?? '', clientId: s.clientId ?? '', filter: s.filter ?? '' };
 }
 
 export function decodeUnsub(body: Uint8Array): Required<SubFields> {
-  const s = decodeWith<Partial<SubFields>>(pb.Unsub, body, 'Unsub');
+  const s = decodeWith(codecs.Unsub, body);
   return { destination: s.destination ?? '', clientId: s.clientId ?? '', filter: s.filter ?? '' };
 }
 
 export function decodeGet(body: Uint8Array): GetFields {
-  const g = decodeWith<Partial<GetFields>>(pb.Get, body, 'Get');
+  const g = decodeWith(codecs.Get, body);
   const out: GetFields = { destination: g.destination ?? '', clientId: g.clientId ?? '', fetchSize: g.fetchSize ?? 0 };
   if (g.timeout !== undefined) out.timeout = g.timeout;
   if (g.unit !== undefined) out.unit = g.unit;
@@ -313,16 +340,16 @@ export interface Messages {
 }
 
 export function decodeMessages(body: Uint8Array): Messages {
-  const m = decodeWith<{ batchId?: number; messages?: Uint8Array[] }>(pb.Messages, body, 'Messages');
+  const m = decodeWith(codecs.Messages, body);
   return { batchId: m.batchId ?? 0, entries: m.messages ?? [] };
 }
 
 export function decodeClientAck(body: Uint8Array): BatchFields {
-  const a = decodeWith<Partial<BatchFields>>(pb.ClientAck, body, 'ClientAck');
+  const a = decodeWith(codecs.ClientAck, body);
   return { destination: a.destination ?? '', clientId: a.clientId ?? '', batchId: a.batchId ?? 0 };
 }
 
 export function decodeClientRollback(body: Uint8Array): BatchFields {
-  const r = decodeWith<Partial<BatchFields>>(pb.ClientRollback, body, 'ClientRollback');
+  const r = decodeWith(codecs.ClientRollback, body);
   return { destination: r.destination ?? '', clientId: r.clientId ?? '', batchId: r.batchId ?? 0 };
 }

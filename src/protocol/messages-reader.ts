@@ -1,9 +1,12 @@
-// MESSAGES bodies read by hand: the batch id and where each entry's bytes are, without the
-// Buffer per entry, message object and array copies of protobufjs's decode and toObject. Reads
-// what packets.ts's decodeMessages reads, field by field as protobufjs does (a property test
-// holds them equal, and both throw on truncated bodies).
-import { PacketDecodeError } from '../protocol/packets.ts';
+// MESSAGES bodies read for the client's hot path: the batch id and where each entry's bytes
+// are, without a view per entry. Reads what packets.ts's decodeMessages (the Messages codec)
+// reads, field by field (a property test holds them equal, and both throw on truncated bodies).
+import { PacketDecodeError } from './packets.ts';
 import { asBuffer, WireReader } from './wire-reader.ts';
+import { fields } from './wire-fields.ts';
+
+const BATCH_ID = fields.Messages.batchId;
+const ENTRY = fields.Messages.messages;
 
 export interface MessageSpans {
   batchId: number;
@@ -23,12 +26,12 @@ export function readMessages(bytes: Uint8Array): MessageSpans {
   try {
     while (r.pos < body.length) {
       const tag = r.uint32();
-      // protobufjs reads a known field by its declared type whatever the tag's wire type says.
+      // A known field is read by its declared type whatever the tag's wire type says (as protobufjs and the codec do).
       switch (tag >>> 3) {
-        case 1:
+        case BATCH_ID:
           batchId = r.int64();
           break;
-        case 2: {
+        case ENTRY: {
           const end = r.endOfLength();
           starts.push(r.pos);
           ends.push(end);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { PositionStrings } from '../../src/client/position-strings.ts';
-import { WireReader } from '../../src/client/wire-reader.ts';
+import { WireReader } from '../../src/protocol/wire-reader.ts';
 
 /** A protobuf varint of the 64-bit two's complement of `v`. */
 function varint(v: bigint): Buffer {

@@ -4,12 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { readMessages } from '../../src/client/messages-reader.ts';
+import { readMessages } from '../../src/protocol/messages-reader.ts';
 import { batchOfSpans, CanalBatch } from '../../src/client/entry.ts';
 import { decodeMessages, decodePacket, messagesPacket, rawMessagesFrame } from '../../src/protocol/packets.ts';
 import { encodeEntry } from '../../src/protocol/entry-codec.ts';
 import { EntryType } from '../../src/protocol/entry-model.ts';
-import { varint } from './support/varint.ts';
+import { varint } from '../client/support/varint.ts';
 
 
 const bytesArb = fc.uint8Array({ maxLength: 12 });

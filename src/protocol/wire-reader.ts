@@ -1,8 +1,10 @@
-// A minimal protobuf wire-format reader over a Buffer, for the client's entry decoding. It
-// reads values the way protobufjs does (so results are identical) but builds no reader or
-// Long objects: one cursor per message, varints read inline, strings sliced straight from the
-// buffer. Every read is bounds-checked against `limit` and throws a RangeError naming the
-// offset, as protobufjs throws on truncated input.
+// A minimal protobuf wire-format reader over a Buffer: the reading half of the Canal codec
+// (packets in message-codec.ts, MESSAGES bodies, the client's entry readers), beside the
+// writing half in proto-writer.ts. It reads values the way protobufjs does (so results are
+// identical) but builds no reader or Long objects: one cursor per message, varints read
+// inline, strings sliced straight from the buffer. Every read is bounds-checked against
+// `limit` and throws a RangeError naming the offset, also where protobufjs's Buffer reader
+// would cut a string short.
 
 const TWO_32 = 4294967296;
 const EMPTY = Buffer.alloc(0);
