@@ -17,7 +17,8 @@ import {
   packetTypeName,
 } from '../src/protocol/packets.ts';
 import { scramblePassword } from '../src/protocol/auth.ts';
-import { pb } from '../src/protocol/proto.ts';
+import { entryLayout, readHeader, type EntryLayout } from '../src/protocol/entry-reader.ts';
+import { asBuffer } from '../src/protocol/wire-reader.ts';
 
 export interface WireConsumerOptions {
   port: number;
@@ -90,9 +91,13 @@ function expectAckOk(frame: Buffer, step: string): void {
   if (ack.errorCode !== 0) throw new Error(`${step} refused by the server: ${ack.errorCode} ${ack.errorMessage}`);
 }
 
+const layout: EntryLayout = { entryType: 0, headerStart: -1, headerEnd: -1, bodyStart: 0, bodyEnd: 0 };
+
+/** Reads only the entry's header, through the protocol codec's entry reader. */
 function isSentinel(entry: Uint8Array, table: string): boolean {
-  const e = pb.Entry.decode(entry) as unknown as { header?: { tableName?: string } };
-  return e.header?.tableName === table;
+  const buf = asBuffer(entry);
+  const l = entryLayout(buf, layout);
+  return l.headerStart >= 0 && readHeader(buf, l.headerStart, l.headerEnd).tableName === table;
 }
 
 export async function consumeRaw(o: WireConsumerOptions): Promise<WireConsumerResult> {

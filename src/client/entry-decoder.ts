@@ -1,19 +1,13 @@
-// Hand-written readers for Canal Entry bytes, producing exactly what protocol/entry-codec.ts
-// decodeEntry produces (property tests hold them equal) without protobufjs's reader, message
-// and Long objects. Fields appear in a result only when they are on the wire.
-//
-// Besides the full decode (decodeEntryFast), the pieces are exported for the consumer's lazy
-// view in entry.ts: a row image straight into a name → value map, and the Column messages of
-// one side of a RowData, each read from the retained entry bytes on demand.
-import type { DecodedEntry } from '../protocol/entry-codec.ts';
-import { EntryType, type Column, type Header, type Pair, type RowChange, type RowData, type TransactionBegin, type TransactionEnd } from '../protocol/entry-model.ts';
+// The client's fast paths over Canal Entry bytes, beside the general readers of
+// protocol/entry-reader.ts: a row image straight into a name → value map, and the Column
+// messages of one side of a RowData with their repeated strings shared, each read from the
+// retained entry bytes on demand by the consumer's lazy view in entry.ts.
+import type { Column } from '../protocol/entry-model.ts';
+import { AFTER, BEFORE, readColumn, type ColumnStrings } from '../protocol/entry-reader.ts';
 import { PositionStrings } from './position-strings.ts';
-import { fields, tags } from '../protocol/wire-fields.ts';
-import { asBuffer, utf8, WireReader } from '../protocol/wire-reader.ts';
+import { tags } from '../protocol/wire-fields.ts';
+import { utf8, WireReader } from '../protocol/wire-reader.ts';
 
-/** Field numbers of RowData's two column lists. */
-export const BEFORE = fields.RowData.beforeColumns as 1;
-export const AFTER = fields.RowData.afterColumns as 2;
 // Column and RowData tags the fast paths compare whole (one wire type each)
 const TAG_NAME = tags.Column.name;
 const TAG_VALUE = tags.Column.value;
@@ -25,89 +19,11 @@ const TAG_INDEX = tags.Column.index;
 const TAG_SQL_TYPE = tags.Column.sqlType;
 const TAG_BEFORE = tags.RowData.beforeColumns;
 const TAG_AFTER = tags.RowData.afterColumns;
-const CF = fields.Column;
 
-function pair(r: WireReader, end: number): Pair {
-  const p = {} as Pair;
-  while (r.pos < end) {
-    const tag = r.uint32();
-    switch (tag >>> 3) {
-      case 1: p.key = r.string(); break;
-      case 2: p.value = r.string(); break;
-      default: r.skip(tag & 7);
-    }
-  }
-  return p;
-}
-
-/** A repeated Pair field's next element. */
-function pushPair(list: Pair[] | undefined, r: WireReader): Pair[] {
-  const out = list ?? [];
-  out.push(pair(r, r.endOfLength()));
-  return out;
-}
-
-/**
- * Strings that repeat at each column position of a table's rows (names, MySQL types), kept
- * once for lazily read Column lists (the maps' names come from ImageBuilder's prefixes).
- */
-interface ColumnStrings {
-  names: PositionStrings;
-  mysqlTypes: PositionStrings;
-}
-
+// Names and MySQL types at each column position, kept once for lazily read Column lists (the
+// maps' names come from ImageBuilder's prefixes).
 const beforeStrings: ColumnStrings = { names: new PositionStrings(), mysqlTypes: new PositionStrings() };
 const afterStrings: ColumnStrings = { names: new PositionStrings(), mysqlTypes: new PositionStrings() };
-
-/**
- * The Header message at [start, end). `limit` (here and below): the end of the entry the
- * message is in, which no length inside it may run past.
- */
-export function readHeader(buf: Buffer, start: number, end: number, limit = buf.length): Header {
-  const r = new WireReader(buf, start, limit);
-  const h: Header = {};
-  while (r.pos < end) {
-    const tag = r.uint32();
-    switch (tag >>> 3) {
-      case 1: h.version = r.int32(); break;
-      case 2: h.logfileName = r.string(); break;
-      case 3: h.logfileOffset = r.int64(); break;
-      case 4: h.serverId = r.int64(); break;
-      case 5: h.serverenCode = r.string(); break;
-      case 6: h.executeTime = r.int64(); break;
-      case 7: h.sourceType = r.int32(); break;
-      case 8: h.schemaName = r.string(); break;
-      case 9: h.tableName = r.string(); break;
-      case 10: h.eventLength = r.int64(); break;
-      case 11: h.eventType = r.int32() as Header['eventType']; break;
-      case 12: h.props = pushPair(h.props, r); break;
-      case 13: h.gtid = r.string(); break;
-      default: r.skip(tag & 7);
-    }
-  }
-  return h;
-}
-
-function column(r: WireReader, end: number, strings?: ColumnStrings, position = 0): Column {
-  const c = {} as Column;
-  while (r.pos < end) {
-    const tag = r.uint32();
-    switch (tag >>> 3) {
-      case CF.index: c.index = r.int32(); break;
-      case CF.sqlType: c.sqlType = r.int32(); break;
-      case CF.name: c.name = strings === undefined ? r.string() : strings.names.read(r, position); break;
-      case CF.isKey: c.isKey = r.bool(); break;
-      case CF.updated: c.updated = r.bool(); break;
-      case CF.isNull: c.isNull = r.bool(); break;
-      case CF.props: c.props = pushPair(c.props, r); break;
-      case CF.value: c.value = r.string(); break;
-      case CF.length: c.length = r.int32(); break;
-      case CF.mysqlType: c.mysqlType = strings === undefined ? r.string() : strings.mysqlTypes.read(r, position); break;
-      default: r.skip(tag & 7);
-    }
-  }
-  return c;
-}
 
 /**
  * A Column as sluice's server writes every one: index, sqlType, name, isKey, updated, isNull,
@@ -115,21 +31,21 @@ function column(r: WireReader, end: number, strings?: ColumnStrings, position = 
  * shape) instead of field by field; undefined, with `r` moved, for any other layout.
  */
 function standardColumn(r: WireReader, end: number, strings: ColumnStrings, position: number): Column | undefined {
-  if (r.uint32() !== 8) return undefined;
+  if (r.uint32() !== TAG_INDEX) return undefined;
   const index = r.int32();
-  if (r.uint32() !== 16) return undefined;
+  if (r.uint32() !== TAG_SQL_TYPE) return undefined;
   const sqlType = r.int32();
-  if (r.uint32() !== 26) return undefined;
+  if (r.uint32() !== TAG_NAME) return undefined;
   const name = strings.names.read(r, position);
-  if (r.uint32() !== 32) return undefined;
+  if (r.uint32() !== TAG_IS_KEY) return undefined;
   const isKey = r.bool();
-  if (r.uint32() !== 40) return undefined;
+  if (r.uint32() !== TAG_UPDATED) return undefined;
   const updated = r.bool();
-  if (r.uint32() !== 48) return undefined;
+  if (r.uint32() !== TAG_IS_NULL) return undefined;
   const isNull = r.bool();
-  if (r.uint32() !== 66) return undefined;
+  if (r.uint32() !== TAG_VALUE) return undefined;
   const value = r.string();
-  if (r.uint32() !== 82) return undefined;
+  if (r.uint32() !== TAG_MYSQL_TYPE) return undefined;
   const mysqlType = strings.mysqlTypes.read(r, position);
   if (r.pos !== end) return undefined;
   return { index, sqlType, name, isKey, updated, isNull, value, mysqlType };
@@ -158,26 +74,12 @@ export function readColumns(buf: Buffer, start: number, end: number, side: typeo
     }
     if (c === undefined) {
       r.pos = columnStart;
-      c = column(r, columnEnd, strings, position);
+      c = readColumn(r, columnEnd, strings, position);
     }
     out.push(c);
     r.pos = columnEnd;
   }
   return out;
-}
-
-function rowData(r: WireReader, end: number): RowData {
-  const d: RowData = { beforeColumns: [], afterColumns: [] };
-  while (r.pos < end) {
-    const tag = r.uint32();
-    switch (tag >>> 3) {
-      case BEFORE: d.beforeColumns.push(column(r, r.endOfLength())); break;
-      case AFTER: d.afterColumns.push(column(r, r.endOfLength())); break;
-      case fields.RowData.props: d.props = pushPair(d.props, r); break;
-      default: r.skip(tag & 7);
-    }
-  }
-  return d;
 }
 
 /**
@@ -429,10 +331,8 @@ const MAX_SPAN_BYTES = 2048;
 const beforeImages = new ImageBuilder();
 const afterImages = new ImageBuilder();
 
-// One reader each for the functions that read one message per call, many times over (none
-// calls another of them while reading).
+// One reader for readRowValues, which is called once per row and never re-entered.
 const rowReader = new WireReader(Buffer.alloc(0), 0, 0);
-const layoutReader = new WireReader(Buffer.alloc(0), 0, 0);
 
 /** A row's two images as maps. */
 export interface RowImages {
@@ -457,93 +357,4 @@ export function readRowValues(buf: Buffer, start: number, end: number, row: RowI
   r.release();
   row.before = beforeImages.build(buf);
   row.after = afterImages.build(buf);
-}
-
-function rowChange(r: WireReader, end: number): RowChange {
-  const rc: Partial<RowChange> & { rowDatas: RowData[] } = { rowDatas: [] };
-  while (r.pos < end) {
-    const tag = r.uint32();
-    switch (tag >>> 3) {
-      case 1: rc.tableId = r.int64(); break;
-      case 2: rc.eventType = r.int32() as RowChange['eventType']; break;
-      case 10: rc.isDdl = r.bool(); break;
-      case 11: rc.sql = r.string(); break;
-      case 12: rc.rowDatas.push(rowData(r, r.endOfLength())); break;
-      case 13: rc.props = pushPair(rc.props, r); break;
-      case 14: rc.ddlSchemaName = r.string(); break;
-      default: r.skip(tag & 7);
-    }
-  }
-  // Canal's proto2 defaults, as decodeEntry applies them.
-  return { ...rc, eventType: rc.eventType ?? 2, isDdl: rc.isDdl ?? false } as RowChange;
-}
-
-export type TransactionBody = TransactionBegin & TransactionEnd & { executeTime?: number };
-
-/** The TransactionBegin or TransactionEnd message at [start, end). */
-export function readTransactionBody(buf: Buffer, start: number, end: number, limit = buf.length): TransactionBody {
-  const r = new WireReader(buf, start, limit);
-  const t: TransactionBody = {};
-  while (r.pos < end) {
-    const tag = r.uint32();
-    switch (tag >>> 3) {
-      case 1: t.executeTime = r.int64(); break;
-      case 2: t.transactionId = r.string(); break;
-      case 3: t.props = pushPair(t.props, r); break;
-      case 4: t.threadId = r.int64(); break;
-      default: r.skip(tag & 7);
-    }
-  }
-  return t;
-}
-
-/** Where an Entry's parts are: its type and the [start, end) of its header and storeValue. */
-export interface EntryLayout {
-  /** absent on the wire reads as ROWDATA (Canal's proto2 default) */
-  entryType: number;
-  /** -1 when the entry has no header */
-  headerStart: number;
-  headerEnd: number;
-  /** an entry without storeValue has an empty one */
-  bodyStart: number;
-  bodyEnd: number;
-}
-
-/**
- * Finds the parts of the Entry at buf[start, end) without decoding them, into `out` (a caller
- * decoding many entries reuses one). Throws on bytes that are not an Entry. An entry without
- * storeValue gets an empty one at `start`.
- */
-export function entryLayout(buf: Buffer, out: EntryLayout, start = 0, end = buf.length): EntryLayout {
-  const r = layoutReader.reset(buf, start, end);
-  out.entryType = EntryType.ROWDATA;
-  out.headerStart = out.headerEnd = -1;
-  out.bodyStart = out.bodyEnd = start;
-  while (r.pos < end) {
-    const tag = r.uint32();
-    switch (tag) {
-      case 10: out.headerEnd = r.endOfLength(); out.headerStart = r.pos; r.pos = out.headerEnd; break;
-      case 16: out.entryType = r.int32(); break;
-      case 26: out.bodyEnd = r.endOfLength(); out.bodyStart = r.pos; r.pos = out.bodyEnd; break;
-      default: {
-        const field = tag >>> 3;
-        if (field >= 1 && field <= 3) throw new Error(`Entry field ${field} has wire type ${tag & 7} at offset ${r.pos}`);
-        r.skip(tag & 7);
-      }
-    }
-  }
-  r.release();
-  return out;
-}
-
-/** decodeEntry, faster. Throws on bytes that are not a protobuf message. */
-export function decodeEntryFast(bytes: Uint8Array): DecodedEntry {
-  const buf = asBuffer(bytes);
-  const l = entryLayout(buf, { entryType: 0, headerStart: 0, headerEnd: 0, bodyStart: 0, bodyEnd: 0 });
-  const type = l.entryType as EntryType;
-  const out: DecodedEntry = { entryType: type, header: l.headerStart < 0 ? {} : readHeader(buf, l.headerStart, l.headerEnd) };
-  if (type === EntryType.ROWDATA) out.rowChange = rowChange(new WireReader(buf, l.bodyStart, buf.length), l.bodyEnd);
-  else if (type === EntryType.TRANSACTIONBEGIN) out.begin = readTransactionBody(buf, l.bodyStart, l.bodyEnd);
-  else if (type === EntryType.TRANSACTIONEND) out.end = readTransactionBody(buf, l.bodyStart, l.bodyEnd);
-  return out;
 }

@@ -3,7 +3,9 @@
 // Decoding is lazy and reads the entry bytes directly: a consumer's CPU went mostly to
 // protobufjs objects and the garbage of per-value Column objects it rarely looks at.
 import type { DecodedEntry } from '../protocol/entry-codec.ts';
-import { AFTER, BEFORE, entryLayout, readColumns, readHeader, readRowValues, readTransactionBody, type EntryLayout } from './entry-decoder.ts';
+import { AFTER, BEFORE, entryLayout, readHeader, readTransactionBody, type EntryLayout } from '../protocol/entry-reader.ts';
+import { readColumns, readRowValues } from './entry-decoder.ts';
+import { fields, tags } from '../protocol/wire-fields.ts';
 import { PositionStrings } from './position-strings.ts';
 import { asBuffer, WireReader } from '../protocol/wire-reader.ts';
 import { EntryType, EntryTypeName as entryTypeNames, EventTypeName as eventTypeNames, type Column, type Header, type Pair } from '../protocol/entry-model.ts';
@@ -107,6 +109,10 @@ export function canalEntryOf(d: DecodedEntry): CanalEntry {
     header: h,
   };
 }
+
+const HF = fields.Header;
+const RCF = fields.RowChange;
+const TAG_ROW_DATAS = tags.RowChange.rowDatas;
 
 /** Scratch for the constructor: an entry keeps the layout's numbers, not the object. */
 const layout: EntryLayout = { entryType: 0, headerStart: -1, headerEnd: -1, bodyStart: 0, bodyEnd: 0 };
@@ -288,15 +294,15 @@ class LazyCanalEntry implements CanalEntry {
     while (r.pos < end) {
       const tag = r.uint32();
       switch (tag >>> 3) {
-        case 2: this.logfileName = headerStrings.read(r, 2); break;
-        case 3: this.logfileOffset = r.int64(); break;
-        case 4: this.serverId = r.int64(); break;
-        case 6: this.executeTime = r.int64(); break;
-        case 8: this.schemaName = headerStrings.read(r, 8); break;
-        case 9: this.tableName = headerStrings.read(r, 9); break;
-        case 10: this.eventLength = r.int64(); break;
+        case HF.logfileName: this.logfileName = headerStrings.read(r, HF.logfileName); break;
+        case HF.logfileOffset: this.logfileOffset = r.int64(); break;
+        case HF.serverId: this.serverId = r.int64(); break;
+        case HF.executeTime: this.executeTime = r.int64(); break;
+        case HF.schemaName: this.schemaName = headerStrings.read(r, HF.schemaName); break;
+        case HF.tableName: this.tableName = headerStrings.read(r, HF.tableName); break;
+        case HF.eventLength: this.eventLength = r.int64(); break;
         // the same for every entry of a transaction
-        case 13: this.gtid = headerStrings.read(r, 13); break;
+        case HF.gtid: this.gtid = headerStrings.read(r, HF.gtid); break;
         default: r.skip(tag & 7);
       }
     }
@@ -309,9 +315,9 @@ class LazyCanalEntry implements CanalEntry {
     while (r.pos < end) {
       const tag = r.uint32();
       switch (tag >>> 3) {
-        case 2: eventType = r.int32(); break;
-        case 10: this.isDdl = r.bool(); break;
-        case 11: this.sql = r.string(); break;
+        case RCF.eventType: eventType = r.int32(); break;
+        case RCF.isDdl: this.isDdl = r.bool(); break;
+        case RCF.sql: this.sql = r.string(); break;
         default: r.skip(tag & 7);
       }
     }
@@ -329,8 +335,7 @@ class LazyCanalEntry implements CanalEntry {
     try {
       while (r.pos < end) {
         const tag = r.uint32();
-        if (tag === 98) {
-          // rowDatas (12), length-delimited
+        if (tag === TAG_ROW_DATAS) {
           const rowEnd = r.endOfLength();
           found[n++] = new LazyCanalRow(buf, r.pos, rowEnd, this.#end);
           r.pos = rowEnd;

@@ -10,7 +10,7 @@
 import protobuf from 'protobufjs';
 import { ProtoWriter } from './proto-writer.ts';
 import { asBuffer, WireReader } from './wire-reader.ts';
-import { wireTypeOf } from './wire-fields.ts';
+import { tagOf } from './wire-fields.ts';
 
 /** What a message's fields may hold, as the packet functions (packets.ts) pass and get them. */
 export type FieldValue = string | number | boolean | Uint8Array | Uint8Array[];
@@ -66,7 +66,7 @@ const KEEP_BYTES = 64 * 1024;
 /** A codec for a message of scalar and bytes fields (every Canal packet message). */
 export function messageCodec<T extends object>(type: protobuf.Type): MessageCodec<T> {
   const plan: FieldPlan[] = type.fieldsArray
-    .map((f) => ({ name: f.name, id: f.id, tag: (f.id << 3) | wireTypeOf(f), kind: kindOf(type, f), explicit: f.partOf !== null && f.partOf !== undefined }))
+    .map((f) => ({ name: f.name, id: f.id, tag: tagOf(type, f), kind: kindOf(type, f), explicit: f.partOf !== null && f.partOf !== undefined }))
     .sort((a, b) => a.id - b.id);
   const byId = new Map(plan.map((p) => [p.id, p]));
 

@@ -20,10 +20,7 @@ function numbers<T extends string>(type: protobuf.Type, names: readonly T[]): Nu
 function wireTags<T extends string>(type: protobuf.Type, names: readonly T[]): Numbers<T> {
   const out: Record<string, number> = {};
   for (const name of names) {
-    const f = fieldOf(type, name);
-    out[name] = (f.id << 3) | wireTypeOf(f);
-    // The hand-written writers put a tag down as one byte.
-    if (out[name] > 0x7f) throw new Error(`wire-fields.ts: ${type.name}.${name}'s tag does not fit one byte`);
+    out[name] = tagOf(type, fieldOf(type, name));
   }
   return out as Numbers<T>;
 }
@@ -32,6 +29,13 @@ function fieldOf(type: protobuf.Type, name: string): protobuf.Field {
   const f = type.fields[name];
   if (f === undefined) throw new Error(`wire-fields.ts: ${type.name} has no field ${name} in the .proto files`);
   return f;
+}
+
+/** A field's tag: (number << 3) | wire type. The hand-written writers put it down as one byte. */
+export function tagOf(type: protobuf.Type, f: protobuf.Field): number {
+  const tag = (f.id << 3) | wireTypeOf(f);
+  if (tag > 0x7f) throw new Error(`wire-fields.ts: ${type.name}.${f.name}'s tag does not fit one byte`);
+  return tag;
 }
 
 /** The wire type a field's values are written with (the Canal messages use only these two). */

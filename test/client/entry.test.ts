@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeEntry, encodeEntry } from '../../src/protocol/entry-codec.ts';
 import { EntryType, EventType, type Column, type ParsedEntry } from '../../src/protocol/entry-model.ts';
-import { decodeEntryFast } from '../../src/client/entry-decoder.ts';
+import { readEntry } from '../../src/protocol/entry-reader.ts';
 import { CanalBatch, canalEntryOf, toCanalEntry, type CanalEntry } from '../../src/client/entry.ts';
 import { varint } from './support/varint.ts';
 
@@ -76,8 +76,8 @@ test('the fast decoder returns exactly what decodeEntry returns', () => {
   fc.assert(
     fc.property(entryArb, (e) => {
       const bytes = encodeEntry(e);
-      assert.deepEqual(decodeEntryFast(bytes), decodeEntry(bytes));
-      assert.deepEqual(decodeEntryFast(Buffer.from(bytes)), decodeEntry(bytes));
+      assert.deepEqual(readEntry(bytes), decodeEntry(bytes));
+      assert.deepEqual(readEntry(Buffer.from(bytes)), decodeEntry(bytes));
     }),
     { numRuns: 500 },
   );
