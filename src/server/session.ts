@@ -239,7 +239,7 @@ export class Session {
    * Writes one frame; resolves once the socket can take more, so a client that stops reading stops
    * being served. `onWritten` runs once the socket no longer holds the frame.
    */
-  private async send(frame: Buffer, onWritten?: () => void): Promise<void> {
+  private async send(frame: Uint8Array, onWritten?: () => void): Promise<void> {
     if (this.state === 'closed') {
       onWritten?.();
       return;
@@ -256,7 +256,7 @@ export class Session {
     });
   }
 
-  private write(frame: Buffer, onWritten?: () => void): boolean {
+  private write(frame: Uint8Array, onWritten?: () => void): boolean {
     this.writeTimer?.refresh();
     return onWritten === undefined ? this.socket.write(frame) : this.socket.write(frame, onWritten);
   }
@@ -408,15 +408,46 @@ export class Session {
     }
     const reply = this.messagesReply(await dest.get(sub, effectiveFetchSize(req.fetchSize), getWaitMs(req.timeout, req.unit), this.abort.signal));
     if (reply === undefined) return;
-    await this.send(reply.frame, reply.reused ? this.releaseFrame : undefined);
+    const onWritten = reply.reused ? this.releaseFrame : undefined;
+    if (reply.chunks.length === 1) await this.send(reply.chunks[0]!, onWritten);
+    else await this.sendPieces(reply.chunks, onWritten);
   }
 
   private messagesReply(batch: DestinationBatch): BuiltFrame | undefined {
     if (this.state === 'closed') return undefined;
-    if (batch.batchId === -1) return { frame: encodeFrame(emptyMessagesPacket()), reused: false };
-    if (batch.entries.length === 0) return { frame: encodeFrame(messagesPacket(batch.batchId)), reused: false };
-    // The entries are copied out now: the store may reuse their memory once the batch is acked.
+    if (batch.batchId === -1) return { chunks: [encodeFrame(emptyMessagesPacket())], gathered: false, reused: false };
+    if (batch.entries.length === 0) return { chunks: [encodeFrame(messagesPacket(batch.batchId))], gathered: false, reused: false };
     return this.framer.build(batch.batchId, batch.entries);
+  }
+
+  /**
+   * Writes a frame in pieces as one gathered write, and resolves only once the socket is done with
+   * every piece: some are entries where the store keeps them, valid until the batch is
+   * acknowledged, and the next request handled may be that acknowledgement.
+   */
+  private async sendPieces(pieces: Uint8Array[], onWritten: (() => void) | undefined): Promise<void> {
+    if (this.state === 'closed') {
+      onWritten?.();
+      return;
+    }
+    this.writeTimer?.refresh();
+    const s = this.socket;
+    await new Promise<void>((resolve) => {
+      let settled = false;
+      const done = (): void => {
+        if (settled) return;
+        settled = true;
+        s.off('close', done);
+        onWritten?.();
+        resolve();
+      };
+      s.on('close', done);
+      s.cork();
+      const last = pieces.length - 1;
+      for (let i = 0; i < last; i++) s.write(pieces[i]!);
+      s.write(pieces[last]!, done);
+      s.uncork();
+    });
   }
 
   /** No reply on success: a stray ACK would be read as the reply to the client's next request. */

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { storedPasswordHash } from '../../src/protocol/auth.ts';
 import { PacketType, clientAuthPacket, decodeAck, getPacket, rawPacket, subPacket, unsubPacket } from '../../src/protocol/packets.ts';
 import { encodeFrame } from '../../src/protocol/frame.ts';
+import { EntryType } from '../../src/protocol/entry-model.ts';
 import { waitFor } from '../support/sandbox.ts';
 import { RawClient } from './support/raw-client.ts';
 import { items, startFixture, summarize } from './support/fixture.ts';
@@ -326,6 +327,37 @@ test('malformed Packet after auth: error ACK, then the connection is closed; pip
     await d.subscribe(D);
     assert.deepEqual(summarize((await d.get(D, 10)).entries), ['B', 'I:t:2', 'E']);
     d.close();
+  } finally {
+    await fx.stop();
+  }
+});
+
+test('large entries are written from the store without a copy (gathered write): the client gets every byte, in order, across batches and store reuse', async () => {
+  const fx = await startFixture({ store: { maxBytes: 256 * 1024 } });
+  try {
+    const c = await RawClient.connect(fx.port);
+    await c.auth('', undefined);
+    await c.subscribe(D);
+    // Rows of 3-9 KB (each past the 2 KB gather size) between small BEGIN/END entries; several
+    // rounds through a 256 KiB store, so acknowledged ring space is written again.
+    let n = 1;
+    for (let round = 0; round < 6; round++) {
+      const list = items(n, 20).map((it, k) => {
+        if (it.entryType !== EntryType.ROWDATA) return it;
+        return { ...it, bytes: Buffer.concat([it.bytes, Buffer.alloc(3000 + ((n + k) % 7) * 1000, 65 + (k % 26))]) };
+      });
+      n += 20;
+      fx.put(list);
+      let got = 0;
+      while (got < list.length) {
+        const b = await c.get(D, 7);
+        for (const e of b.entries) assert.deepEqual(Buffer.from(e), Buffer.from(list[got++]!.bytes));
+        c.sendAck(D, b.batchId);
+      }
+    }
+    c.sendGet(D, 10, -1);
+    assert.deepEqual(await c.nextMessages(), { batchId: -1, entries: [] });
+    c.close();
   } finally {
     await fx.stop();
   }
