@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     const [canalPort, adminPort] = [await freePort(), await freePort()];
     await mkdir(join(dir, 'instances'));
     await writeFile(join(dir, 'sluice.json'), JSON.stringify({ listen: { port: canalPort }, admin: { port: adminPort }, dataDir: join(dir, 'data'), log: { level: 'warn' } }));
-    await writeFile(join(dir, 'instances', 'bench.json'), JSON.stringify({ source: { ...sb.replConfig }, snapshot: { chunkSize: CHUNK }, reader: { shared: false } }));
+    await writeFile(join(dir, 'instances', 'bench.json'), JSON.stringify({ source: { ...sb.replConfig }, snapshot: { chunkSize: CHUNK } }));
     const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
     const prof = PROF_DIR !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
     server = spawn(...dieWithParent(process.execPath, ['--max-semi-space-size=8', ...prof, '--import', 'tsx', main, 'start', '--config', dir, '--json']), { stdio: ['ignore', 'ignore', 'inherit'] });

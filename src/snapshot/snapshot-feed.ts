@@ -13,6 +13,7 @@ import { EntryType, EventType, isBoundary, type ParsedEntry, type RowData } from
 import { comparePositions, type FilePosition } from '../parser/binlog-files.ts';
 import { ChunkRetry, type Chunk } from './chunk-reader.ts';
 import { rowKey } from './row-keys.ts';
+import type { ChunkLabel } from './snapshot-entries.ts';
 
 /** Where the stream stands between two transactions. */
 export interface StreamPoint extends FilePosition {
@@ -41,7 +42,7 @@ export interface EmittedChunk {
 }
 
 /** Builds a chunk's transaction at `point` from the rows that survived the window. */
-export type ChunkBuilder = (chunk: Chunk, keep: (i: number) => boolean, point: StreamPoint) => ParsedEntry[];
+export type ChunkBuilder = (chunk: Chunk, keep: (i: number) => boolean, point: StreamPoint, label: ChunkLabel) => ParsedEntry[];
 
 export class ChunkWindow {
   /** keys changed while the rows were being read */
@@ -53,6 +54,10 @@ export class ChunkWindow {
   /** the position of the last entry the stream had passed when the window opened */
   readonly opened: FilePosition | undefined;
   failure: Error | undefined;
+  /** its rows went into the stream */
+  emitted = false;
+  /** what its entries are marked with (set before ready()) */
+  label: ChunkLabel = { snapshotId: '', seq: 0 };
   readonly done: Promise<EmittedChunk>;
   resolve!: (c: EmittedChunk) => void;
   reject!: (e: Error) => void;
@@ -63,6 +68,8 @@ export class ChunkWindow {
     readonly keyColumns: readonly string[],
     private readonly maxChanged: number,
     opened: FilePosition | undefined,
+    /** the chunk of the same snapshot read before this one, still waiting: this one follows it out, or fails with it */
+    readonly prev: ChunkWindow | undefined,
   ) {
     this.opened = opened;
     this.done = new Promise<EmittedChunk>((res, rej) => {
@@ -147,9 +154,12 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
     return this.source.entriesShared?.() === true;
   }
 
-  /** Starts recording changes of `schema.table`, before its rows are read. */
-  open(schema: string, table: string, keyColumns: readonly string[], maxChanged: number): ChunkWindow {
-    const w = new ChunkWindow(schema, table, keyColumns, maxChanged, this.lastSeen === undefined ? undefined : { ...this.lastSeen });
+  /**
+   * Starts recording changes of `schema.table`, before its rows are read. `prev`: the chunk read
+   * before it that still waits to be emitted; this one is emitted after it, and read again if it is.
+   */
+  open(schema: string, table: string, keyColumns: readonly string[], maxChanged: number, prev?: ChunkWindow): ChunkWindow {
+    const w = new ChunkWindow(schema, table, keyColumns, maxChanged, this.lastSeen === undefined ? undefined : { ...this.lastSeen }, prev?.emitted === false ? prev : undefined);
     this.windows.push(w);
     return w;
   }
@@ -160,6 +170,7 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
    * read again.
    */
   ready(w: ChunkWindow, chunk: Chunk): void {
+    this.failAfterFailed(w);
     if (w.failure === undefined && w.opened !== undefined && comparePositions(w.opened, chunk.at) > 0) {
       w.fail(new ChunkRetry(`the stream had passed ${chunk.at.file}:${chunk.at.offset} before the chunk's changes were recorded`));
     }
@@ -260,26 +271,38 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
     else w.fail(new ChunkRetry(`a change of ${w.schema}.${w.table} lacks a key column (${w.keyColumns.join(', ')})`));
   }
 
+  /** The rows are in, the stream reached their position, and the chunk before them went out. */
+  private due(w: ChunkWindow, point: StreamPoint): boolean {
+    return w.failure === undefined && w.chunk !== undefined && (w.prev === undefined || w.prev.emitted) && comparePositions(point, w.chunk.at) >= 0;
+  }
+
   private hasDue(point: StreamPoint): boolean {
-    return this.windows.some((w) => w.failure === undefined && w.chunk !== undefined && comparePositions(point, w.chunk.at) >= 0);
+    return this.windows.some((w) => this.due(w, point));
   }
 
   /** Emits, in the order they were opened, every ready chunk whose position `point` has reached. */
   private emitDue(point: StreamPoint): void {
     for (const w of [...this.windows]) {
-      if (w.failure !== undefined || w.chunk === undefined || comparePositions(point, w.chunk.at) < 0) continue;
+      if (!this.due(w, point)) continue;
       this.windows = this.windows.filter((x) => x !== w);
-      const chunk = w.chunk;
-      const entries = this.build(chunk, (i) => w.kept(i), point);
+      const chunk = w.chunk!;
+      const entries = this.build(chunk, (i) => w.kept(i), point, w.label);
       let rows = 0;
       for (let i = 0; i < chunk.keys.length; i++) if (w.kept(i)) rows++;
+      w.emitted = true;
       this.emit('entries', entries);
       w.resolve({ point, rows, entries });
     }
   }
 
+  /** A chunk read after one that must be read again is read again too (it continues from that one's last key). */
+  private failAfterFailed(w: ChunkWindow): void {
+    if (w.prev !== undefined && w.prev.failure !== undefined && !w.prev.emitted) w.fail(new ChunkRetry('the chunk read before it is read again'));
+  }
+
   /** Fails windows that must be read again; emits due chunks when the stream rests between transactions. */
   private settle(): void {
+    for (const w of this.windows) this.failAfterFailed(w);
     for (const w of [...this.windows]) {
       if (w.failure !== undefined && w.chunk !== undefined) {
         this.windows = this.windows.filter((x) => x !== w);

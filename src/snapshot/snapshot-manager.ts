@@ -12,7 +12,7 @@ import type { SourceEndpoint } from '../parser/source-failover.ts';
 import { ZONGJI_VALUE_OPTIONS } from '../parser/columns/zongji-options.ts';
 import { ChunkRetry, readChunkFresh, type Chunk, type KeyValue } from './chunk-reader.ts';
 import { buildChunkEntries, markerSeq } from './snapshot-entries.ts';
-import { SnapshotFeed, type StreamPoint, type StreamSource } from './snapshot-feed.ts';
+import { SnapshotFeed, type ChunkWindow, type EmittedChunk, type StreamPoint, type StreamSource } from './snapshot-feed.ts';
 import { describeTable, SnapshotRefused, type TableShape } from './table-shape.ts';
 import type { SnapshotRecord } from '../meta/meta-file.ts';
 
@@ -71,8 +71,16 @@ interface Snapshot {
   state: SnapshotState;
   shape: TableShape | undefined;
   keyColumns: string[];
-  /** key to read after next; emitted progress */
+  /** the last key emitted (emitted progress) */
   next: KeyValue[] | undefined;
+  /** the key the next read starts after: the last key read, ahead of `next` while a chunk waits */
+  readAfter: KeyValue[] | undefined;
+  /** chunks being read or waiting to be emitted, in key order; a failed one and those after it leave it */
+  chain: InFlight[];
+  /** the last read came back short: nothing more to read unless a waiting chunk fails */
+  readAll: boolean;
+  /** a chunk failed: no read before this time (ms) */
+  retryAt: number;
   rowsEmitted: number;
   chunksEmitted: number;
   /** every row has been emitted (the last chunk was short) */
@@ -84,6 +92,16 @@ interface Snapshot {
   error?: string;
 }
 
+/** A chunk being read, or read and waiting to be emitted. */
+interface InFlight {
+  snap: Snapshot;
+  /** the key it was read after */
+  after: KeyValue[] | undefined;
+  window: ChunkWindow | undefined;
+  /** emitted, failed or dropped: no longer held in memory */
+  settled: boolean;
+}
+
 interface PendingAck {
   seq: number;
   snap: Snapshot;
@@ -93,6 +111,11 @@ interface PendingAck {
 }
 
 const MAX_CONSECUTIVE_RETRIES = 50;
+/**
+ * Chunks held at once: one waiting to be emitted (for its high watermark, or for the store) while
+ * the next is read. Memory is therefore at most two chunks (docs/snapshots.md).
+ */
+const CHUNKS_IN_MEMORY = 2;
 /** at most one progress line per this period (the lag line's default) */
 const PROGRESS_LOG_MS = 10_000;
 /** errors that a reconnect may fix: the chunk is read again after a pause */
@@ -119,12 +142,13 @@ export class SnapshotManager {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly log: Pick<Logger, 'info' | 'warn' | 'error'>;
-  private currentLabel = { snapshotId: '', seq: 0 };
   private lastProgressLog = 0;
+  /** chunks being read or waiting to be emitted, over every snapshot */
+  private inMemory = 0;
 
   constructor(private readonly opts: SnapshotManagerOptions) {
     this.log = opts.logger ?? { info() {}, warn() {}, error() {} };
-    this.feed = new SnapshotFeed(opts.stream, (chunk, keep, point) => buildChunkEntries(chunk, keep, point, this.currentLabel));
+    this.feed = new SnapshotFeed(opts.stream, buildChunkEntries);
   }
 
   /** A pool on the server the stream reads now (a new one after a source failover). */
@@ -285,6 +309,10 @@ export class SnapshotManager {
       shape: undefined,
       keyColumns: [],
       next: rec.after,
+      readAfter: rec.after,
+      chain: [],
+      readAll: false,
+      retryAt: 0,
       rowsEmitted: rec.rows,
       chunksEmitted: rec.chunks,
       emittedAll: false,
@@ -323,46 +351,68 @@ export class SnapshotManager {
     this.log.info({ snapshot: s.rec.id, table: `${s.rec.schema}.${s.rec.table}`, rows: s.rec.rows, chunks: s.rec.chunks, retries: s.retries }, 'snapshot complete: every chunk acknowledged');
   }
 
-  /** The next snapshot that has rows left to read, taking turns. */
-  private pick(): Snapshot | undefined {
-    const live = this.snaps.filter((s) => (s.state === 'queued' || s.state === 'running') && !s.emittedAll);
+  /** The next snapshot that has rows left to read, taking turns (one waiting out a failed chunk's pause skipped). */
+  private pick(now: number): Snapshot | undefined {
+    const live = this.snaps.filter((s) => (s.state === 'queued' || s.state === 'running') && !s.readAll && s.retryAt <= now);
     if (live.length === 0) return undefined;
     const s = live[this.turn % live.length]!;
     this.turn++;
     return s;
   }
 
+  /** Until a chunk settles or a snapshot is requested, at most `ms`. */
+  private async idle(ms?: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      if (ms !== undefined) setTimeout(resolve, ms).unref();
+    });
+    this.wake = undefined;
+  }
+
+  /**
+   * Reads chunks one at a time. A chunk read is handed to the feed and the next read begins while
+   * it waits to be emitted (its high watermark, the store's room), so MariaDB, this process and the
+   * client work at once; at most CHUNKS_IN_MEMORY chunks are held.
+   */
   private async run(): Promise<void> {
     while (!this.closed) {
-      const s = this.pick();
+      if (this.inMemory >= CHUNKS_IN_MEMORY) {
+        await this.idle();
+        continue;
+      }
+      const now = Date.now();
+      const s = this.pick(now);
       if (s === undefined) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
-        this.wake = undefined;
+        const waits = this.snaps.filter((x) => isActive(x.state) && !x.readAll && x.retryAt > now).map((x) => x.retryAt - now);
+        await this.idle(waits.length > 0 ? Math.min(...waits) : undefined);
         continue;
       }
       // The store's back-pressure: no new chunk while the stream waits for space.
       while (this.feed.paused && !this.closed) await sleep(20);
       if (this.closed) break;
-      await this.chunk(s);
+      await this.read(s);
     }
   }
 
-  private async chunk(s: Snapshot): Promise<void> {
+  private async read(s: Snapshot): Promise<void> {
     const { rec } = s;
     if (s.state === 'queued') {
       s.state = 'running';
       this.log.info({ snapshot: rec.id, table: `${rec.schema}.${rec.table}`, resumeAfter: s.next }, 'snapshot running');
     }
-    let chunk: Chunk | undefined;
+    const item: InFlight = { snap: s, after: s.readAfter, window: undefined, settled: false };
+    const prev = s.chain[s.chain.length - 1]?.window;
+    s.chain.push(item);
+    this.inMemory++;
     try {
       s.shape ??= await describeTable(this.pool, rec.schema, rec.table, this.opts.timezone);
       s.keyColumns = s.shape.keyColumns;
       const maxChanged = this.opts.maxChangedKeys ?? Math.max(10_000, 4 * rec.chunkSize);
-      const w = this.feed.open(rec.schema, rec.table, s.keyColumns, maxChanged);
+      const w = this.feed.open(rec.schema, rec.table, s.keyColumns, maxChanged, prev);
+      item.window = w;
+      let chunk: Chunk;
       try {
-        chunk = await readChunkFresh(this.pool, { schema: rec.schema, table: rec.table, size: rec.chunkSize, after: s.next, timezone: this.opts.timezone, ...(rec.where !== undefined ? { where: rec.where } : {}) }, s.shape);
+        chunk = await readChunkFresh(this.pool, { schema: rec.schema, table: rec.table, size: rec.chunkSize, after: item.after, timezone: this.opts.timezone, ...(rec.where !== undefined ? { where: rec.where } : {}) }, s.shape);
       } catch (err) {
         this.feed.close(w);
         throw err;
@@ -376,47 +426,92 @@ export class SnapshotManager {
           throw new ChunkRetry(`the key of ${rec.schema}.${rec.table} changed`);
         }
       }
-      if (!isActive(s.state)) {
+      if (!isActive(s.state) || chunk.rows.length === 0 || !s.chain.includes(item)) {
+        // stopped, the end of the table, or the chunk before it failed meanwhile
         this.feed.close(w);
+        if (s.chain.includes(item) && isActive(s.state)) s.readAll = true;
+        this.drop(item);
+        this.completeIfEmitted(s);
         return;
       }
-      if (chunk.rows.length === 0) {
-        this.feed.close(w);
-        this.emittedAll(s);
-        return;
-      }
-      this.currentLabel = { snapshotId: rec.id, seq: ++this.seq };
+      w.label = { snapshotId: rec.id, seq: ++this.seq };
+      s.readAfter = chunk.lastKey;
+      if (chunk.rows.length < rec.chunkSize) s.readAll = true;
+      const done = w.done;
       this.feed.ready(w, chunk);
-      const emitted = await w.done;
-      s.consecutiveRetries = 0;
-      s.rowsEmitted += emitted.rows;
-      s.chunksEmitted++;
-      s.next = chunk.lastKey;
-      s.pendingAcks++;
-      this.pending.push({ seq: this.currentLabel.seq, snap: s, point: emitted.point, after: chunk.lastKey, rows: emitted.rows });
-      if (Date.now() - this.lastProgressLog >= PROGRESS_LOG_MS) {
-        this.lastProgressLog = Date.now();
-        this.log.info(
-          { snapshot: rec.id, table: `${rec.schema}.${rec.table}`, rowsEmitted: s.rowsEmitted, rowsAcked: rec.rows, chunksEmitted: s.chunksEmitted, estimatedRows: rec.estimatedRows, retries: s.retries },
-          'snapshot progress',
-        );
-      }
-      if (chunk.rows.length < rec.chunkSize) this.emittedAll(s);
+      done.then(
+        (emitted) => this.emitted(item, chunk, emitted),
+        (err: unknown) => this.failed(item, err),
+      );
     } catch (err) {
-      if (this.closed) return;
-      if (err instanceof ChunkRetry || TRANSIENT_CODES.has(String((err as { code?: unknown }).code))) {
-        s.retries++;
-        s.consecutiveRetries++;
-        if (s.consecutiveRetries > MAX_CONSECUTIVE_RETRIES) {
-          this.failSnapshot(s, new Error(`${MAX_CONSECUTIVE_RETRIES} chunk reads in a row had to be repeated; last reason: ${(err as Error).message}`));
-          return;
-        }
-        this.log.warn({ snapshot: rec.id, reason: (err as Error).message, retries: s.retries }, 'snapshot chunk read again');
-        await sleep(Math.min(1000, 10 * 2 ** Math.min(s.consecutiveRetries, 7)));
+      this.failed(item, err);
+    }
+  }
+
+  /** The item no longer holds a chunk in memory, and leaves its snapshot's chain. */
+  private drop(item: InFlight): void {
+    if (!item.settled) {
+      item.settled = true;
+      this.inMemory--;
+    }
+    const chain = item.snap.chain;
+    const i = chain.indexOf(item);
+    if (i >= 0) chain.splice(i, 1);
+    this.wake?.();
+  }
+
+  private emitted(item: InFlight, chunk: Chunk, emitted: EmittedChunk): void {
+    this.drop(item);
+    const s = item.snap;
+    const { rec } = s;
+    s.consecutiveRetries = 0;
+    s.rowsEmitted += emitted.rows;
+    s.chunksEmitted++;
+    s.next = chunk.lastKey;
+    s.pendingAcks++;
+    this.pending.push({ seq: item.window!.label.seq, snap: s, point: emitted.point, after: chunk.lastKey, rows: emitted.rows });
+    if (Date.now() - this.lastProgressLog >= PROGRESS_LOG_MS) {
+      this.lastProgressLog = Date.now();
+      this.log.info(
+        { snapshot: rec.id, table: `${rec.schema}.${rec.table}`, rowsEmitted: s.rowsEmitted, rowsAcked: rec.rows, chunksEmitted: s.chunksEmitted, estimatedRows: rec.estimatedRows, retries: s.retries },
+        'snapshot progress',
+      );
+    }
+    this.completeIfEmitted(s);
+  }
+
+  /**
+   * A chunk must be read again (or the snapshot fails). Chunks read after it leave the chain (they
+   * fail with it in the feed) and reading resumes after the key it was read after; a chunk that
+   * already left the chain (it followed one that failed before) changes nothing.
+   */
+  private failed(item: InFlight, err: unknown): void {
+    const s = item.snap;
+    const i = s.chain.indexOf(item);
+    // the later ones stay counted in memory until the feed fails them too
+    if (i >= 0) s.chain.length = i + 1;
+    this.drop(item);
+    if (this.closed || i < 0) return;
+    s.readAfter = item.after;
+    s.readAll = false;
+    if (!isActive(s.state)) return;
+    if (err instanceof ChunkRetry || TRANSIENT_CODES.has(String((err as { code?: unknown }).code))) {
+      s.retries++;
+      s.consecutiveRetries++;
+      if (s.consecutiveRetries > MAX_CONSECUTIVE_RETRIES) {
+        this.failSnapshot(s, new Error(`${MAX_CONSECUTIVE_RETRIES} chunk reads in a row had to be repeated; last reason: ${(err as Error).message}`));
         return;
       }
-      this.failSnapshot(s, err as Error);
+      this.log.warn({ snapshot: s.rec.id, reason: (err as Error).message, retries: s.retries }, 'snapshot chunk read again');
+      s.retryAt = Date.now() + Math.min(1000, 10 * 2 ** Math.min(s.consecutiveRetries, 7));
+      return;
     }
+    this.failSnapshot(s, err as Error);
+  }
+
+  /** Every chunk read went out and the last read found the end: the snapshot only waits for acknowledgements. */
+  private completeIfEmitted(s: Snapshot): void {
+    if (s.readAll && s.chain.length === 0 && !s.emittedAll && isActive(s.state)) this.emittedAll(s);
   }
 
   private emittedAll(s: Snapshot): void {
