@@ -37,9 +37,16 @@ async function procStat(pid: number): Promise<{ cpuSeconds: number; peakRssBytes
   return { cpuSeconds: ticks / 100, peakRssBytes: hwm };
 }
 
-async function plainSelect(sb: Sandbox): Promise<number> {
+/** CPU seconds this process (the client, or the SELECT's reader) used since `from`. */
+const cpuSince = (from: NodeJS.CpuUsage): number => {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1e6;
+};
+
+async function plainSelect(sb: Sandbox): Promise<{ rowsPerSec: number; cpu: number }> {
   const conn = mysql.createConnection({ ...sb.rootConfig, database: sb.database, supportBigNumbers: true, bigNumberStrings: true, dateStrings: true });
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let n = 0;
   await new Promise<void>((resolve, reject) => {
     conn
@@ -50,9 +57,10 @@ async function plainSelect(sb: Sandbox): Promise<number> {
       .on('error', reject);
   });
   const s = (performance.now() - t0) / 1000;
+  const cpu = cpuSince(c0);
   conn.end();
   if (n !== ROWS) throw new Error(`the SELECT returned ${n} rows, expected ${ROWS}`);
-  return n / s;
+  return { rowsPerSec: n / s, cpu };
 }
 
 async function main(): Promise<void> {
@@ -86,26 +94,32 @@ async function main(): Promise<void> {
     const selects: number[] = [];
     const snaps: number[] = [];
     const cpu: number[] = [];
+    const clientCpu: number[] = [];
     for (let run = 1; run <= RUNS; run++) {
       const sel = await plainSelect(sb);
-      selects.push(sel);
-      log(`run ${run}: plain SELECT ${Math.round(sel)} rows/s`);
+      selects.push(sel.rowsPerSec);
+      log(`run ${run}: plain SELECT ${Math.round(sel.rowsPerSec)} rows/s (reader CPU ${sel.cpu.toFixed(2)} s)`);
       const before = await procStat(pid);
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const res = await fetch(`http://127.0.0.1:${adminPort}/snapshots?destination=bench`, { method: 'POST', body: JSON.stringify({ table: `${sb.database}.snap_t` }) });
       if (res.status !== 202) throw new Error(`snapshot refused: ${await res.text()}`);
       let rows = 0;
       while (rows < ROWS) {
-        const b = await client.getWithoutAck(4096, 1000);
+        // A short wait: a get for a full batch (4096 x 1 KiB in MEMSIZE mode) would otherwise wait
+        // out its whole timeout for the last, smaller one, and time the client's patience.
+        const b = await client.getWithoutAck(4096, 50);
         if (b.id === -1) continue;
         for (const e of b) if (e.entryType === 'ROWDATA' && e.props.snapshot === 'true') rows += e.rows.length;
         await client.ack(b.id);
       }
       const s = (performance.now() - t0) / 1000;
+      const cc = cpuSince(c0);
       const after = await procStat(pid);
       snaps.push(rows / s);
       cpu.push(after.cpuSeconds - before.cpuSeconds);
-      log(`run ${run}: snapshot ${Math.round(rows / s)} rows/s (${s.toFixed(2)} s, server CPU ${(after.cpuSeconds - before.cpuSeconds).toFixed(2)} s)`);
+      clientCpu.push(cc);
+      log(`run ${run}: snapshot ${Math.round(rows / s)} rows/s (${s.toFixed(2)} s, server CPU ${(after.cpuSeconds - before.cpuSeconds).toFixed(2)} s, client CPU ${cc.toFixed(2)} s)`);
       await waitFor(
         async () => {
           const st = (await (await fetch(`http://127.0.0.1:${adminPort}/snapshots?destination=bench`)).json()) as { destinations: { bench: { state: string }[] } };
@@ -127,6 +141,7 @@ async function main(): Promise<void> {
       snapshotRowsPerSec: Math.round(median(snaps)),
       ratio: Math.round((median(snaps) / median(selects)) * 100) / 100,
       serverCpuSecondsPerSnapshot: Math.round(median(cpu) * 100) / 100,
+      clientCpuSecondsPerSnapshot: Math.round(median(clientCpu) * 100) / 100,
       serverPeakRssMiB: Math.round(peak / 1048576),
       all: { selects: selects.map(Math.round), snapshots: snaps.map(Math.round) },
       load: loadavg().map((x) => Math.round(x * 10) / 10),
@@ -135,7 +150,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `plain SELECT (mysql2, streamed)   ${out.selectRowsPerSec} rows/s (median of ${RUNS})\n` +
         `snapshot to the client (acked)    ${out.snapshotRowsPerSec} rows/s = ${out.ratio}x the SELECT (target >= 0.5x)\n` +
-        `server: ${out.serverCpuSecondsPerSnapshot} CPU s per snapshot, peak RSS ${out.serverPeakRssMiB} MiB; load ${out.load.join(' ')}\n` +
+        `server: ${out.serverCpuSecondsPerSnapshot} CPU s per snapshot (client ${out.clientCpuSecondsPerSnapshot} s), peak RSS ${out.serverPeakRssMiB} MiB; load ${out.load.join(' ')}\n` +
         JSON.stringify(out) +
         '\n',
     );
