@@ -1,7 +1,7 @@
 // The process's shared readers, one per source identity: destinations whose source has the same
 // address, account and decoding options read through one SharedReader. A reader is forgotten
 // once its last destination stops, so the next start builds a new one with current settings.
-import { SharedReader, type ParserLike, type ReaderTap, type SharedReaderOptions, type StatementDmlHook } from './shared-reader.ts';
+import { SharedReader, type OwnParserFactory, type ReaderTap, type SharedReaderOptions, type StatementDmlHook, type TapServerIds } from './shared-reader.ts';
 import type { StartFrom } from '../parser/event-parser.ts';
 
 export interface SourceIdentity {
@@ -22,7 +22,7 @@ export class SharedReaders {
   private readonly readers = new Map<string, { reader: SharedReader; taps: number }>();
 
   /** A tap on the shared reader of `source`, created with `opts` if none runs for it yet. */
-  tap(source: SourceIdentity, opts: () => SharedReaderOptions, name: string, start: StartFrom, ownParser: (start: StartFrom) => ParserLike, onStatementDml?: StatementDmlHook): ReaderTap {
+  tap(source: SourceIdentity, opts: () => SharedReaderOptions, name: string, start: StartFrom, ownParser: OwnParserFactory, ids: TapServerIds, onStatementDml?: StatementDmlHook): ReaderTap {
     const key = keyOf(source);
     let r = this.readers.get(key);
     if (r === undefined) {
@@ -30,7 +30,7 @@ export class SharedReaders {
       this.readers.set(key, r);
     }
     r.taps++;
-    const t = r.reader.tap(name, start, ownParser, onStatementDml);
+    const t = r.reader.tap(name, start, ownParser, ids, onStatementDml);
     const entry = r;
     const stop = t.stop.bind(t);
     let stopped = false;

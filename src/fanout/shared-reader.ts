@@ -13,6 +13,13 @@
 //
 // Entries are identical whichever parser produced them: both decode the same binlog bytes from
 // the same source with the same options, and joins happen only between two transactions.
+//
+// Server ids: a source drops a replica connection when another one opens with the same server id
+// (MariaDB kills the older dump thread), so no two parsers here ever use one id at the same time.
+// The shared parser takes the lowest slaveId configured by a destination on the reader when the
+// parser is made, leaving out ids that taps reading on their own use at that moment; without one,
+// `defaultServerId`. A tap reads on its own with its destination's id, or with its spare id when
+// the shared parser holds that one (docs/sink-and-store.md, "Server ids").
 import { EventEmitter } from 'node:events';
 import { EntryType, isBoundary, type EntryPosition, type LogPosition, type ParsedEntry } from '../protocol/entry-model.ts';
 import { cursorFromEntry } from '../protocol/entry-model.ts';
@@ -42,12 +49,27 @@ export interface HandedThrough {
   gtidSet: string;
 }
 
+/** The server ids of one destination on a shared reader. */
+export interface TapServerIds {
+  /** the destination's configured slaveId, if any: a candidate for the shared parser */
+  configured: number | undefined;
+  /** the id its own parser uses (configured, else derived from its name) */
+  own: number;
+  /** the id its own parser uses instead while the shared parser holds `own` */
+  spare: number;
+}
+
+/** A tap's own parser, made with the server id it must use. */
+export type OwnParserFactory = (start: StartFrom, serverId: number) => ParserLike;
+
 /** A row change that arrived as a statement (the parser's onStatementDml). */
 export type StatementDmlHook = (schema: string, table: string, at: { file: string; offset: number }) => void;
 
 export interface SharedReaderOptions {
-  /** makes the shared stream's parser (with a server id of its own, not any destination's) */
-  makeParser: (start: StartFrom) => ParserLike;
+  /** makes the shared stream's parser with the server id the reader chose */
+  makeParser: (start: StartFrom, serverId: number) => ParserLike;
+  /** the shared parser's server id when no destination on the reader configures a slaveId */
+  defaultServerId: number;
   /** binlog bytes a tap may fall behind the shared stream before it is detached */
   windowBytes: number;
   logger?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
@@ -85,6 +107,8 @@ const silent = { info() {}, warn() {} };
 export class SharedReader {
   private readonly taps = new Set<ReaderTap>();
   private parser: ParserLike | undefined;
+  /** the server id of `parser` */
+  private parserId: number | undefined;
   /** the tap whose own parser became the shared one (it is attached) */
   private chunks: Chunk[] = [];
   /** seq of the next chunk appended */
@@ -108,8 +132,8 @@ export class SharedReader {
   }
 
   /** A new destination on this source; it reads nothing until start(). */
-  tap(name: string, start: StartFrom, ownParser: (start: StartFrom) => ParserLike, onStatementDml?: StatementDmlHook): ReaderTap {
-    const t = new ReaderTap(this, name, start, ownParser);
+  tap(name: string, start: StartFrom, ownParser: OwnParserFactory, ids: TapServerIds, onStatementDml?: StatementDmlHook): ReaderTap {
+    const t = new ReaderTap(this, name, start, ownParser, ids);
     if (onStatementDml !== undefined) t.onStatementDml = onStatementDml;
     this.taps.add(t);
     return t;
@@ -129,6 +153,23 @@ export class SharedReader {
 
   sharedState(): ParserState {
     return this.state;
+  }
+
+  /** The server id the shared parser uses now (undefined while none runs). */
+  sharedServerId(): number | undefined {
+    return this.parser === undefined ? undefined : this.parserId;
+  }
+
+  /** The lowest configured id of a tap that no parser of a tap's own holds now, else the default. */
+  private chooseSharedId(): number {
+    const held = new Set<number>();
+    for (const t of this.taps) if (t.soloId !== undefined) held.add(t.soloId);
+    let best: number | undefined;
+    for (const t of this.taps) {
+      const c = t.ids.configured;
+      if (c !== undefined && !held.has(c) && (best === undefined || c < best)) best = c;
+    }
+    return best ?? this.opts.defaultServerId;
   }
 
   /** The seq of the chunk after the boundary at `cursor`, if the window holds it. */
@@ -200,8 +241,10 @@ export class SharedReader {
   // ---- the shared stream
 
   private async becomeShared(t: ReaderTap, start: StartFrom): Promise<void> {
-    const p = this.opts.makeParser(start);
+    const id = this.chooseSharedId();
+    const p = this.opts.makeParser(start, id);
     this.parser = p;
+    this.parserId = id;
     this.chunks = [];
     this.windowBytesHeld = 0;
     this.parserPaused = false;
@@ -361,7 +404,7 @@ export class SharedReader {
 
   /**
    * The tap furthest ahead moves from its own parser to a new shared one starting where it is
-   * (a parser of the shared server id, so no two streams ever use one id).
+   * (its own parser is stopped first, so the new one may take its id).
    */
   private async promote(t: ReaderTap): Promise<void> {
     this.counters.promotions++;
@@ -386,8 +429,10 @@ export class SharedReader {
     t.mode = 'solo';
     t.skipTo = skipTo;
     this.counters.soloStarts++;
-    const p = t.ownParser(start);
+    const id = t.ids.own === this.parserId ? t.ids.spare : t.ids.own;
+    const p = t.ownParser(start, id);
     t.solo = p;
+    t.soloId = id;
     p.on('entries', (entries) => {
       if (t.solo !== p) return;
       t.deliver(entries);
@@ -417,6 +462,7 @@ export class SharedReader {
   private rejoin(t: ReaderTap, seq: number): void {
     const p = t.solo;
     t.solo = undefined;
+    t.soloId = undefined;
     this.counters.joins++;
     this.log.info({ tap: t.name }, 'destination caught up with the shared reader; reading from it again');
     this.attach(t, seq);
@@ -432,6 +478,8 @@ export class SharedReader {
     if (p === undefined) return;
     p.removeAllListeners();
     await p.stop().catch(() => undefined);
+    // Only once its connection is closed may the shared parser take the id.
+    if (t.solo === undefined) t.soloId = undefined;
   }
 
   /**
@@ -476,6 +524,8 @@ export class ReaderTap extends EventEmitter {
   seq = 0;
   paused = false;
   solo: ParserLike | undefined;
+  /** the server id of `solo` while it runs (and until its connection is closed) */
+  soloId: number | undefined;
   /** the last entry delivered, and whether it was a boundary */
   lastEmitted: EntryPosition | undefined;
   atBoundary = false;
@@ -492,7 +542,8 @@ export class ReaderTap extends EventEmitter {
     private readonly reader: SharedReader,
     readonly name: string,
     readonly initialStart: StartFrom,
-    readonly ownParser: (start: StartFrom) => ParserLike,
+    readonly ownParser: OwnParserFactory,
+    readonly ids: TapServerIds,
   ) {
     super();
   }

@@ -361,13 +361,17 @@ export class Instance implements Destination, InstanceStatsSource {
       identity,
       () => ({
         // The shared stream's statement warnings go to every destination reading it.
-        makeParser: (from) => parserFor(from, derivedSlaveId(`${logName}/shared`), (schema, table, at) => sharedReaders.readerOf(identity)?.noteStatementDml(schema, table, at)),
+        makeParser: (from, id) => parserFor(from, id, (schema, table, at) => sharedReaders.readerOf(identity)?.noteStatementDml(schema, table, at)),
+        // Unconfigured: from what makes a shared reader (not from whichever destination came first).
+        defaultServerId: derivedSlaveId(`shared/${src.host.toLowerCase()}:${src.port}/${src.user}/${cfg.timezone ?? ''}/${cfg.heartbeatMs}`),
         windowBytes: reader.windowBytes,
         logger: this.log,
       }),
       logName,
       start,
-      (from) => parserFor(from, slaveId),
+      (from, id) => parserFor(from, id),
+      // The shared parser may hold this destination's id: then its own parser takes the spare.
+      { configured: src.slaveId, own: slaveId, spare: derivedSlaveId(`${logName}/own`) },
       (schema, table, at) => this.statements.note(schema, table, at),
     );
   }

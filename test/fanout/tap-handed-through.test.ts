@@ -5,66 +5,15 @@
 // re-read past what it had delivered before.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
-import { SharedReader, type HandedThrough, type ParserLike } from '../../src/fanout/shared-reader.ts';
-import { EntryType, entryPosition, type ParsedEntry } from '../../src/protocol/entry-model.ts';
-import type { ParserStats, StartFrom } from '../../src/parser/event-parser.ts';
-
-const FILE = 'bin.000001';
-
-class FakeParser extends EventEmitter implements ParserLike {
-  paused = false;
-  handed: HandedThrough | undefined;
-  constructor(readonly from: StartFrom) {
-    super();
-  }
-  async start(): Promise<void> {
-    this.emit('state', 'running');
-  }
-  async stop(): Promise<void> {}
-  pause(): void {
-    this.paused = true;
-  }
-  resume(): void {
-    this.paused = false;
-  }
-  stats(): ParserStats {
-    return { file: FILE, offset: 0, gtidSet: '', lastEventTimestamp: 0, lastReceivedAt: 0, events: 0, rows: 0, bytes: 0, reconnects: 0, buffered: 0, maxBufferedSeen: 0, state: 'running' };
-  }
-  startPoint() {
-    return { file: FILE, offset: 4 };
-  }
-  handedThrough(): HandedThrough | undefined {
-    return this.handed;
-  }
-  /** One transaction (begin, end) over [from, to); the parser then stands at `to`. */
-  txn(from: number, to: number): void {
-    const entries: ParsedEntry[] = [EntryType.TRANSACTIONBEGIN, EntryType.TRANSACTIONEND].map((entryType, i) => ({
-      entryType,
-      header: {},
-      position: entryPosition(FILE, i === 0 ? from : to - 10, i === 0 ? from + 10 : to, 1, 0, '', `0-1-${to}`),
-    })) as ParsedEntry[];
-    this.handed = { file: FILE, offset: to, gtidSet: `0-1-${to}` };
-    this.emit('entries', entries);
-  }
-}
-
-/** A shared reader of fake parsers (a 100-byte window); `parsers` in the order made. */
-function fakeReader(): { parsers: FakeParser[]; make: (start: StartFrom) => FakeParser; reader: SharedReader } {
-  const parsers: FakeParser[] = [];
-  const make = (start: StartFrom) => {
-    const p = new FakeParser(start);
-    parsers.push(p);
-    return p;
-  };
-  return { parsers, make, reader: new SharedReader({ makeParser: make, windowBytes: 100 }) };
-}
+import type { StartFrom } from '../../src/parser/event-parser.ts';
+import { entryPosition, type ParsedEntry } from '../../src/protocol/entry-model.ts';
+import { FILE, fakeReader, idsOf } from './support/fake-parser.ts';
 
 test('a tap says where its stream stands: attached, after falling behind, on its own parser, and after rejoining', async () => {
   const { parsers, make, reader } = fakeReader();
   const start: StartFrom = { kind: 'position', file: FILE, offset: 4 };
-  const a = reader.tap('a', start, make);
-  const b = reader.tap('b', start, make);
+  const a = reader.tap('a', start, make, idsOf(1));
+  const b = reader.tap('b', start, make, idsOf(2));
   const got: number[] = [];
   a.on('entries', (es: ParsedEntry[]) => got.push(...es.map((e) => e.position.nextOffset)));
   await Promise.all([a.start(), b.start()]);
@@ -114,7 +63,7 @@ test('a tap says where its stream stands: attached, after falling behind, on its
 
 test('a tap re-reading what it delivered before a restart says nothing until its parser is past it', async () => {
   const { parsers, make, reader } = fakeReader();
-  const t = reader.tap('t', { kind: 'position', file: FILE, offset: 4 }, make);
+  const t = reader.tap('t', { kind: 'position', file: FILE, offset: 4 }, make, idsOf(1));
   await t.start();
   const p = parsers[0]!;
   p.txn(100, 200);

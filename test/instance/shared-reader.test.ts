@@ -4,31 +4,20 @@
 // One shared destination's consumer stops: the others finish without waiting for it (it is
 // detached from the shared reader once more than the window behind), then its consumer returns,
 // it catches up on a parser of its own and rejoins the shared reader.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
 import type { InstanceConfig } from '../../src/config/types.ts';
 import { Instance } from '../../src/instance/instance.ts';
-import { CanalServer } from '../../src/server/canal-server.ts';
-import { MapRegistry } from '../../src/server/registry.ts';
 import { sharedReaders } from '../../src/fanout/registry.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
-import { client, instanceConfig } from '../faults/support/harness.ts';
+import { instanceConfig, ownedResources, serveAndSubscribe } from '../faults/support/harness.ts';
 
-let sb: Sandbox | undefined;
-let dataDir: string | undefined;
-let server: CanalServer | undefined;
-const instances: Instance[] = [];
-
-after(async () => {
-  await server?.stop().catch(() => undefined);
-  await Promise.all(instances.map((i) => i.stop().catch(() => undefined)));
-  await sb?.cleanup();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+const owned = ownedResources();
+const instances = owned.instances;
 
 type Variant = { drop?: Partial<InstanceConfig['drop']>; filter?: Partial<InstanceConfig['filter']> };
 
@@ -91,9 +80,8 @@ async function workload(db: Sandbox, from: number, txns: number): Promise<void> 
 }
 
 test('shared reader: 20 destinations with different filters receive exactly what separate readers give; a stopped consumer holds nobody back, then catches up alone and rejoins', async () => {
-  sb = await Sandbox.start();
-  const db = sb;
-  dataDir = await mkdtemp(join(tmpdir(), 'sluice-shared-'));
+  const db = (owned.sb = await Sandbox.start());
+  const dataDir = (owned.dataDir = await mkdtemp(join(tmpdir(), 'sluice-shared-')));
   await db.sql('CREATE TABLE t_orders (id INT PRIMARY KEY, tenant INT NULL, amount DECIMAL(10,2), note VARCHAR(80))');
   await db.sql('CREATE TABLE t_users (id INT PRIMARY KEY, name VARCHAR(20), email VARCHAR(60))');
   const start = await db.masterStatus();
@@ -109,8 +97,8 @@ test('shared reader: 20 destinations with different filters receive exactly what
     store: { ...base.store, maxEntries: k === STOPPED ? 64 : 4096 },
     reader: { shared, windowBytes: 16 * 1024 },
   });
-  const sharedI = VARIANTS.map((v, k) => new Instance({ config: configFor(`s${k}`, v, true, k), dataDir: dataDir!, flushIntervalMs: 100 }));
-  const separateI = VARIANTS.map((v, k) => new Instance({ config: configFor(`p${k}`, v, false, 200 + k), dataDir: dataDir!, flushIntervalMs: 100 }));
+  const sharedI = VARIANTS.map((v, k) => new Instance({ config: configFor(`s${k}`, v, true, k), dataDir, flushIntervalMs: 100 }));
+  const separateI = VARIANTS.map((v, k) => new Instance({ config: configFor(`p${k}`, v, false, 200 + k), dataDir, flushIntervalMs: 100 }));
   instances.push(...sharedI, ...separateI);
   await Promise.all(instances.map((i) => i.start()));
   for (const i of instances) assert.equal(i.status().state, 'running', `${i.name}: ${i.status().error ?? ''}`);
@@ -119,16 +107,7 @@ test('shared reader: 20 destinations with different filters receive exactly what
   assert.equal(reader.tapsAttached(), 20, 'all 20 destinations read from it');
   assert.equal(reader.counters.soloStarts, 0, 'destinations starting together share from the first entry');
 
-  server = new CanalServer({ port: 0, destinations: new MapRegistry(instances) });
-  const { port } = await server.start();
-  const clients = await Promise.all(
-    instances.map(async (i) => {
-      const c = client(port, i.name);
-      await c.connect();
-      await c.subscribe();
-      return c;
-    }),
-  );
+  const clients = await serveAndSubscribe(owned);
   const got = instances.map((): Buffer[] => []);
 
   await workload(db, 1, 300);

@@ -1,5 +1,7 @@
 // Shared pieces of the instance and fault tests: an instance config for a sandbox, sluice
 // in-process (Instance + CanalServer), and a consumer that pulls with the real client.
+import { after } from 'node:test';
+import { rm } from 'node:fs/promises';
 import type { InstanceConfig } from '../../../src/config/types.ts';
 import { Instance } from '../../../src/instance/instance.ts';
 import { CanalServer } from '../../../src/server/canal-server.ts';
@@ -78,3 +80,38 @@ export async function consumeUntil(c: CanalClient, handle: (b: CanalBatch) => vo
   }
 }
 
+
+/** What a test file's instances run on; stopped and removed by the after() hook ownedResources() registers. */
+export interface OwnedResources {
+  sb?: Sandbox;
+  dataDir?: string;
+  server?: CanalServer;
+  instances: Instance[];
+}
+
+/** Call at the top of a test file: what the tests put in the result is cleaned up after them. */
+export function ownedResources(): OwnedResources {
+  const o: OwnedResources = { instances: [] };
+  after(async () => {
+    await o.server?.stop().catch(() => undefined);
+    await Promise.all(o.instances.map((i) => i.stop().catch(() => undefined)));
+    await o.sb?.cleanup();
+    if (o.dataDir) await rm(o.dataDir, { recursive: true, force: true });
+  });
+  return o;
+}
+
+/** A Canal server for `o.instances` on a free port, and a connected, subscribed client for each, in order. */
+export async function serveAndSubscribe(o: OwnedResources): Promise<CanalClient[]> {
+  const server = new CanalServer({ port: 0, destinations: new MapRegistry(o.instances) });
+  o.server = server;
+  const { port } = await server.start();
+  return await Promise.all(
+    o.instances.map(async (i) => {
+      const c = client(port, i.name);
+      await c.connect();
+      await c.subscribe();
+      return c;
+    }),
+  );
+}
