@@ -4,7 +4,8 @@
 // knows how to write itself (ROW_WRITER, the parser's row batches) skips the Column objects.
 import type { Buffer } from 'node:buffer';
 import { EntryType, type Column, type Header, type Pair, type ParsedEntry, type RowChange, type RowData } from './entry-model.ts';
-import { ProtoWriter, varintSize } from './proto-writer.ts';
+import { ProtoWriter } from './proto-writer.ts';
+import { varintSize } from './varint.ts';
 import { tags } from './wire-fields.ts';
 
 /** Method of a RowData that writes its own message body (beforeColumns, afterColumns, props). */

@@ -10,7 +10,6 @@ import { varintSize } from './varint.ts';
 export const SHORT_STRING = 40;
 const TWO_32 = 4294967296;
 
-export { varintSize };
 
 /**
  * The UTF-8 of a string shorter than SHORT_STRING units at `p` of `b`, room for 3 bytes per unit
