@@ -93,10 +93,6 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     return this.holder;
   }
 
-  subscribedClients(): string[] {
-    return [...this.subscriptions.keys()];
-  }
-
   subscribe(sub: Subscriber, filter: string): void {
     this.gate();
     this.claim(sub);

@@ -13,10 +13,6 @@ const ns = 'com.alibaba.otter.canal.protocol.';
 function type(name: string): protobuf.Type {
   return root.lookupType(ns + name);
 }
-function enumValues(name: string): Record<string, number> {
-  return root.lookupEnum(ns + name).values;
-}
-
 export const pb = {
   Packet: type('Packet'),
   HeartBeat: type('HeartBeat'),
@@ -39,13 +35,6 @@ export const pb = {
   TransactionEnd: type('TransactionEnd'),
   Pair: type('Pair'),
 } as const;
-
-export const pbEnums = {
-  PacketType: enumValues('PacketType'),
-  EntryType: enumValues('EntryType'),
-  EventType: enumValues('EventType'),
-  Compression: enumValues('Compression'),
-};
 
 /** Options for Type.toObject that turn int64 into JS numbers and keep enums numeric. */
 export const toObjectOptions: protobuf.IConversionOptions = { longs: Number, enums: Number, bytes: Buffer, defaults: false };

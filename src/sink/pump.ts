@@ -149,19 +149,6 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
   }
 
   /**
-   * Disconnects a source and forgets its queued items (the caller restarts it from a position it
-   * knows was stored). If it owned the store mid-transaction, the others may go on.
-   */
-  removeSource(source: EntrySource): void {
-    const i = this.feeds.findIndex((f) => f.source === source);
-    if (i < 0) return;
-    const [feed] = this.feeds.splice(i, 1);
-    source.off?.('entries', feed!.listener);
-    if (this.owner === feed) this.owner = undefined;
-    this.drain();
-  }
-
-  /**
    * Merging: a source that is down is left out of the skew wait (`live` false), so the others
    * are not delayed by it; its queued units still go in their turn.
    */
