@@ -41,6 +41,8 @@ export class GroupAcks {
       get: (size, timeout, opts) => store.get(size, timeout, opts),
       getBytes: (size, timeout, opts) => store.getBytes(size, timeout, opts),
       rollback: (id) => store.rollback(id),
+      batchIdProblem: (id) => store.batchIdProblem(id),
+      stats: () => store.stats(),
       ack: (id) => {
         const r = store.ack(id);
         this.advance(store.stats().ackSeq);

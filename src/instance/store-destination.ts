@@ -10,13 +10,27 @@ export interface StoredBytes {
   bytes: Uint8Array;
 }
 
-/** What StoreDestination uses of src/store/event-store.ts (structurally, so tests may pass any store). */
+/** Where a batch ends: the cursor its ack persists (see StoreDestinationOptions.onAck). */
+interface BatchEnds {
+  ackPosition?: EntryPosition;
+  end?: EntryPosition;
+}
+
+/**
+ * What StoreDestination uses of src/store/event-store.ts (structurally). The store is the one
+ * keeper of outstanding batches and of the batch id rules; the destination only words its
+ * answers as Canal does.
+ */
 export interface BatchStore<I extends StoredBytes> {
-  get(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<{ id: number; items: I[]; ackPosition?: EntryPosition; end?: EntryPosition } | null>;
+  get(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<({ id: number; items: I[] } & BatchEnds) | null>;
   /** the same batch as get(), as entry bytes only (EventStore builds no item per entry then); used when present */
-  getBytes?(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<{ id: number; entries: Uint8Array[]; ackPosition?: EntryPosition; end?: EntryPosition } | null>;
-  ack(batchId: number): unknown;
+  getBytes?(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<({ id: number; entries: Uint8Array[] } & BatchEnds) | null>;
+  /** releases the oldest outstanding batch; returns where it ended */
+  ack(batchId: number): BatchEnds | undefined;
   rollback(batchId?: number): unknown;
+  /** why `batchId` may not be acked or rolled back now (undefined: it is the oldest outstanding) */
+  batchIdProblem(batchId: number): { kind: 'zero' | 'unknown' | 'not-oldest'; oldest: number | undefined } | undefined;
+  stats(): { outstandingBatches: number };
 }
 
 export interface PersistedSubscription {
@@ -61,10 +75,6 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
   private readonly log: ServerLogger;
   private readonly subscriptions = new Map<string, { filter: string; predicate: ((item: I) => boolean) | undefined }>();
   private holder: Subscriber | undefined;
-  /** ids handed to the holder and not yet acked, oldest first (mirrors the store's outstanding list) */
-  private outstanding: number[] = [];
-  /** where each outstanding batch ends: the cursor its ack persists */
-  private readonly ackPositions = new Map<number, EntryPosition | undefined>();
 
   constructor(opts: StoreDestinationOptions<I>) {
     this.name = opts.name;
@@ -135,8 +145,6 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
       if (this.holder === undefined) this.rewindAll();
       throw new DestinationError(`destination:${this.name}: connection of clientId:${sub.clientId} closed during GET`);
     }
-    this.outstanding.push(batch.id);
-    this.ackPositions.set(batch.id, batch.end ?? batch.ackPosition);
     return { batchId: batch.id, entries: batch.entries };
   }
 
@@ -144,14 +152,10 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     fetchSize: number,
     timeoutMs: number,
     opts: { signal: AbortSignal; filter?: (item: I) => boolean },
-  ): Promise<{ id: number; entries: Uint8Array[]; ackPosition?: EntryPosition; end?: EntryPosition } | null> {
+  ): Promise<{ id: number; entries: Uint8Array[] } | null> {
     if (this.store.getBytes !== undefined) return await this.store.getBytes(fetchSize, timeoutMs, opts);
     const batch = await this.store.get(fetchSize, timeoutMs, opts);
-    if (batch === null) return null;
-    const out: { id: number; entries: Uint8Array[]; ackPosition?: EntryPosition; end?: EntryPosition } = { id: batch.id, entries: batch.items.map((i) => i.bytes) };
-    if (batch.ackPosition !== undefined) out.ackPosition = batch.ackPosition;
-    if (batch.end !== undefined) out.end = batch.end;
-    return out;
+    return batch === null ? null : { id: batch.id, entries: batch.items.map((i) => i.bytes) };
   }
 
   /** Resolves once the cursors of every ack so far are kept (see StoreDestinationOptions.durable). */
@@ -170,10 +174,8 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     }
     this.claim(sub);
     this.checkOldest(batchId, missing);
-    this.store.ack(batchId);
-    this.outstanding.shift();
-    const pos = this.ackPositions.get(batchId);
-    this.ackPositions.delete(batchId);
+    const ends = this.store.ack(batchId);
+    const pos = ends?.end ?? ends?.ackPosition;
     if (pos !== undefined) this.opts.onAck?.(sub.clientId, cursorFromEntry(pos), pos);
   }
 
@@ -195,7 +197,7 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
 
   release(sub: Subscriber): void {
     if (this.holder?.sessionId !== sub.sessionId) return;
-    const dropped = this.outstanding.length;
+    const dropped = this.store.stats().outstandingBatches;
     this.rewindAll();
     this.holder = undefined;
     this.log.info({ clientId: sub.clientId, peer: sub.peer, rolledBackBatches: dropped }, 'consumer released');
@@ -227,8 +229,9 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
    * holder's batches are left alone; the refusal is left to its SUB or GET, which expect a reply.
    */
   private answerForeign(sub: Subscriber, what: 'ack' | 'rollback', batchId: number, missing: string): void {
-    const sameIdentity = this.holder?.clientId === sub.clientId;
-    this.checkOldest(batchId, missing, sameIdentity ? this.outstanding : []);
+    // A different client id has no batches of its own here: every id is unknown to it.
+    if (this.holder?.clientId !== sub.clientId) throw new DestinationError(missing);
+    this.checkOldest(batchId, missing);
     this.log.warn({ clientId: sub.clientId, peer: sub.peer, holder: this.holder?.peer, batchId }, `${what} from a connection that does not hold the destination ignored`);
   }
 
@@ -246,16 +249,16 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     }
   }
 
-  private checkOldest(batchId: number, missing: string, batches: readonly number[] = this.outstanding): void {
-    const oldest = batches[0];
-    if (oldest === undefined || !batches.includes(batchId)) throw new DestinationError(missing);
-    if (oldest !== batchId) throw new DestinationError(`batchId:${batchId} is not the firstly:${oldest}`);
+  /** The store's batch id rules, in Canal's words (ack and rollback of 0 are answered before this). */
+  private checkOldest(batchId: number, missing: string): void {
+    const p = this.store.batchIdProblem(batchId);
+    if (p === undefined) return;
+    if (p.kind === 'not-oldest') throw new DestinationError(`batchId:${batchId} is not the firstly:${p.oldest}`);
+    throw new DestinationError(missing);
   }
 
   private rewindAll(): void {
     this.store.rollback(0);
-    this.outstanding = [];
-    this.ackPositions.clear();
   }
 
   private compile(filter: string): ((item: I) => boolean) | undefined {

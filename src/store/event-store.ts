@@ -72,6 +72,12 @@ export interface StoreStats {
   ackSeq: number;
 }
 
+/** What batchIdProblem finds wrong with a batch id; `oldest` is the batch an ack must name now, if any. */
+export type BatchIdProblem =
+  | { kind: 'zero'; oldest: number | undefined }
+  | { kind: 'unknown'; oldest: number | undefined }
+  | { kind: 'not-oldest'; oldest: number };
+
 export class StoreError extends Error {
   constructor(
     message: string,
@@ -379,14 +385,28 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     for (const w of this.waiters.splice(0)) w.finish(null);
   }
 
+  /**
+   * The one place the batch id rules live: why `batchId` may not be acknowledged or rolled back
+   * now, or undefined when it is the oldest outstanding batch (the only one that may). The
+   * server's destinations put Canal's messages on these answers.
+   */
+  batchIdProblem(batchId: number): BatchIdProblem | undefined {
+    const oldest = this.outstanding[0]?.id;
+    if (batchId === 0) return { kind: 'zero', oldest };
+    if (oldest === undefined || !this.outstanding.some((b) => b.id === batchId)) return { kind: 'unknown', oldest };
+    if (oldest !== batchId) return { kind: 'not-oldest', oldest };
+    return undefined;
+  }
+
   private checkOldest(batchId: number): BatchRecord {
-    const oldest = this.outstanding[0];
-    if (batchId === 0) throw new StoreError(`batchId should assign value: batch id 0 is never valid${expectation(oldest)}`, 402, oldest?.id);
-    if (oldest === undefined || !this.outstanding.some((b) => b.id === batchId)) {
-      throw new StoreError(`batchId:${batchId} is not exist${expectation(oldest)}`, 400, oldest?.id);
+    const p = this.batchIdProblem(batchId);
+    if (p !== undefined) {
+      const also = p.oldest === undefined ? '; no batch is outstanding' : `; the oldest outstanding batch is batchId:${p.oldest}`;
+      if (p.kind === 'zero') throw new StoreError(`batchId should assign value: batch id 0 is never valid${also}`, 402, p.oldest);
+      if (p.kind === 'unknown') throw new StoreError(`batchId:${batchId} is not exist${also}`, 400, p.oldest);
+      throw new StoreError(`batchId:${batchId} is not the firstly:${p.oldest}`, 400, p.oldest);
     }
-    if (oldest.id !== batchId) throw new StoreError(`batchId:${batchId} is not the firstly:${oldest.id}`, 400, oldest.id);
-    return oldest;
+    return this.outstanding[0]!;
   }
 
   private budget(size: number): number {
@@ -512,10 +532,6 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     this.slots = this.slots.grown(this.ackSeq, this.putSeq);
     this.mask = this.slots.capacity - 1;
   }
-}
-
-function expectation(oldest: BatchRecord | undefined): string {
-  return oldest === undefined ? '; no batch is outstanding' : `; the oldest outstanding batch is batchId:${oldest.id}`;
 }
 
 function positiveInteger(name: string, v: number): void {
