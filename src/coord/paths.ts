@@ -74,8 +74,17 @@ export function clientFilterPath(destination: string, clientId: string): string 
   return `${clientPath(destination, clientId)}/filter`;
 }
 
+/**
+ * /otter/canal/destinations/{d}/sluice-snapshots (persistent): sluice's snapshots in progress with
+ * their acknowledged progress, JSON as meta.dat's `sluiceSnapshots`. Not a client id, so Canal's
+ * servers and clients (which look for numeric children) pass it by.
+ */
+export function snapshotsPath(destination: string): string {
+  return `${destinationPath(destination)}/sluice-snapshots`;
+}
+
 /** The children of /otter/canal/destinations/{d} that are not client ids. */
-export const NON_CLIENT_CHILDREN: ReadonlySet<string> = new Set(['cluster', 'running', 'parse']);
+export const NON_CLIENT_CHILDREN: ReadonlySet<string> = new Set(['cluster', 'running', 'parse', 'sluice-snapshots']);
 
 /** Whether a child of a destination's node names a client (Canal's client ids are Java shorts). */
 export function isClientIdChild(name: string): boolean {

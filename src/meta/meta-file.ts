@@ -236,7 +236,7 @@ export function cursorSourceFromCanal(cursor: unknown, at: string, file: string)
   return { address: sa.address, port: num(sa.port, `${at}.identity.sourceAddress.port`, file) };
 }
 
-function parseSnapshots(v: unknown, file: string): SnapshotRecord[] {
+export function parseSnapshots(v: unknown, file: string): SnapshotRecord[] {
   if (!Array.isArray(v)) throw new MetaFileError(`${file}: sluiceSnapshots must be an array`);
   return v.map((r: unknown, i: number) => {
     const at = `sluiceSnapshots[${i}]`;

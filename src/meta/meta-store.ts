@@ -119,6 +119,9 @@ export class MetaStore {
     if (primary !== undefined && primary.length > 0) {
       store.clients.clear();
       for (const c of primary) store.clients.set(c.clientId, { ...c });
+      // Snapshot progress goes with the cursors: a server taking over resumes the snapshots where
+      // the last active one's client acknowledged them, not where its own meta.dat last saw them.
+      if (opts.backend?.loadedSnapshots !== undefined) store.snapshotRecords = opts.backend.loadedSnapshots();
     }
     if ((opts.durability ?? 'exact') === 'exact') store.journal = await CursorJournal.open(opts.dataDir, opts.destination);
     // Journals left by a crash: fold them into meta.dat now, so they can go.

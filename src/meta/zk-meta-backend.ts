@@ -1,18 +1,19 @@
 // Cursors and filters in ZooKeeper, where Canal keeps them in a cluster:
 //   /otter/canal/destinations/{d}/{clientId}/cursor   the cursor JSON, as in meta.dat (plus Canal's @type)
 //   /otter/canal/destinations/{d}/{clientId}/filter   the subscribe filter text
+//   /otter/canal/destinations/{d}/sluice-snapshots    snapshots in progress (sluice's own node)
 // Every write is conditional on the version last read or written, so two writers can never
 // interleave unnoticed: a cursor write that finds another version re-reads the node, and if the
 // cursor there is ahead of ours someone else is active (we are deposed: fenced, nothing written);
 // if it is behind, ours goes on top. A cursor is never written backwards. Writes also require
 // `mayWrite()` (this server active, its session lease valid), checked just before each request.
 import type { Logger } from 'pino';
-import { clientCursorPath, clientFilterPath, clientPath, destinationPath, isClientIdChild } from '../coord/paths.ts';
+import { clientCursorPath, clientFilterPath, clientPath, destinationPath, isClientIdChild, snapshotsPath } from '../coord/paths.ts';
 import { ZkError, type ZkSession } from '../coord/zk-session.ts';
 import type { LogPosition } from '../protocol/entry-model.ts';
 import { compareCursors, describeCursor } from './cursor-order.ts';
 import type { MetaBackend } from './meta-backend.ts';
-import { cursorFromCanal, cursorSourceFromCanal, cursorToCanal, type ClientMeta, type MetaContent, type SourceAddress } from './meta-file.ts';
+import { cursorFromCanal, cursorSourceFromCanal, cursorToCanal, parseSnapshots, type ClientMeta, type MetaContent, type SnapshotRecord, type SourceAddress } from './meta-file.ts';
 
 /** Canal's ZooKeeper meta manager writes the cursor with its class name so it can read it back. */
 const CANAL_TYPE = 'com.alibaba.otter.canal.protocol.position.LogPosition';
@@ -51,6 +52,9 @@ export function cursorNodeJson(cursor: LogPosition, source: SourceAddress): stri
 
 export class ZkMetaBackend implements MetaBackend {
   private readonly known = new Map<string, Known>();
+  /** the snapshots node as last read or written: its JSON text ('' when absent) */
+  private snapshotsText = '';
+  private snapshots: SnapshotRecord[] | undefined;
 
   constructor(private readonly opts: ZkMetaBackendOptions) {}
 
@@ -85,10 +89,30 @@ export class ZkMetaBackend implements MetaBackend {
       if (k.cursorSource !== undefined) meta.source = k.cursorSource;
       out.push(meta);
     }
+    const snaps = await s.get(snapshotsPath(d));
+    if (snaps !== undefined && snaps.data.length > 0) {
+      const path = `${snapshotsPath(d)} in ZooKeeper`;
+      this.snapshotsText = snaps.data.toString('utf8');
+      let doc: unknown;
+      try {
+        doc = JSON.parse(this.snapshotsText);
+      } catch (err) {
+        throw new Error(`${path} does not hold JSON (${(err as Error).message}); fix or delete the node (its snapshots then start again when requested)`);
+      }
+      this.snapshots = parseSnapshots(doc, path);
+    }
     return out.length > 0 ? out : undefined;
   }
 
+  loadedSnapshots(): SnapshotRecord[] | undefined {
+    return this.snapshots?.map((r) => ({ ...r }));
+  }
+
   async write(content: MetaContent): Promise<void> {
+    // Snapshot progress first, then the cursors of the same acknowledgement (meta.dat holds both
+    // in one write). Should a write stop between the two, a takeover either reads acknowledged
+    // chunks again or replays stream changes a chunk already held: both end at the source's values.
+    if (content.snapshots !== undefined) await this.writeSnapshots(content.snapshots);
     for (const c of content.clients) {
       let k = this.known.get(c.clientId);
       if (k === undefined) {
@@ -142,6 +166,29 @@ export class ZkMetaBackend implements MetaBackend {
     const stat = await s.set(path, Buffer.from(filter, 'utf8'), -1);
     k.filterVersion = stat.version;
     k.filter = filter;
+  }
+
+  /** The active server's snapshot progress; last writer wins, as for the filter (only the active server writes). */
+  private async writeSnapshots(records: SnapshotRecord[]): Promise<void> {
+    const text = JSON.stringify(records);
+    if (text === this.snapshotsText) return;
+    const s = this.opts.session;
+    const path = snapshotsPath(this.opts.destination);
+    this.check('snapshot progress');
+    if ((await s.exists(path)) === undefined) {
+      await s.ensurePath(destinationPath(this.opts.destination));
+      this.check('snapshot progress');
+      try {
+        await s.create(path, Buffer.from(text, 'utf8'), 'persistent');
+        this.snapshotsText = text;
+        return;
+      } catch (err) {
+        if (!(err instanceof ZkError) || err.code !== 'NODE_EXISTS') throw err;
+      }
+      this.check('snapshot progress');
+    }
+    await s.set(path, Buffer.from(text, 'utf8'), -1);
+    this.snapshotsText = text;
   }
 
   private async writeCursor(clientId: string, cursor: LogPosition, source: SourceAddress, k: Known): Promise<void> {
