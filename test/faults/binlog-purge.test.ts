@@ -1,10 +1,10 @@
 // Binlog rotation and purging. While streaming, FLUSH and PURGE BINARY LOGS lose nothing. A purge
 // of the file behind a stopped instance's cursor makes the next start fail with an error naming
 // that file and `sluice positions reset`; sluice does not jump ahead until the operator resets.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
@@ -13,7 +13,7 @@ import { lockHolder } from '../../src/meta/instance-lock.ts';
 import { Instance } from '../../src/instance/instance.ts';
 import { CanalServer } from '../../src/server/canal-server.ts';
 import { MapRegistry } from '../../src/server/registry.ts';
-import { instanceConfig, startInProcess, client, type InProcessSluice } from './support/harness.ts';
+import { instanceConfig, startInProcess, client, type InProcessSluice, cleanUpAfter } from './support/harness.ts';
 import { IdCollector, range } from './support/id-stream.ts';
 
 const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
@@ -22,11 +22,7 @@ let sb: Sandbox | undefined;
 let dataDir: string | undefined;
 let sluice: InProcessSluice | undefined;
 
-after(async () => {
-  await sluice?.stop();
-  await sb?.cleanup();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+cleanUpAfter(() => ({ sluice, sandboxes: [sb], dataDir }));
 
 function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {

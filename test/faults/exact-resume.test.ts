@@ -2,15 +2,15 @@
 // batches of 100 entries and acknowledged batch by batch, across five restarts of sluice (SIGKILL
 // and SIGTERM in turn, each cut inside the transaction). Every row is acknowledged exactly once,
 // no acknowledged entry comes again, and each restart begins at the first entry not acknowledged.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox } from '../support/sandbox.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
 import type { CanalBatch } from '../../src/client/entry.ts';
-import { instanceConfig, client } from './support/harness.ts';
+import { instanceConfig, client, cleanUpAfter } from './support/harness.ts';
 import { startChild, type ChildSluice } from './support/child-sluice.ts';
 import { AckLedger } from './support/ack-ledger.ts';
 import { readMetaFile } from '../../src/meta/meta-file.ts';
@@ -23,11 +23,7 @@ let sb: Sandbox | undefined;
 let dataDir: string | undefined;
 let child: ChildSluice | undefined;
 
-after(async () => {
-  await child?.kill9();
-  await sb?.cleanup();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+cleanUpAfter(() => ({ child, sandboxes: [sb], dataDir }));
 
 test('a 10,000-row transaction acknowledged in pieces of 100 across five restarts: every row exactly once', async () => {
   sb = await Sandbox.start();

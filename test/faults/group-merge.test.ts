@@ -6,16 +6,16 @@
 // come again, rows before it must not), transactions are never split, every entry names its
 // source (header prop and server id), the group is `degraded` naming the dead source while the
 // other keeps flowing, and it is `running` again once the source is back.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
 import { readMetaState } from '../../src/meta/meta-store.ts';
 import { sourcePart } from '../../src/meta/group-cursor.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
-import { client, startInProcess, type InProcessSluice } from './support/harness.ts';
+import { client, startInProcess, type InProcessSluice, cleanUpAfter } from './support/harness.ts';
 import { startChild, type ChildSluice } from './support/child-sluice.ts';
 import { GroupConsumer, NAMES, pull as pullChecked, startShards, workload } from './support/group-shards.ts';
 
@@ -27,12 +27,7 @@ let dataDir: string | undefined;
 let child: ChildSluice | undefined;
 let inproc: InProcessSluice | undefined;
 
-after(async () => {
-  await child?.kill9();
-  await inproc?.stop().catch(() => undefined);
-  await Promise.all(sbs.map((s) => s.cleanup()));
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+cleanUpAfter(() => ({ child, sluice: inproc, sandboxes: sbs, dataDir }));
 
 const pull = (c: CanalClient, consumer: GroupConsumer, done: () => boolean, what: string) => pullChecked(c, consumer, done, what, () => child?.stderr().slice(-2000) ?? '');
 

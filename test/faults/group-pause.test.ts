@@ -4,13 +4,13 @@
 // other is down, and the state is `degraded` naming the dead source and the pause. Once the
 // source is back, everything arrives, each row exactly once, in each shard's order, with
 // transactions never split (test/faults/support/group-shards.ts checks each batch).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor, type Sandbox } from '../support/sandbox.ts';
-import { client, startInProcess, type InProcessSluice } from './support/harness.ts';
+import { client, startInProcess, type InProcessSluice, cleanUpAfter } from './support/harness.ts';
 import { GroupConsumer, pull, startShards, workload } from './support/group-shards.ts';
 
 const DEST = 'paused';
@@ -19,11 +19,7 @@ let sbs: Sandbox[] = [];
 let dataDir: string | undefined;
 let inproc: InProcessSluice | undefined;
 
-after(async () => {
-  await inproc?.stop().catch(() => undefined);
-  await Promise.all(sbs.map((s) => s.cleanup()));
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+cleanUpAfter(() => ({ sluice: inproc, sandboxes: sbs, dataDir }));
 
 test('group destination, onSourceFailure pause: a dead source holds back the other; on its return everything arrives once', async () => {
   const shards = await startShards(DEST, { skewMs: 200, onSourceFailure: 'pause' });

@@ -1,25 +1,20 @@
 // A half-open source: the MariaDB process is stopped with SIGSTOP, so its socket stays open and
 // nothing answers. The parser's heartbeat watchdog must notice (three silent heartbeat periods),
 // the instance shows `retrying`, and after SIGCONT the stream goes on with nothing missing.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
-import { instanceConfig, startInProcess, client, type InProcessSluice } from './support/harness.ts';
+import { instanceConfig, startInProcess, client, type InProcessSluice, cleanUpAfter } from './support/harness.ts';
 import { IdCollector, range } from './support/id-stream.ts';
 
 let sb: Sandbox | undefined;
 let dataDir: string | undefined;
 let sluice: InProcessSluice | undefined;
 
-after(async () => {
-  sb?.thaw();
-  await sluice?.stop();
-  await sb?.cleanup();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+cleanUpAfter(() => ({ sluice, sandboxes: [sb], dataDir }));
 
 test('SIGSTOPped source is detected by the heartbeat watchdog; the stream recovers after SIGCONT', async () => {
   sb = await Sandbox.start();

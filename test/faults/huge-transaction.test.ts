@@ -2,16 +2,16 @@
 // sluice is killed with SIGKILL when half of it has been delivered and acknowledged. Acks inside
 // the transaction free store space and move the cursor into it (exact resume), so after the
 // restart the transaction goes on from its first unacknowledged row, in order, without its BEGIN.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
 import { readMetaFile } from '../../src/meta/meta-file.ts';
 import { readMetaState } from '../../src/meta/meta-store.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
-import { instanceConfig, client } from './support/harness.ts';
+import { instanceConfig, client, cleanUpAfter } from './support/harness.ts';
 import { startChild, type ChildSluice } from './support/child-sluice.ts';
 import { comparePositions, type Position } from './support/ledger.ts';
 import { range } from './support/id-stream.ts';
@@ -24,11 +24,7 @@ let sb: Sandbox | undefined;
 let dataDir: string | undefined;
 let child: ChildSluice | undefined;
 
-after(async () => {
-  await child?.kill9();
-  await sb?.cleanup();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+cleanUpAfter(() => ({ child, sandboxes: [sb], dataDir }));
 
 interface Session {
   /** big-table ids in arrival order */

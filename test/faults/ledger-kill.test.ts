@@ -3,9 +3,9 @@
 // consumer goes on; at the end its balances equal the table's, every transfer arrived in order,
 // no acknowledged entry came again (exact resume, the default), and every session began with
 // the first entry not acknowledged.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
@@ -13,7 +13,7 @@ import { readMetaFile } from '../../src/meta/meta-file.ts';
 import type { LogPosition } from '../../src/protocol/entry-model.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
 import type { CanalBatch } from '../../src/client/entry.ts';
-import { instanceConfig, client } from './support/harness.ts';
+import { instanceConfig, client, cleanUpAfter } from './support/harness.ts';
 import { AckLedger } from './support/ack-ledger.ts';
 import { startChild, type ChildSluice } from './support/child-sluice.ts';
 import { createLedger, runTransfers, runBulkTransfer, tableBalances, LedgerConsumer, comparePositions, ACCOUNTS, OPENING_BALANCE, type Position } from './support/ledger.ts';
@@ -26,11 +26,7 @@ let sb: Sandbox | undefined;
 let dataDir: string | undefined;
 let child: ChildSluice | undefined;
 
-after(async () => {
-  await child?.kill9();
-  await sb?.cleanup();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+cleanUpAfter(() => ({ child, sandboxes: [sb], dataDir }));
 
 async function diskCursor(dir: string): Promise<LogPosition> {
   const c = (await readMetaFile(dir, DEST))?.clients.find((x) => x.clientId === '1001')?.cursor;

@@ -1,23 +1,19 @@
 // MariaDB killed with SIGKILL and restarted while an instance streams from it: the instance goes
 // to `retrying`, comes back by itself, and the consumer misses nothing.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
-import { instanceConfig, startInProcess, client, type InProcessSluice } from './support/harness.ts';
+import { instanceConfig, startInProcess, client, type InProcessSluice, cleanUpAfter } from './support/harness.ts';
 import { IdCollector, range } from './support/id-stream.ts';
 
 let sb: Sandbox | undefined;
 let dataDir: string | undefined;
 let sluice: InProcessSluice | undefined;
 
-after(async () => {
-  await sluice?.stop();
-  await sb?.cleanup();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+cleanUpAfter(() => ({ sluice, sandboxes: [sb], dataDir }));
 
 test('source SIGKILLed and restarted mid-stream: retrying, then running, nothing missing', async () => {
   sb = await Sandbox.start();

@@ -9,6 +9,7 @@ import { MapRegistry } from '../../../src/server/registry.ts';
 import { CanalClient } from '../../../src/client/canal-client.ts';
 import type { CanalBatch } from '../../../src/client/entry.ts';
 import type { Sandbox } from '../../support/sandbox.ts';
+import type { ChildSluice } from './child-sluice.ts';
 
 export interface ConfigOverrides {
   start?: InstanceConfig['start'];
@@ -81,7 +82,34 @@ export async function consumeUntil(c: CanalClient, handle: (b: CanalBatch) => vo
 }
 
 
-/** What a test file's instances run on; stopped and removed by the after() hook ownedResources() registers. */
+/** What a test file started; each part may be unset (not started, or already stopped). */
+export interface Leftovers {
+  child?: ChildSluice | undefined;
+  sluice?: InProcessSluice | undefined;
+  server?: CanalServer | undefined;
+  instances?: Instance[];
+  sandboxes?: (Sandbox | undefined)[];
+  dataDir?: string | undefined;
+}
+
+/**
+ * Call at the top of a test file: after its tests, stops what `get()` then returns (sluice first,
+ * then the sandboxes, thawed in case a test froze one) and removes the data directory.
+ */
+export function cleanUpAfter(get: () => Leftovers): void {
+  after(async () => {
+    const o = get();
+    await o.child?.kill9();
+    for (const sb of o.sandboxes ?? []) sb?.thaw();
+    await o.sluice?.stop().catch(() => undefined);
+    await o.server?.stop().catch(() => undefined);
+    await Promise.all((o.instances ?? []).map((i) => i.stop().catch(() => undefined)));
+    await Promise.all((o.sandboxes ?? []).map((sb) => sb?.cleanup()));
+    if (o.dataDir) await rm(o.dataDir, { recursive: true, force: true });
+  });
+}
+
+/** What a test file's instances run on, for serveAndSubscribe; cleaned up after its tests. */
 export interface OwnedResources {
   sb?: Sandbox;
   dataDir?: string;
@@ -92,12 +120,7 @@ export interface OwnedResources {
 /** Call at the top of a test file: what the tests put in the result is cleaned up after them. */
 export function ownedResources(): OwnedResources {
   const o: OwnedResources = { instances: [] };
-  after(async () => {
-    await o.server?.stop().catch(() => undefined);
-    await Promise.all(o.instances.map((i) => i.stop().catch(() => undefined)));
-    await o.sb?.cleanup();
-    if (o.dataDir) await rm(o.dataDir, { recursive: true, force: true });
-  });
+  cleanUpAfter(() => ({ server: o.server, instances: o.instances, sandboxes: [o.sb], dataDir: o.dataDir }));
   return o;
 }
 
