@@ -128,7 +128,7 @@ export async function readChunk(pool: Pool, req: ChunkRequest, known?: TableShap
       const lastKey = last === undefined ? undefined : shape.keyColumns.map((k) => keyParam(last[k]));
       const rows = shape.codec.toRowDatas(
         'writerows',
-        raw.map((r) => asBinlogRow(r as Record<string, unknown>, shape.columns)),
+        shape.fixColumns.length === 0 ? (raw as Record<string, unknown>[]) : raw.map((r) => asBinlogRow(r as Record<string, unknown>, shape.fixColumns)),
       );
       const keys = rows.map((r) => rowKey(r, 'after', shape.keyColumns)!);
       if ((await signature) !== shape.signature) {
