@@ -38,7 +38,6 @@ export class GroupAcks {
   batchStore(): BatchStore<StoreItem> {
     const store = this.store;
     return {
-      get: (size, timeout, opts) => store.get(size, timeout, opts),
       getBytes: (size, timeout, opts) => store.getBytes(size, timeout, opts),
       rollback: (id) => store.rollback(id),
       batchIdProblem: (id) => store.batchIdProblem(id),

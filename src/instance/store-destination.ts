@@ -22,9 +22,8 @@ interface BatchEnds {
  * answers as Canal does.
  */
 export interface BatchStore<I extends StoredBytes> {
-  get(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<({ id: number; items: I[] } & BatchEnds) | null>;
-  /** the same batch as get(), as entry bytes only (EventStore builds no item per entry then); used when present */
-  getBytes?(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<({ id: number; entries: Uint8Array[] } & BatchEnds) | null>;
+  /** the next batch as entry bytes only (EventStore builds no item per entry): the one read path a destination uses */
+  getBytes(batchSize: number, timeoutMs: number, opts?: { signal?: AbortSignal; filter?: (item: I) => boolean }): Promise<({ id: number; entries: Uint8Array[] } & BatchEnds) | null>;
   /** releases the oldest outstanding batch; returns where it ended */
   ack(batchId: number): BatchEnds | undefined;
   rollback(batchId?: number): unknown;
@@ -138,7 +137,7 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     const storeTimeout = timeoutMs === -1 ? -1 : timeoutMs <= 0 ? 0 : timeoutMs;
     const getOpts: { signal: AbortSignal; filter?: (item: I) => boolean } = { signal };
     if (subscription.predicate !== undefined) getOpts.filter = subscription.predicate;
-    const batch = await this.fetch(fetchSize, storeTimeout, getOpts);
+    const batch = await this.store.getBytes(fetchSize, storeTimeout, getOpts);
     if (batch === null) return { batchId: -1, entries: [] };
     if (this.holder?.sessionId !== sub.sessionId) {
       // The connection went away while the store was answering: nobody will ack this batch.
@@ -146,16 +145,6 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
       throw new DestinationError(`destination:${this.name}: connection of clientId:${sub.clientId} closed during GET`);
     }
     return { batchId: batch.id, entries: batch.entries };
-  }
-
-  private async fetch(
-    fetchSize: number,
-    timeoutMs: number,
-    opts: { signal: AbortSignal; filter?: (item: I) => boolean },
-  ): Promise<{ id: number; entries: Uint8Array[] } | null> {
-    if (this.store.getBytes !== undefined) return await this.store.getBytes(fetchSize, timeoutMs, opts);
-    const batch = await this.store.get(fetchSize, timeoutMs, opts);
-    return batch === null ? null : { id: batch.id, entries: batch.items.map((i) => i.bytes) };
   }
 
   /** Resolves once the cursors of every ack so far are kept (see StoreDestinationOptions.durable). */
