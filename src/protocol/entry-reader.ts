@@ -24,6 +24,14 @@ const TAG_STORE_VALUE = tags.Entry.storeValue;
 export const BEFORE = RF.beforeColumns as 1;
 export const AFTER = RF.afterColumns as 2;
 
+/**
+ * A message's last field must end where the message does: one that runs past it (into the
+ * fields of the message around it) is malformed, though protobufjs reads on.
+ */
+function ended(r: WireReader, end: number, what: string): void {
+  if (r.pos !== end) throw new RangeError(`${what} field runs past the end of its message (offset ${r.pos} of ${end})`);
+}
+
 function pair(r: WireReader, end: number): Pair {
   const p = {} as Pair;
   while (r.pos < end) {
@@ -34,6 +42,7 @@ function pair(r: WireReader, end: number): Pair {
       default: r.skip(tag & 7);
     }
   }
+  ended(r, end, 'Pair');
   return p;
 }
 
@@ -81,6 +90,7 @@ export function readHeader(buf: Buffer, start: number, end: number, limit = buf.
       default: r.skip(tag & 7);
     }
   }
+  ended(r, end, 'Header');
   return h;
 }
 
@@ -103,6 +113,7 @@ export function readColumn(r: WireReader, end: number, strings?: ColumnStrings, 
       default: r.skip(tag & 7);
     }
   }
+  ended(r, end, 'Column');
   return c;
 }
 
@@ -117,6 +128,7 @@ function rowData(r: WireReader, end: number): RowData {
       default: r.skip(tag & 7);
     }
   }
+  ended(r, end, 'RowData');
   return d;
 }
 
@@ -136,6 +148,7 @@ function rowChange(r: WireReader, end: number): RowChange {
     }
   }
   // Canal's proto2 defaults, as decodeEntry applies them.
+  ended(r, end, 'RowChange');
   return { ...rc, eventType: rc.eventType ?? 2, isDdl: rc.isDdl ?? false } as RowChange;
 }
 
@@ -160,6 +173,7 @@ export function readTransactionBody(buf: Buffer, start: number, end: number, lim
       default: r.skip(tag & 7);
     }
   }
+  ended(r, end, 'TransactionBegin/End');
   return t;
 }
 

@@ -67,15 +67,13 @@ export class WireReader {
         return v >>> 0;
       }
     }
-    // Bits above 32 are dropped, but the varint's remaining bytes (at most 5) are consumed.
-    for (let i = 0; i < 5; i++) {
-      if (pos >= this.limit) throw this.truncated();
-      if (buf[pos++]! < 0x80) {
-        this.pos = pos;
-        return v >>> 0;
-      }
-    }
-    throw new RangeError(`invalid varint encoding at offset ${this.pos}`);
+    // Bits above 32 are dropped. The rest of the varint is taken as five bytes, unread, as
+    // protobufjs (which the server used to read packets with) takes it: for the 10-byte form of
+    // a negative int32, the only longer varint an encoder writes, that is exact, and a
+    // non-canonical varint of 6 to 9 bytes reads as it did before the codec.
+    if (pos + 5 > this.limit) throw this.truncated();
+    this.pos = pos + 5;
+    return v >>> 0;
   }
 
   int32(): number {
@@ -149,9 +147,16 @@ export class WireReader {
   /** Skips one field's value of the given wire type. */
   skip(wireType: number): void {
     switch (wireType) {
-      case 0:
-        this.uint32();
+      case 0: {
+        // to the varint's last byte, however long (as protobufjs skips one)
+        const buf = this.buf;
+        let pos = this.pos;
+        do {
+          if (pos >= this.limit) throw this.truncated();
+        } while (buf[pos++]! >= 0x80);
+        this.pos = pos;
         return;
+      }
       case 1:
         this.advance(8);
         return;
