@@ -9,7 +9,7 @@
 // change after it follows them. On an idle source the stream may already stand at or past that
 // position with nothing more to come: the feed then asks the parser where it stands.
 import { EventEmitter } from 'node:events';
-import { EntryType, EventType, isBoundary, type ParsedEntry, type RowData } from '../protocol/entry-model.ts';
+import { EntryType, EventType, isBoundary, type EntryPosition, type ParsedEntry, type RowData } from '../protocol/entry-model.ts';
 import { comparePositions, type FilePosition } from '../parser/binlog-files.ts';
 import { ChunkRetry, type Chunk } from './chunk-reader.ts';
 import { rowKey } from './row-keys.ts';
@@ -115,9 +115,13 @@ export class ChunkWindow {
 export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
   private windows: ChunkWindow[] = [];
   private inTransaction = false;
-  /** end of the last entry passed on, and the last boundary (a point chunks may follow) */
-  private lastSeen: FilePosition | undefined;
-  private lastBoundary: StreamPoint | undefined;
+  /**
+   * The last entry passed on (its end is where the stream stands), and the last boundary (a point
+   * chunks may follow). Kept as the entries' own positions: every destination's entries pass
+   * here, and nothing is allocated per entry.
+   */
+  private lastSeen: EntryPosition | undefined;
+  private lastBoundaryAt: EntryPosition | undefined;
   private pausedByPump = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly listener = (entries: ParsedEntry[]): void => this.onEntries(entries);
@@ -159,7 +163,7 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
    * before it that still waits to be emitted; this one is emitted after it, and read again if it is.
    */
   open(schema: string, table: string, keyColumns: readonly string[], maxChanged: number, prev?: ChunkWindow): ChunkWindow {
-    const w = new ChunkWindow(schema, table, keyColumns, maxChanged, this.lastSeen === undefined ? undefined : { ...this.lastSeen }, prev?.emitted === false ? prev : undefined);
+    const w = new ChunkWindow(schema, table, keyColumns, maxChanged, this.lastSeen === undefined ? undefined : { file: this.lastSeen.file, offset: this.lastSeen.nextOffset }, prev?.emitted === false ? prev : undefined);
     this.windows.push(w);
     return w;
   }
@@ -192,7 +196,7 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
     }
     this.windows = this.windows.filter((w) => w.chunk === undefined);
     this.lastSeen = undefined;
-    this.lastBoundary = undefined;
+    this.lastBoundaryAt = undefined;
     this.inTransaction = false;
     this.stopPollingIfIdle();
   }
@@ -217,10 +221,12 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
       const e = entries[i]!;
       this.observe(e);
       this.trackOne(e);
-      if (isBoundary(e) && this.hasDue(this.lastBoundary!)) {
+      if (!isBoundary(e)) continue;
+      const point = this.lastBoundary!;
+      if (this.hasDue(point)) {
         this.emit('entries', from === 0 && i === entries.length - 1 ? entries : entries.slice(from, i + 1));
         from = i + 1;
-        this.emitDue(this.lastBoundary!);
+        this.emitDue(point);
       }
     }
     if (from < entries.length) this.emit('entries', from === 0 ? entries : entries.slice(from));
@@ -232,13 +238,18 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
   }
 
   private trackOne(e: ParsedEntry): void {
-    const p = e.position;
-    this.lastSeen = { file: p.file, offset: p.nextOffset };
+    this.lastSeen = e.position;
     if (e.entryType === EntryType.TRANSACTIONBEGIN) this.inTransaction = true;
     if (isBoundary(e)) {
       this.inTransaction = false;
-      this.lastBoundary = { file: p.file, offset: p.nextOffset, gtidSet: p.gtidSet, serverId: p.serverId, timestamp: p.timestamp };
+      this.lastBoundaryAt = e.position;
     }
+  }
+
+  /** The stream point after the last boundary passed on. */
+  private get lastBoundary(): StreamPoint | undefined {
+    const p = this.lastBoundaryAt;
+    return p === undefined ? undefined : { file: p.file, offset: p.nextOffset, gtidSet: p.gtidSet, serverId: p.serverId, timestamp: p.timestamp };
   }
 
   /** Marks the keys a row change touches, and fails windows of a table a DDL changes. */
@@ -312,18 +323,19 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
     if (!this.inTransaction && this.windows.some((w) => w.chunk !== undefined)) {
       const h = this.source.handedThrough();
       if (h !== undefined) {
+        const last = this.lastBoundary;
         const point: StreamPoint = {
           file: h.file,
           offset: h.offset,
           gtidSet: h.gtidSet,
-          serverId: this.lastBoundary?.serverId ?? 0,
-          timestamp: this.lastBoundary?.timestamp ?? 0,
+          serverId: last?.serverId ?? 0,
+          timestamp: last?.timestamp ?? 0,
         };
         // Only forward: the parser re-reading after a reconnect stands behind what it handed on.
-        if (this.lastBoundary === undefined || comparePositions(point, this.lastBoundary) >= 0) {
+        if (last === undefined || comparePositions(point, last) >= 0) {
           if (this.hasDue(point)) this.emitDue(point);
-        } else if (this.hasDue(this.lastBoundary)) {
-          this.emitDue(this.lastBoundary);
+        } else if (this.hasDue(last)) {
+          this.emitDue(last);
         }
       }
     }
