@@ -3,7 +3,7 @@
 // messages of one side of a RowData with their repeated strings shared, each read from the
 // retained entry bytes on demand by the consumer's lazy view in entry.ts.
 import type { Column } from '../protocol/entry-model.ts';
-import { AFTER, BEFORE, readColumn, type ColumnStrings } from '../protocol/entry-reader.ts';
+import { AFTER, BEFORE, ended, readColumn, type ColumnStrings } from '../protocol/entry-reader.ts';
 import { PositionStrings } from './position-strings.ts';
 import { tags } from '../protocol/wire-fields.ts';
 import { utf8, WireReader } from '../protocol/wire-reader.ts';
@@ -79,6 +79,7 @@ export function readColumns(buf: Buffer, start: number, end: number, side: typeo
     out.push(c);
     r.pos = columnEnd;
   }
+  ended(r, end, 'RowData');
   return out;
 }
 
@@ -201,6 +202,7 @@ class ImageBuilder {
       }
       if (order === 3) prefixEnd = nameEnd;
     }
+    ended(r, end, 'Column');
     // A later name field wins over the one in the prefix (protobuf's last-one-wins).
     if (prefixEnd !== nameEnd) this.names[i] = utf8(buf, nameStart, nameEnd);
     else this.names[i] = known ? this.prefixNames[i]! : this.learnPrefix(buf, start, prefixEnd, nameStart, i);
@@ -354,7 +356,9 @@ export function readRowValues(buf: Buffer, start: number, end: number, row: RowI
     else if (tag === TAG_AFTER) afterImages.addColumn(r, r.endOfLength());
     else r.skip(tag & 7);
   }
+  const overran = r.pos !== end;
   r.release();
+  if (overran) throw new RangeError(`RowData field runs past the end of its message (${end})`);
   row.before = beforeImages.build(buf);
   row.after = afterImages.build(buf);
 }

@@ -3,7 +3,7 @@
 // Decoding is lazy and reads the entry bytes directly: a consumer's CPU went mostly to
 // protobufjs objects and the garbage of per-value Column objects it rarely looks at.
 import type { DecodedEntry } from '../protocol/entry-codec.ts';
-import { AFTER, BEFORE, entryLayout, readHeader, readTransactionBody, type EntryLayout } from '../protocol/entry-reader.ts';
+import { AFTER, BEFORE, ended, entryLayout, readHeader, readTransactionBody, type EntryLayout } from '../protocol/entry-reader.ts';
 import { readColumns, readRowValues } from './entry-decoder.ts';
 import { fields, tags } from '../protocol/wire-fields.ts';
 import { PositionStrings } from './position-strings.ts';
@@ -306,6 +306,7 @@ class LazyCanalEntry implements CanalEntry {
         default: r.skip(tag & 7);
       }
     }
+    ended(r, end, 'Header');
   }
 
   /** RowChange's scalar fields; the rows are only skipped over here. */
@@ -321,6 +322,7 @@ class LazyCanalEntry implements CanalEntry {
         default: r.skip(tag & 7);
       }
     }
+    ended(r, end, 'RowChange');
     this.eventType = enumName(eventTypeNames, eventType) as EventTypeName;
   }
 
@@ -343,6 +345,7 @@ class LazyCanalEntry implements CanalEntry {
           r.skip(tag & 7);
         }
       }
+      ended(r, end, 'RowChange');
       // An array of exactly the rows: one grown by push keeps room for 16 more, for as long as the entry lives.
       return found.slice(0, n) as CanalRow[];
     } finally {

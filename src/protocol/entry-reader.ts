@@ -28,7 +28,7 @@ export const AFTER = RF.afterColumns as 2;
  * A message's last field must end where the message does: one that runs past it (into the
  * fields of the message around it) is malformed, though protobufjs reads on.
  */
-function ended(r: WireReader, end: number, what: string): void {
+export function ended(r: WireReader, end: number, what: string): void {
   if (r.pos !== end) throw new RangeError(`${what} field runs past the end of its message (offset ${r.pos} of ${end})`);
 }
 

@@ -300,3 +300,10 @@ test('a column that starts like the last one at its position but goes on differe
     }
   }
 });
+
+test('a field that runs past the end of its message is refused, not read on into the next one', () => {
+  // Entry { header (4 bytes): tableName of length 3, of which only 2 bytes lie inside the header; entryType 1 }
+  const bytes = Buffer.from('0a044a0362621001', 'hex');
+  assert.throws(() => toCanalEntry(bytes), /Header field runs past the end of its message/);
+  assert.throws(() => readEntry(bytes), /Header field runs past the end of its message/);
+});
