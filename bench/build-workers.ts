@@ -19,6 +19,8 @@ export const WORKERS = ['server', 'consumer', 'stage', 'zongji-decode', 'store-t
 export interface BuiltWorkers {
   /** folder holding <name>.js for every worker */
   workersDir: string;
+  /** the compiled CLI (src/cli/main.ts), for benches that start `sluice start` as production does */
+  cliMain: string;
   cleanup(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function buildWorkers(): Promise<BuiltWorkers> {
         '--types',
         'node',
         ...WORKERS.map((w) => join(repo, 'bench', 'workers', `${w}.ts`)),
+        join(repo, 'src', 'cli', 'main.ts'),
       ],
       { cwd: repo, maxBuffer: 16 * 1024 * 1024 },
     );
@@ -62,5 +65,5 @@ export async function buildWorkers(): Promise<BuiltWorkers> {
     const e = err as Error & { stdout?: string; stderr?: string };
     throw new Error(`compiling the bench workers failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
   }
-  return { workersDir: join(out, 'bench', 'workers'), cleanup: () => rm(out, { recursive: true, force: true }) };
+  return { workersDir: join(out, 'bench', 'workers'), cliMain: join(out, 'src', 'cli', 'main.js'), cleanup: () => rm(out, { recursive: true, force: true }) };
 }

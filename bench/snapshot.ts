@@ -14,6 +14,8 @@ import mysql from 'mysql2';
 import { Sandbox, freePort, waitFor } from '../test/support/sandbox.ts';
 import { CanalClient } from '../src/client/canal-client.ts';
 import { dieWithParent } from '../src/cli/parent-death.ts';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.ts';
+import { buildWorkers } from './build-workers.ts';
 
 const execFileP = promisify(execFile);
 const arg = (name: string, fallback: number): number => {
@@ -66,6 +68,7 @@ async function plainSelect(sb: Sandbox): Promise<{ rowsPerSec: number; cpu: numb
 async function main(): Promise<void> {
   const head = (await execFileP('git', ['rev-parse', '--short', 'HEAD']).catch(() => ({ stdout: 'unknown' }))).stdout.trim();
   log(`snapshot bench at ${head}: ${ROWS} rows, ${RUNS} runs, chunk size ${CHUNK}`);
+  const built = await buildWorkers();
   const sb = await Sandbox.start();
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-snap-'));
   let server: ReturnType<typeof spawn> | undefined;
@@ -82,9 +85,10 @@ async function main(): Promise<void> {
     await mkdir(join(dir, 'instances'));
     await writeFile(join(dir, 'sluice.json'), JSON.stringify({ listen: { port: canalPort }, admin: { port: adminPort }, dataDir: join(dir, 'data'), log: { level: 'warn' } }));
     await writeFile(join(dir, 'instances', 'bench.json'), JSON.stringify({ source: { ...sb.replConfig }, snapshot: { chunkSize: CHUNK } }));
-    const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
     const prof = PROF_DIR !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
-    server = spawn(...dieWithParent(process.execPath, ['--max-semi-space-size=8', ...prof, '--import', 'tsx', main, 'start', '--config', dir, '--json']), { stdio: ['ignore', 'ignore', 'inherit'] });
+    // Compiled, with the server's own V8 flags: what production runs (no TypeScript loader in the
+    // measured process's CPU and RSS).
+    server = spawn(...dieWithParent(process.execPath, [...SERVER_NODE_FLAGS, ...prof, built.cliMain, 'start', '--config', dir, '--json']), { stdio: ['ignore', 'ignore', 'inherit'] });
     const pid = server.pid!;
     await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/health`).catch(() => undefined))?.status === 200, 'sluice to run', 60_000, 200);
     const client = new CanalClient({ host: '127.0.0.1', port: canalPort, destination: 'bench', clientId: '1001' });
@@ -163,6 +167,7 @@ async function main(): Promise<void> {
     server?.kill('SIGKILL');
     await sb.cleanup();
     await rm(dir, { recursive: true, force: true });
+    await built.cleanup();
   }
 }
 
