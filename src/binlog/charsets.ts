@@ -116,11 +116,6 @@ export function decoderName(charset: string | null): string {
   return ICONV_NAMES[charset ?? ''] ?? charset ?? 'utf8';
 }
 
-/** Whether iconv-lite can decode the charset (dec8, hp8, swe7, keybcs2, geostd8 it cannot). */
-export function canDecode(encoding: string): boolean {
-  return encoding === 'utf8' || iconv.encodingExists(encoding);
-}
-
 /**
  * Text of bytes in a charset (`encoding` from decoderName), or undefined when iconv-lite has no
  * decoder for it. A leading U+FEFF is data, not a byte-order mark.

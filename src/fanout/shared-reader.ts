@@ -122,7 +122,6 @@ export class SharedReader {
   private sharedStarting: Promise<void> = Promise.resolve();
   private sharedBegan: FilePosition | undefined;
   private state: ParserState = 'stopped';
-  private lastError: (Error & { fatal?: boolean }) | undefined;
   readonly log: NonNullable<SharedReaderOptions['logger']>;
   /** counters of the shared stream (for tests and the benchmark) */
   readonly counters = { chunks: 0, detaches: 0, joins: 0, soloStarts: 0, promotions: 0 };
@@ -278,7 +277,6 @@ export class SharedReader {
     });
     p.on('error', (e) => {
       if (this.parser !== p) return;
-      this.lastError = e;
       for (const t of this.taps) if (t.mode === 'attached') t.mirrorError(e);
       if (e.fatal === true) this.parser = undefined;
     });
@@ -507,10 +505,6 @@ export class SharedReader {
   statsFor(t: ReaderTap): ParserStats | undefined {
     if (t.solo !== undefined) return t.solo.stats();
     return this.parser?.stats();
-  }
-
-  sharedError(): Error | undefined {
-    return this.lastError;
   }
 }
 

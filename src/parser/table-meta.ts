@@ -1,5 +1,4 @@
-// What the binlog's table map does not carry (primary key, COLUMN_TYPE text, DATA_TYPE, which
-// LONGTEXT columns are MariaDB JSON), read from information_schema once per table and kept until
+// What the binlog's table map does not carry (primary key, COLUMN_TYPE text, DATA_TYPE), read from information_schema once per table and kept until
 // a DDL names the table. It describes the table as it is now; column conversion uses it only where
 // it agrees with the table map, so catch-up across DDL stays correct.
 import type { Pool } from 'mysql2/promise';
@@ -12,9 +11,6 @@ const COLUMNS_SQL =
 const PRIMARY_KEY_SQL =
   'SELECT COLUMN_NAME AS name FROM information_schema.KEY_COLUMN_USAGE ' +
   "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION";
-// MariaDB's JSON is LONGTEXT with a json_valid() check constraint; that constraint is the only trace.
-const JSON_CHECKS_SQL =
-  'SELECT CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?';
 
 function key(schema: string, table: string): string {
   return `${schema}.${table}`;
@@ -55,23 +51,12 @@ export class TableMetaCache {
 
   async load(schema: string, table: string): Promise<TableMeta | undefined> {
     this.loads++;
-    const [cols, pk, checks] = await Promise.all([
-      this.pool.query(COLUMNS_SQL, [schema, table]),
-      this.pool.query(PRIMARY_KEY_SQL, [schema, table]),
-      this.pool.query(JSON_CHECKS_SQL, [schema, table]),
-    ]);
+    const [cols, pk] = await Promise.all([this.pool.query(COLUMNS_SQL, [schema, table]), this.pool.query(PRIMARY_KEY_SQL, [schema, table])]);
     const colRows = cols[0] as { name: string; columnType: string; dataType: string; charset: string | null; collation: string | null; comment: string }[];
     let meta: TableMeta | undefined;
     if (colRows.length > 0) {
-      const jsonColumns = new Set<string>();
-      for (const r of checks[0] as { clause: string }[]) {
-        const m = /^\s*json_valid\(\s*`((?:[^`]|``)+)`\s*\)\s*$/i.exec(String(r.clause));
-        if (m) jsonColumns.add(m[1]!.replace(/``/g, '`'));
-      }
-      const columns = new Map<string, { columnType: string; dataType: string; isJson: boolean }>();
-      for (const r of colRows) {
-        columns.set(r.name, { columnType: String(r.columnType), dataType: String(r.dataType), isJson: jsonColumns.has(r.name) });
-      }
+      const columns = new Map<string, { columnType: string; dataType: string }>();
+      for (const r of colRows) columns.set(r.name, { columnType: String(r.columnType), dataType: String(r.dataType) });
       const columnSchemas = colRows.map((r) => ({
         COLUMN_NAME: String(r.name),
         COLLATION_NAME: r.collation === null ? null : String(r.collation),

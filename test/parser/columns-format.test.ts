@@ -215,9 +215,9 @@ test('buildTableCodec: INSERT, UPDATE and DELETE columns as Canal fills them', (
   const meta: TableMeta = {
     primaryKey: ['id'],
     columns: new Map([
-      ['id', { columnType: 'int(10) unsigned', dataType: 'int', isJson: false }],
-      ['name', { columnType: 'varchar(32)', dataType: 'varchar', isJson: false }],
-      ['d', { columnType: 'decimal(12,2)', dataType: 'decimal', isJson: false }],
+      ['id', { columnType: 'int(10) unsigned', dataType: 'int' }],
+      ['name', { columnType: 'varchar(32)', dataType: 'varchar' }],
+      ['d', { columnType: 'decimal(12,2)', dataType: 'decimal' }],
     ]),
   };
   const codec = buildTableCodec(input, meta, { timezone: 'UTC' });
@@ -299,7 +299,7 @@ test('buildTableCodec: key from TableMeta when the table map has no FULL metadat
 
 test('MariaDB JSON (LONGTEXT with a json_valid check): mysqlType longtext and sqlType CLOB 2005, also when NULL, as Canal reads it from the DDL', () => {
   const input = tableMap([{ name: 'doc', type: BinlogType.BLOB, charset: 'utf8mb4', metadata: { length_size: 4 } }]);
-  const meta: TableMeta = { primaryKey: [], columns: new Map([['doc', { columnType: 'longtext', dataType: 'longtext', isJson: true }]]) };
+  const meta: TableMeta = { primaryKey: [], columns: new Map([['doc', { columnType: 'longtext', dataType: 'longtext' }]]) };
   const codec = buildTableCodec(input, meta, { timezone: 'UTC' });
   const [a, b] = codec.toRowDatas('writerows', [{ doc: '{"k": [1, 2]}' }, { doc: null }]);
   assert.deepEqual(

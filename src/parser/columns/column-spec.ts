@@ -145,7 +145,7 @@ function isSpatial(schema: ColumnSchema | undefined): boolean {
   return schema !== undefined && SPATIAL_TYPES.has(splitTypeText(schema.COLUMN_TYPE).base);
 }
 
-function derive(column: ColumnInfo, schema: ColumnSchema | undefined, unsigned: boolean, metaType: { dataType: string; isJson: boolean } | undefined): Derived {
+function derive(column: ColumnInfo, schema: ColumnSchema | undefined, unsigned: boolean, metaType: { dataType: string } | undefined): Derived {
   const md = column.metadata;
   const charset = column.charset;
   const binary = charset === null;

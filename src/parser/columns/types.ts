@@ -8,7 +8,7 @@ export interface TableMeta {
   /** primary key column names, in key order */
   primaryKey: string[];
   /** by column name */
-  columns: Map<string, { columnType: string; dataType: string; isJson: boolean }>;
+  columns: Map<string, { columnType: string; dataType: string }>;
   /** the columns in ordinal order as INFORMATION_SCHEMA.COLUMNS rows, for table maps without FULL metadata */
   columnSchemas?: ColumnSchema[];
 }
