@@ -11,7 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +48,9 @@ before(async () => {
   installed = join(work, 'app');
   await mkdir(installed);
   await writeFile(join(installed, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  await execFileP('cp', ['-al', join(ROOT, 'node_modules'), join(installed, 'node_modules')]);
+  // The real folder: were node_modules a symlink (a worktree sharing another's), cp would copy the
+  // link, and the removals below would reach into the project's own node_modules.
+  await execFileP('cp', ['-al', await realpath(join(ROOT, 'node_modules')), join(installed, 'node_modules')]);
   // npm rewrites this file; a hard link would let it write into the project's node_modules.
   await rm(join(installed, 'node_modules', '.package-lock.json'), { force: true });
   await rm(join(installed, 'node_modules', '.bin'), { recursive: true, force: true });
