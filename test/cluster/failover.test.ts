@@ -8,20 +8,19 @@
 // consumer's balances equal the table's and every transfer arrived, in order.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
 import { ZooKeeper } from '../support/zookeeper.ts';
 import { ZkSession, type NodeStat } from '../../src/coord/zk-session.ts';
-import { clientCursorPath, serverRunningPath } from '../../src/coord/paths.ts';
-import { parseServerRunning } from '../../src/coord/running-data.ts';
+import { clientCursorPath } from '../../src/coord/paths.ts';
 import { cursorFromCanal } from '../../src/meta/meta-file.ts';
 import { compareCursors } from '../../src/meta/cursor-order.ts';
 import type { LogPosition } from '../../src/protocol/entry-model.ts';
 import { CanalClient } from '../../src/client/canal-client.ts';
 import { createLedger, runTransfers, tableBalances, LedgerConsumer, comparePositions, ACCOUNTS, OPENING_BALANCE } from '../faults/support/ledger.ts';
-import { activeServers, HaServer } from './support/ha-cluster.ts';
+import { activeServers, HaServer, runningServer, tearDownCluster } from './support/ha-cluster.ts';
 import { ZkFollowingConsumer } from './support/zk-consumer.ts';
 
 const DEST = 'ledger';
@@ -40,12 +39,7 @@ let looping = true;
 
 after(async () => {
   looping = false;
-  await consumer?.stop();
-  await watcher?.close();
-  for (const s of servers) await s.kill9();
-  await zk?.cleanup();
-  await sb?.cleanup();
-  if (root) await rm(root, { recursive: true, force: true });
+  await tearDownCluster({ consumer, watcher, servers, zk, sb, root });
 });
 
 interface CursorSample {
@@ -62,11 +56,7 @@ test('SIGKILL of the active three times and SIGSTOP past the session timeout: on
   servers.push(...(await Promise.all(['a', 'b', 'c'].map((n) => HaServer.start(n, root!, db, opts)))));
   watcher = await ZkSession.open({ connectString: zk.connectString, sessionTimeoutMs: 10_000 });
   const w = watcher;
-  const byAddress = (a: string): HaServer => servers.find((s) => s.address === a)!;
-  const holder = async (): Promise<string | undefined> => {
-    const n = await w.get(serverRunningPath(DEST));
-    return n === undefined ? undefined : parseServerRunning(n.data).address;
-  };
+  const holder = (): Promise<HaServer | undefined> => runningServer(w, servers, DEST);
 
   // Never two active: every answering process's /health, sampled all along.
   const overlaps: string[] = [];
@@ -129,7 +119,7 @@ test('SIGKILL of the active three times and SIGSTOP past the session timeout: on
   const sessionsBeforeKill: number[] = [];
 
   for (let round = 1; round <= 3; round++) {
-    const victim = byAddress((await holder())!);
+    const victim = (await holder())!;
     await progress(victim.address, 20, `20 more transfers through ${victim.name} (round ${round})`);
     await waitFor(async () => (await w.exists(clientCursorPath(DEST, '1001'))) !== undefined, 'a cursor in ZooKeeper', 10_000, 20);
     const switchesBefore = c.switches.length;
@@ -143,14 +133,14 @@ test('SIGKILL of the active three times and SIGSTOP past the session timeout: on
   }
 
   // SIGSTOP past the session timeout.
-  const frozen = byAddress((await holder())!);
+  const frozen = (await holder())!;
   await progress(frozen.address, 10, `10 transfers through ${frozen.name} before it is frozen`);
   frozen.freeze();
   await waitFor(async () => {
     const h = await holder();
-    return h !== undefined && h !== frozen.address;
+    return h !== undefined && h !== frozen;
   }, 'a standby to take over from the frozen server', 30_000, 20);
-  const successor = byAddress((await holder())!);
+  const successor = (await holder())!;
   await progress(successor.address, 10, `10 transfers through ${successor.name}`);
   // Freeze the cursor: the consumer stops acknowledging and the successor's last flush lands.
   c.paused = true;

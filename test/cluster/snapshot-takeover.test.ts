@@ -5,16 +5,15 @@
 // entry to a map keyed by primary key; it ends equal to the table, rows changed meanwhile included.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
 import { ZooKeeper } from '../support/zookeeper.ts';
 import { ZkSession } from '../../src/coord/zk-session.ts';
-import { serverRunningPath, snapshotsPath } from '../../src/coord/paths.ts';
-import { parseServerRunning } from '../../src/coord/running-data.ts';
+import { snapshotsPath } from '../../src/coord/paths.ts';
 import type { SnapshotRecord } from '../../src/meta/meta-file.ts';
-import { HaServer } from './support/ha-cluster.ts';
+import { HaServer, runningServer, tearDownCluster } from './support/ha-cluster.ts';
 import { ZkFollowingConsumer } from './support/zk-consumer.ts';
 import { MapConsumer, tableAsMap, diffMaps } from '../snapshot/support.ts';
 
@@ -29,14 +28,7 @@ const servers: HaServer[] = [];
 let watcher: ZkSession | undefined;
 let consumer: ZkFollowingConsumer | undefined;
 
-after(async () => {
-  await consumer?.stop();
-  await watcher?.close();
-  for (const s of servers) await s.kill9();
-  await zk?.cleanup();
-  await sb?.cleanup();
-  if (root) await rm(root, { recursive: true, force: true });
-});
+after(() => tearDownCluster({ consumer, watcher, servers, zk, sb, root }));
 
 interface SnapshotsBody {
   destinations: Record<string, { table: string; state: string; rowsAcked: number; rowsEmitted: number }[]>;
@@ -53,11 +45,7 @@ test('SIGKILL of the active mid-snapshot: the standby taking over resumes the sn
   servers.push(...(await Promise.all(['a', 'b'].map((n) => HaServer.start(n, root!, db, opts)))));
   watcher = await ZkSession.open({ connectString: zk.connectString, sessionTimeoutMs: 10_000 });
   const w = watcher;
-  const holder = async (): Promise<HaServer | undefined> => {
-    const n = await w.get(serverRunningPath(DEST));
-    const address = n === undefined ? undefined : parseServerRunning(n.data).address;
-    return servers.find((s) => s.address === address);
-  };
+  const holder = (): Promise<HaServer | undefined> => runningServer(w, servers, DEST);
   const snapshotsOn = async (s: HaServer): Promise<SnapshotsBody['destinations'][string]> => {
     const res = await fetch(`http://127.0.0.1:${s.adminPort}/snapshots?destination=${DEST}`, { signal: AbortSignal.timeout(2_000) });
     return ((await res.json()) as SnapshotsBody).destinations[DEST] ?? [];

@@ -1,10 +1,14 @@
 // sluice servers of one ZooKeeper cluster, each a real `sluice start` child process with its own
 // config folder, data folder, Canal port and admin port, all replicating one sandbox. Started
 // as OwnedProcesses, so they die with the test process whatever ends it.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OwnedProcess } from '../../support/owned-process.ts';
 import { freePort, waitFor, type Sandbox } from '../../support/sandbox.ts';
+import type { ZooKeeper } from '../../support/zookeeper.ts';
+import type { ZkSession } from '../../../src/coord/zk-session.ts';
+import { serverRunningPath } from '../../../src/coord/paths.ts';
+import { parseServerRunning } from '../../../src/coord/running-data.ts';
 import type { HealthBody } from '../../../src/observe/admin-http.ts';
 import type { DestinationStatus } from '../../../src/instance/destination.ts';
 
@@ -170,4 +174,31 @@ export class HaServer {
 export async function activeServers(servers: HaServer[], destination: string): Promise<HaServer[]> {
   const st = await Promise.all(servers.map(async (s) => (s.running ? await s.status(destination) : undefined)));
   return servers.filter((_, i) => st[i]?.ha?.role === 'active');
+}
+
+/** The server ZooKeeper's running node names for the destination, if any of `servers`. */
+export async function runningServer(zk: ZkSession, servers: HaServer[], destination: string): Promise<HaServer | undefined> {
+  const n = await zk.get(serverRunningPath(destination));
+  const address = n === undefined ? undefined : parseServerRunning(n.data).address;
+  return servers.find((s) => s.address === address);
+}
+
+/** What a cluster test starts; any part may be missing when its start failed. */
+export interface ClusterParts {
+  consumer?: { stop(): Promise<void> } | undefined;
+  watcher?: ZkSession | undefined;
+  servers: HaServer[];
+  zk?: ZooKeeper | undefined;
+  sb?: Sandbox | undefined;
+  root?: string | undefined;
+}
+
+/** A cluster test's after-hook: consumer, watcher, servers, ZooKeeper, MariaDB, then the folder. */
+export async function tearDownCluster(p: ClusterParts): Promise<void> {
+  await p.consumer?.stop();
+  await p.watcher?.close();
+  for (const s of p.servers) await s.kill9();
+  await p.zk?.cleanup();
+  await p.sb?.cleanup();
+  if (p.root !== undefined) await rm(p.root, { recursive: true, force: true });
 }
