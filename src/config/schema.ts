@@ -231,6 +231,13 @@ export const instanceFileSchema = z.strictObject({
     .strictObject({
       firstStart: z.array(z.string().regex(/^[^.`\s]+\.[^.`\s]+$/, { message: 'each table must be written schema.table' })).default([]),
       chunkSize: z.number().int().min(1).max(1_000_000).default(4096),
+      /** how a chunk's watermarks are taken: the read-only snapshot position (default), or rows written to a table of sluice's own */
+      watermark: z.enum(['position', 'table']).default('position'),
+      /** the table the `table` method writes (created if missing); its rows never reach clients */
+      watermarkTable: z
+        .string()
+        .regex(/^[^.`\s]+\.[^.`\s]+$/, { message: 'the watermark table must be written schema.table' })
+        .default('sluice.snapshot_watermarks'),
     })
     .prefault({}),
   retry: z

@@ -82,8 +82,11 @@ export interface InstanceConfig {
   store: { maxEntries: number; maxBytes: number; batchMode: 'MEMSIZE' | 'ITEMSIZE'; memUnit: number; ddlIsolation: boolean };
   heartbeatMs: number;
   retry: { initialMs: number; maxMs: number };
-  /** tables snapshotted at the first start (no cursor yet), and the default chunk size; absent: none, 4096 */
-  snapshot?: { firstStart: string[]; chunkSize: number };
+  /**
+   * tables snapshotted at the first start (no cursor yet), the default chunk size, and how chunk
+   * watermarks are taken (docs/snapshots.md); absent: none, 4096, the read-only position
+   */
+  snapshot?: { firstStart: string[]; chunkSize: number; watermark?: 'position' | 'table'; watermarkTable?: string };
   /** a replica of `source` that takes over when the source is lost; its own account */
   standby?: StandbyConfig;
   /** when the source counts as lost; defaults (FAILOVER_DEFAULTS) where absent */

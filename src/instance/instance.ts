@@ -39,6 +39,7 @@ import { ParserError } from '../parser/errors.ts';
 import { SnapshotManager, type SnapshotRequest, type SnapshotStatus } from '../snapshot/snapshot-manager.ts';
 import { SnapshotRefused } from '../snapshot/table-shape.ts';
 import type { StreamSource } from '../snapshot/snapshot-feed.ts';
+import { DEFAULT_WATERMARK_TABLE, WatermarkTable } from '../snapshot/watermark-table.ts';
 import { EntryType, EventType, type LogPosition } from '../protocol/entry-model.ts';
 
 export interface InstanceOptions {
@@ -183,6 +184,8 @@ export class Instance implements Destination, InstanceStatsSource {
       rows: cfg.filter.rows ?? [],
       onWarning: (msg) => this.log.warn({}, msg),
       drop: cfg.drop,
+      // sluice's watermark writes never reach clients, whichever destination made them
+      hidden: [...new Set([cfg.snapshot?.watermarkTable ?? DEFAULT_WATERMARK_TABLE, DEFAULT_WATERMARK_TABLE])],
       keys: {
         include: `${cfg.file}: filter.include`,
         exclude: `${cfg.file}: filter.exclude`,
@@ -242,6 +245,7 @@ export class Instance implements Destination, InstanceStatsSource {
             },
             persist: (records, now) => m.setSnapshots(records, now),
             logger: this.log,
+            ...(cfg.snapshot?.watermark === 'table' ? { watermarks: new WatermarkTable(cfg.snapshot.watermarkTable ?? DEFAULT_WATERMARK_TABLE, this.name) } : {}),
           })
         : undefined;
     if (first instanceof SourceFailover) first.on('switch', () => snapshots?.sourceSwitched());
@@ -249,6 +253,16 @@ export class Instance implements Destination, InstanceStatsSource {
     this.run = run;
     this.lastParser = sources[0]!.reader;
     pump.on('error', (err) => this.fail(err));
+    if (snapshots !== undefined) {
+      // The watermark table is checked before anything is read: a source that refuses its writes stops the start.
+      try {
+        await snapshots.prepare();
+      } catch (err) {
+        this.fail(err);
+        await this.teardown;
+        return;
+      }
+    }
     for (const src of sources) {
       src.reader.on('state', (s: ParserState) => this.onSourceState(run, src, s));
       src.reader.on('error', (err: Error & { fatal?: boolean }) => this.onSourceError(run, src, err));

@@ -7,7 +7,7 @@ import { EntryType, EventType, type EntryPosition, type ParsedEntry } from '../p
 import { parseColumnRules } from '../config/column-rules.ts';
 import { ColumnFilter } from './column-filter.ts';
 import { RowFilter, type RowFilterRule } from './row-filter.ts';
-import { isTableDdl, passesTables, type ScopedEntry } from './table-scope.ts';
+import { filteredNames, isTableDdl, passesTables, type ScopedEntry } from './table-scope.ts';
 import { TableFilter } from '../config/table-filter.ts';
 
 export interface CategoryDrops {
@@ -48,6 +48,12 @@ export interface EventSinkOptions {
   emptyTransactionIntervalMs?: number;
   /** empty transactions suppressed before one is let through regardless of time (Canal: 8192) */
   emptyTransactionThreshold?: number;
+  /**
+   * `schema.table` names whose rows and DDL never reach clients, whatever the filters say:
+   * sluice's own snapshot watermark tables (docs/snapshots.md). The CREATE DATABASE of their
+   * schema, which sluice may issue once, is hidden too.
+   */
+  hidden?: string[];
 }
 
 /** What a consumer's filter is: the instance filter narrowed by the client's, with a description for logs. */
@@ -76,6 +82,9 @@ export class EventSink {
   readonly emptyTransactionIntervalMs: number;
   readonly emptyTransactionThreshold: number;
   private defaultStream: SinkStream | undefined;
+  /** lower-cased hidden schema.table names, and their schemas */
+  private readonly hiddenNames: ReadonlySet<string>;
+  private readonly hiddenSchemas: ReadonlySet<string>;
   /** the table decision for the last non-DDL entry keepRow judged */
   private readonly lastRow: { entryType: EntryType | undefined; eventType: EventType | undefined; schema: string; table: string; pass: boolean } = {
     entryType: undefined,
@@ -98,6 +107,9 @@ export class EventSink {
     this.drop = { ...opts.drop };
     this.emptyTransactionIntervalMs = opts.emptyTransactionIntervalMs ?? 5000;
     this.emptyTransactionThreshold = opts.emptyTransactionThreshold ?? 8192;
+    const hidden = (opts.hidden ?? []).map((n) => n.toLowerCase());
+    this.hiddenNames = new Set(hidden);
+    this.hiddenSchemas = new Set(hidden.map((n) => n.slice(0, n.indexOf('.'))));
   }
 
   /**
@@ -116,7 +128,15 @@ export class EventSink {
 
   /** The table-level decision alone (categories and tables), for an entry or a stored item. */
   passes(e: ScopedEntry): boolean {
+    if (this.hiddenNames.size > 0 && this.isHidden(e)) return false;
     return passesTables(e, this.include, this.exclude);
+  }
+
+  private isHidden(e: ScopedEntry): boolean {
+    const names = filteredNames(e);
+    if (names !== undefined) return names.some((n) => this.hiddenNames.has(n.toLowerCase()));
+    // CREATE DATABASE of a watermark table's schema: a statement (QUERY) naming the schema and no table
+    return e.isDdl && e.table === '' && e.eventType === EventType.QUERY && this.hiddenSchemas.has(e.schema.toLowerCase());
   }
 
   /**

@@ -73,6 +73,8 @@ export interface ChunkRequest {
   size: number;
   after: KeyValue[] | undefined;
   timezone: string;
+  /** false: the caller places the chunk by the watermark table (watermark-table.ts) and sets `at` itself */
+  binlogSnapshot?: boolean;
 }
 
 async function snapshotPosition(conn: PoolConnection): Promise<FilePosition> {
@@ -98,7 +100,7 @@ export async function readChunk(pool: Pool, req: ChunkRequest, known?: TableShap
     await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
     let ended: Promise<unknown> | undefined;
     try {
-      const at = await snapshotPosition(conn);
+      const at = req.binlogSnapshot === false ? { file: '', offset: 0 } : await snapshotPosition(conn);
       const conds: string[] = [];
       let params: (string | number | Buffer | null)[] = [];
       if (req.where !== undefined && req.where !== '') conds.push(`(${req.where})`);

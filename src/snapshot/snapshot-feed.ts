@@ -41,6 +41,11 @@ export interface EmittedChunk {
   entries: ParsedEntry[];
 }
 
+/** Recognises the writes of the watermark-table method in the stream (watermark-table.ts). */
+export interface WatermarkWrites {
+  tokenOf(e: ParsedEntry): string | undefined;
+}
+
 /** Builds a chunk's transaction at `point` from the rows that survived the window. */
 export type ChunkBuilder = (chunk: Chunk, keep: (i: number) => boolean, point: StreamPoint, label: ChunkLabel) => ParsedEntry[];
 
@@ -125,11 +130,16 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
   private pausedByPump = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly listener = (entries: ParsedEntry[]): void => this.onEntries(entries);
+  /** watermark-table method: tokens whose write the manager waits to see pass */
+  private readonly awaited = new Map<string, { resolve: (p: StreamPoint) => void; reject: (e: Error) => void }>();
+  /** an awaited token seen in the transaction passing now; resolved at its END */
+  private seenToken: string | undefined;
 
   constructor(
     private readonly source: StreamSource,
     private readonly build: ChunkBuilder,
     private readonly pollMs = 10,
+    private readonly watermarks?: WatermarkWrites,
   ) {
     super();
     source.on('entries', this.listener);
@@ -187,8 +197,31 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
     this.stopPollingIfIdle();
   }
 
+  /**
+   * Watermark-table method: resolves with the stream point after the transaction that wrote
+   * `token`, once it has passed. Call before the write (the stream may pass it at once).
+   */
+  expectWatermark(token: string): Promise<StreamPoint> {
+    const p = new Promise<StreamPoint>((resolve, reject) => this.awaited.set(token, { resolve, reject }));
+    // a write that failed leaves it unawaited until forgotten or reset
+    p.catch(() => undefined);
+    return p;
+  }
+
+  /** The write of `token` failed: nothing waits for it. */
+  forgetWatermark(token: string): void {
+    this.awaited.delete(token);
+  }
+
+  private rejectWatermarks(err: Error): void {
+    for (const w of this.awaited.values()) w.reject(err);
+    this.awaited.clear();
+    this.seenToken = undefined;
+  }
+
   /** Fails every open window with ChunkRetry (the chunks are read again) and forgets where the stream stood. */
   reset(reason: string): void {
+    this.rejectWatermarks(new ChunkRetry(reason));
     for (const w of this.windows) {
       w.fail(new ChunkRetry(reason));
       if (w.chunk === undefined) continue;
@@ -204,6 +237,7 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
   /** Stops feeding; open windows fail. */
   stop(): void {
     this.source.off('entries', this.listener);
+    this.rejectWatermarks(new Error('the instance stopped'));
     for (const w of this.windows) w.reject(new Error('the instance stopped'));
     this.windows = [];
     if (this.timer) clearInterval(this.timer);
@@ -244,6 +278,21 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
       this.inTransaction = false;
       this.lastBoundaryAt = e.position;
     }
+    if (this.awaited.size > 0) this.watchWatermark(e);
+  }
+
+  private watchWatermark(e: ParsedEntry): void {
+    if (isBoundary(e)) {
+      const token = this.seenToken;
+      if (token === undefined) return;
+      this.seenToken = undefined;
+      const w = this.awaited.get(token);
+      this.awaited.delete(token);
+      w?.resolve(this.lastBoundary!);
+      return;
+    }
+    const token = this.watermarks?.tokenOf(e);
+    if (token !== undefined && this.awaited.has(token)) this.seenToken = token;
   }
 
   /** The stream point after the last boundary passed on. */

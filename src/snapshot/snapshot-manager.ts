@@ -15,6 +15,7 @@ import { buildChunkEntries, markerSeq } from './snapshot-entries.ts';
 import { SnapshotFeed, type ChunkWindow, type EmittedChunk, type StreamPoint, type StreamSource } from './snapshot-feed.ts';
 import { describeTable, SnapshotRefused, type TableShape } from './table-shape.ts';
 import type { SnapshotRecord } from '../meta/meta-file.ts';
+import type { WatermarkTable } from './watermark-table.ts';
 
 export type { SnapshotRecord };
 
@@ -64,6 +65,8 @@ export interface SnapshotManagerOptions {
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** most keys recorded while one chunk is read before it is read again (default 4 × chunk size, at least 10,000) */
   maxChangedKeys?: number;
+  /** the watermark-table method (snapshot.watermark "table"); absent: the read-only binlog snapshot position */
+  watermarks?: WatermarkTable;
 }
 
 interface Snapshot {
@@ -148,7 +151,16 @@ export class SnapshotManager {
 
   constructor(private readonly opts: SnapshotManagerOptions) {
     this.log = opts.logger ?? { info() {}, warn() {}, error() {} };
-    this.feed = new SnapshotFeed(opts.stream, buildChunkEntries);
+    this.feed = new SnapshotFeed(opts.stream, buildChunkEntries, undefined, opts.watermarks);
+  }
+
+  /**
+   * With the watermark-table method: creates the table when missing and writes to it once, so
+   * that a source refusing the writes stops the instance at start (WatermarkTableError).
+   */
+  async prepare(): Promise<void> {
+    const src = this.opts.source();
+    await this.opts.watermarks?.prepare(this.pool, `${src.host}:${src.port}`);
   }
 
   /** A pool on the server the stream reads now (a new one after a source failover). */
@@ -412,7 +424,8 @@ export class SnapshotManager {
       item.window = w;
       let chunk: Chunk;
       try {
-        chunk = await readChunkFresh(this.pool, { schema: rec.schema, table: rec.table, size: rec.chunkSize, after: item.after, timezone: this.opts.timezone, ...(rec.where !== undefined ? { where: rec.where } : {}) }, s.shape);
+        const req = { schema: rec.schema, table: rec.table, size: rec.chunkSize, after: item.after, timezone: this.opts.timezone, ...(rec.where !== undefined ? { where: rec.where } : {}) };
+        chunk = this.opts.watermarks === undefined ? await readChunkFresh(this.pool, req, s.shape) : await this.readBetweenWatermarks(this.opts.watermarks, req, s.shape);
       } catch (err) {
         this.feed.close(w);
         throw err;
@@ -446,6 +459,27 @@ export class SnapshotManager {
     } catch (err) {
       this.failed(item, err);
     }
+  }
+
+  /**
+   * The watermark-table method: a low watermark write committed before the SELECT (which then sees
+   * every transaction the binlog holds before it; the window was opened before the write, so every
+   * change after it is recorded), the SELECT, then a high watermark write: the chunk's position is
+   * the end of that write's transaction in the stream, once the stream has passed it.
+   */
+  private async readBetweenWatermarks(wm: WatermarkTable, req: Parameters<typeof readChunkFresh>[1], shape: TableShape | undefined): Promise<Chunk> {
+    await wm.write(this.pool, wm.token('low'));
+    const chunk = await readChunkFresh(this.pool, { ...req, binlogSnapshot: false }, shape);
+    const high = wm.token('high');
+    const seen = this.feed.expectWatermark(high);
+    try {
+      await wm.write(this.pool, high);
+    } catch (err) {
+      this.feed.forgetWatermark(high);
+      throw err;
+    }
+    chunk.at = await seen;
+    return chunk;
   }
 
   /** The item no longer holds a chunk in memory, and leaves its snapshot's chain. */

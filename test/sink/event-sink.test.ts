@@ -102,3 +102,21 @@ test('sink: narrow() is the instance filter AND the client filter, never wider',
   assert.equal(sink.narrow('').accept(item('shop', 'items')), true);
   assert.throws(() => sink.narrow('shop\\.(x'), (e: unknown) => e instanceof FilterError && e.key === 'subscription filter');
 });
+
+test('sink: hidden tables (snapshot watermarks) never pass, whatever the filters; their transactions are left empty, as a filtered table leaves them', () => {
+  const sink = new EventSink({ include: '.*\\..*', hidden: ['sluice.snapshot_watermarks'] });
+  const out = sink.filter([
+    ddl({ offset: 1 }, 'sluice', '', EventType.QUERY, 'CREATE DATABASE IF NOT EXISTS `sluice`'),
+    ddl({ offset: 2 }, 'sluice', 'snapshot_watermarks', EventType.CREATE, 'CREATE TABLE IF NOT EXISTS `sluice`.`snapshot_watermarks` (x INT)'),
+    begin({ offset: 3, ts: 1_700_000_000_000 }),
+    rows({ offset: 4 }, 'Sluice', 'Snapshot_Watermarks', EventType.UPDATE),
+    end({ offset: 5, ts: 1_700_000_000_000 }),
+    begin({ offset: 6 }),
+    rows({ offset: 7 }, 'sluice', 'other'),
+    end({ offset: 8 }),
+    ddl({ offset: 9 }, 'shop', '', EventType.QUERY, 'CREATE DATABASE shop'),
+  ]);
+  // the first empty transaction passes bare, as for any filtered table (cursors advance)
+  assert.deepEqual(offsets(out), [3, 5, 6, 7, 8, 9]);
+  assert.equal(sink.narrow('sluice\\..*').accept({ entryType: rows({ offset: 1 }, 'sluice', 'snapshot_watermarks').entryType, eventType: EventType.INSERT, isDdl: false, schema: 'sluice', table: 'snapshot_watermarks' }), false);
+});

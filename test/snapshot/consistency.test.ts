@@ -23,7 +23,7 @@ import type { InstanceConfig } from '../../src/config/types.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
 import type { SnapshotStatus } from '../../src/snapshot/snapshot-manager.ts';
 import { canalDecimal } from '../../src/parser/columns/decimal.ts';
-import { MapConsumer, consume, tableAsMap, diffMaps } from './support.ts';
+import { MapConsumer, consume, tableAsMap, diffMaps, mixedWorkload } from './support.ts';
 
 const DEST = 'snap';
 const OTHER = 'other';
@@ -59,8 +59,6 @@ after(async () => {
   await sb?.cleanup();
   await rm(dataDir, { recursive: true, force: true });
 });
-
-const rand = (n: number) => Math.floor(Math.random() * n);
 
 function snapshotOf(table: string): SnapshotStatus | undefined {
   return snapInstance.snapshots()!.list().find((s) => s.table === table);
@@ -131,31 +129,7 @@ test('snapshot under a concurrent workload: the consumer map equals the table', 
   // snapshot's progress (the chunk being read and the next ones) as well as anywhere.
   let stop = false;
   let ops = 0;
-  let nextId = ROWS + 1;
-  const workload = (async () => {
-    while (!stop) {
-      const at = (snapshotOf(`${db}.big`)?.rowsEmitted ?? 0) + rand(12_000);
-      const id = Math.random() < 0.5 ? at : rand(ROWS + 20_000);
-      switch (rand(5)) {
-        case 0:
-          await sb.sql('INSERT IGNORE INTO big VALUES (?, ?, ?, ?, NOW(3))', [nextId++, `new-${ops}`, ops, ops / 10]);
-          break;
-        case 1:
-          await sb.sql('UPDATE big SET v = ?, n = n + 1 WHERE id = ?', [`upd-${ops}`, id]);
-          break;
-        case 2:
-          await sb.sql('DELETE FROM big WHERE id = ?', [id]);
-          break;
-        case 3:
-          // primary key update: moves the row out of (or into) the chunk being read
-          await sb.sql('UPDATE IGNORE big SET id = id + 1000000 WHERE id = ?', [id]);
-          break;
-        default:
-          await sb.transaction([`UPDATE big SET n = NULL WHERE id = ${id + 1}`, `DELETE FROM big WHERE id = ${id + 2}`, `INSERT IGNORE INTO big VALUES (${id + 3}, 'tx-${ops}', 1, 1.5, NULL)`]);
-      }
-      ops++;
-    }
-  })();
+  const workload = mixedWorkload(sb, { near: () => snapshotOf(`${db}.big`)?.rowsEmitted ?? 0, spread: 12_000, range: ROWS + 20_000, firstNewId: ROWS + 1, stop: () => stop }).then((n) => (ops = n));
   try {
     await consume(c, consumer, () => (snapshotOf(`${db}.big`)?.rowsAcked ?? 0) >= 30_000, 'part of the snapshot is acknowledged', 120_000);
     // The consumer stops: the destination's store fills, its pump pauses it, and the workload

@@ -94,3 +94,36 @@ export function diffMaps(got: Map<string, Row>, want: Map<string, Row>): string 
   }
   return out.length === 0 ? '' : `${got.size} rows in the map, ${want.size} in the table; ${out.join('; ')}`;
 }
+
+/**
+ * Inserts, updates (also of the primary key) and deletes on `big` (id INT PRIMARY KEY, v, n, d,
+ * t), until `stop()`: about half aimed at rows from `near()` on (the chunk being read and the
+ * next ones), the rest anywhere in the first `range` ids. Resolves with the operations done.
+ */
+export async function mixedWorkload(sb: Sandbox, o: { near: () => number; spread: number; range: number; firstNewId: number; stop: () => boolean }): Promise<number> {
+  const rand = (n: number) => Math.floor(Math.random() * n);
+  let ops = 0;
+  let nextId = o.firstNewId;
+  while (!o.stop()) {
+    const id = Math.random() < 0.5 ? o.near() + rand(o.spread) : rand(o.range);
+    switch (rand(5)) {
+      case 0:
+        await sb.sql('INSERT IGNORE INTO big VALUES (?, ?, ?, ?, NOW(3))', [nextId++, `new-${ops}`, ops, ops / 10]);
+        break;
+      case 1:
+        await sb.sql('UPDATE big SET v = ?, n = n + 1 WHERE id = ?', [`upd-${ops}`, id]);
+        break;
+      case 2:
+        await sb.sql('DELETE FROM big WHERE id = ?', [id]);
+        break;
+      case 3:
+        // primary key update: moves the row out of (or into) the chunk being read
+        await sb.sql('UPDATE IGNORE big SET id = id + 1000000 WHERE id = ?', [id]);
+        break;
+      default:
+        await sb.transaction([`UPDATE big SET n = NULL WHERE id = ${id + 1}`, `DELETE FROM big WHERE id = ${id + 2}`, `INSERT IGNORE INTO big VALUES (${id + 3}, 'tx-${ops}', 1, 1.5, NULL)`]);
+    }
+    ops++;
+  }
+  return ops;
+}
