@@ -36,6 +36,7 @@ interface SnapshotOpts {
 interface StatusLine {
   id: string;
   table: string;
+  source?: string;
   state: string;
   rowsEmitted: number;
   rowsAcked: number;
@@ -50,7 +51,8 @@ function describe(s: StatusLine): string {
   const pct = s.estimatedRows > 0 ? ` (~${Math.min(100, Math.round((100 * s.rowsAcked) / s.estimatedRows))}% of ~${s.estimatedRows})` : '';
   const where = s.where !== undefined ? ` where ${s.where}` : '';
   const err = s.error !== undefined ? `: ${s.error}` : '';
-  return `${s.table}${where}  ${s.state}  ${s.rowsAcked} rows acknowledged${pct}, ${s.rowsEmitted} emitted, ${s.chunksAcked} chunks, ${s.retries} re-reads  [${s.id}]${err}`;
+  const source = s.source !== undefined ? ` on ${s.source}` : '';
+  return `${s.table}${source}${where}  ${s.state}  ${s.rowsAcked} rows acknowledged${pct}, ${s.rowsEmitted} emitted, ${s.chunksAcked} chunks, ${s.retries} re-reads  [${s.id}]${err}`;
 }
 
 async function call(base: string, method: string, path: string, body?: unknown): Promise<{ code: number; json: Record<string, unknown> }> {
@@ -136,9 +138,10 @@ export function registerSnapshot(program: Command): void {
       }
       const { code, json } = await call(base, 'POST', `/snapshots${q}`, body);
       if (code !== 202) fail(String(json.error ?? `admin port answered ${code}`));
-      const s = json.accepted as StatusLine;
+      // one per source the table was accepted on (a group destination's sources that have it)
+      const accepted = json.accepted as StatusLine[];
       if (opts.json === true) process.stdout.write(JSON.stringify(json) + '\n');
-      else process.stdout.write(`accepted: ${describe(s)}\nfollow it with: sluice snapshot --config ${opts.config} --status\n`);
+      else process.stdout.write(`${accepted.map((s) => `accepted: ${describe(s)}\n`).join('')}follow it with: sluice snapshot --config ${opts.config} --status\n`);
     } catch (err) {
       fail((err as Error).message);
     }

@@ -10,7 +10,7 @@ import { EventParser, type EventParserOptions, type ParserState, type StartFrom 
 import { SourceFailover, type ReadingSource } from '../parser/source-failover.ts';
 import { FAILOVER_DEFAULTS } from '../config/failover-defaults.ts';
 import { EventSink } from '../sink/event-sink.ts';
-import { Pump } from '../sink/pump.ts';
+import { Pump, type EntrySource } from '../sink/pump.ts';
 import { sharedReaders } from '../fanout/registry.ts';
 import type { ParserLike } from '../fanout/shared-reader.ts';
 import { groupCursor } from '../meta/group-cursor.ts';
@@ -37,6 +37,7 @@ import { chooseStart, startOnMaster, type ResolvedStart } from './start-position
 import { StatementFormatWatch } from '../parser/statement-format.ts';
 import { ParserError } from '../parser/errors.ts';
 import { SnapshotManager, type SnapshotRequest, type SnapshotStatus } from '../snapshot/snapshot-manager.ts';
+import { SnapshotSet } from '../snapshot/snapshot-set.ts';
 import { SnapshotRefused } from '../snapshot/table-shape.ts';
 import type { StreamSource } from '../snapshot/snapshot-feed.ts';
 import { DEFAULT_WATERMARK_TABLE, WatermarkTable } from '../snapshot/watermark-table.ts';
@@ -63,6 +64,8 @@ export interface InstanceOptions {
 interface SourceRun {
   name: string;
   reader: ParserLike;
+  /** what the pump reads: the reader, or the snapshot feed wrapping it */
+  input: EntrySource;
   state: ParserState;
   error: string | undefined;
   /** where this source began (for groups: kept per source before its first ack) */
@@ -79,18 +82,22 @@ interface Running {
   sources: SourceRun[];
   /** group destinations: the per-source acknowledged positions */
   acks: GroupAcks | undefined;
-  /** single-source destinations whose reader can tell where it stands (docs/snapshots.md) */
-  snapshots: SnapshotManager | undefined;
+  /** the destination's snapshots, one manager per source (docs/snapshots.md) */
+  snapshots: SnapshotSet | undefined;
 }
 
 /** What the admin port asks of an instance's snapshots. */
 export interface SnapshotControl {
-  request(req: SnapshotRequest): Promise<SnapshotStatus>;
+  /** one status per source the snapshot was accepted on (one for a single-source destination) */
+  request(req: SnapshotRequest): Promise<SnapshotStatus[]>;
   stop(table?: string): SnapshotStatus[];
   list(): SnapshotStatus[];
 }
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
+
+/** A group's snapshot of one table in stats: the state of its least advanced source. */
+const STATE_ORDER: SnapshotStatus['state'][] = ['failed', 'queued', 'running', 'finishing', 'stopped', 'done'];
 
 export class Instance implements Destination, InstanceStatsSource {
   readonly name: string;
@@ -209,11 +216,13 @@ export class Instance implements Destination, InstanceStatsSource {
         acks === undefined
           ? (clientId, cursor, position) => {
               // The snapshot progress this ack confirms goes into the same write as the cursor.
-              if (snapshots?.onAck(position) === true) m.setSnapshots(snapshots.records(), false);
+              if (snapshots?.onAck(() => position) === true) m.setSnapshots(snapshots.records(), false);
               m.setCursor(clientId, cursor);
             }
           : (clientId) => {
-              const c = groupCursor(names, acks.positions(), resumedParts);
+              const acked = acks.positions();
+              if (snapshots?.onAck((source) => acked.get(source!)) === true) m.setSnapshots(snapshots.records(), false);
+              const c = groupCursor(names, acked, resumedParts);
               if (c !== undefined) m.setCursor(clientId, c);
             },
       durable: () => m.durable(),
@@ -222,33 +231,47 @@ export class Instance implements Destination, InstanceStatsSource {
     const sources: SourceRun[] = starts.map((st, k) => {
       const src: SourceConfig = group?.[k] ?? cfg.source;
       const slaveId = group === undefined ? slaveIdFor(cfg) : groupSlaveIdFor(this.name, group[k]!);
-      return { name: st.name, reader: this.makeReader(src, slaveId, st.start, group === undefined ? this.name : `${this.name}/${st.name}`, m), state: 'stopped', error: undefined, start: st.start };
+      const reader = this.makeReader(src, slaveId, st.start, group === undefined ? this.name : `${this.name}/${st.name}`, m);
+      return { name: st.name, reader, input: reader, state: 'stopped', error: undefined, start: st.start };
     });
-    // Snapshots need the stream's reader to say where it stands when idle (an own parser, a
-    // shared reader's tap, or a standby pair); a group destination is not snapshotted.
-    const first = sources[0]!.reader as Partial<StreamSource> & ParserLike;
-    const snapshots =
-      group === undefined && typeof first.handedThrough === 'function'
-        ? new SnapshotManager({
-            destination: this.name,
-            // the server the stream reads now: after a failover, the standby
-            source: () => (first instanceof SourceFailover && first.reading().role === 'standby' && cfg.standby !== undefined ? cfg.standby : cfg.source),
-            stream: first as unknown as StreamSource,
-            timezone: cfg.timezone ?? 'SYSTEM',
-            chunkSize: cfg.snapshot?.chunkSize ?? 4096,
-            refusal: (schema, table) => {
-              if (!sink.passes({ entryType: EntryType.ROWDATA, eventType: EventType.INSERT, isDdl: false, schema, table })) {
-                return `table ${schema}.${table} is not delivered by destination ${this.name}: its filter (${cfg.file}: filter.include / filter.exclude) leaves it out`;
-              }
-              if (cfg.drop.insert || cfg.drop.rows) return `destination ${this.name} drops INSERT entries (${cfg.file}: drop.${cfg.drop.rows ? 'rows' : 'insert'}), and snapshot rows are INSERT entries`;
-              return undefined;
-            },
-            persist: (records, now) => m.setSnapshots(records, now),
-            logger: this.log,
-            ...(cfg.snapshot?.watermark === 'table' ? { watermarks: new WatermarkTable(cfg.snapshot.watermarkTable ?? DEFAULT_WATERMARK_TABLE, this.name) } : {}),
-          })
-        : undefined;
-    if (first instanceof SourceFailover) first.on('switch', () => snapshots?.sourceSwitched());
+    // Snapshots need each stream's reader to say where it stands when idle (an own parser, a
+    // shared reader's tap, or a standby pair); a group has one snapshot manager per source.
+    const readers = sources.map((src) => src.reader as Partial<StreamSource> & ParserLike);
+    const first = readers[0]!;
+    const refusal = (schema: string, table: string): string | undefined => {
+      if (!sink.passes({ entryType: EntryType.ROWDATA, eventType: EventType.INSERT, isDdl: false, schema, table })) {
+        return `table ${schema}.${table} is not delivered by destination ${this.name}: its filter (${cfg.file}: filter.include / filter.exclude) leaves it out`;
+      }
+      if (cfg.drop.insert || cfg.drop.rows) return `destination ${this.name} drops INSERT entries (${cfg.file}: drop.${cfg.drop.rows ? 'rows' : 'insert'}), and snapshot rows are INSERT entries`;
+      return undefined;
+    };
+    let snapshots: SnapshotSet | undefined;
+    if (readers.every((r) => typeof r.handedThrough === 'function')) {
+      const members = readers.map((reader, k) => ({
+        source: group?.[k]!.name,
+        manager: new SnapshotManager({
+          destination: this.name,
+          ...(group !== undefined ? { sourceName: group[k]!.name } : {}),
+          // the server the stream reads now: after a failover, the standby
+          source:
+            group !== undefined
+              ? () => group[k]!
+              : () => (reader instanceof SourceFailover && reader.reading().role === 'standby' && cfg.standby !== undefined ? cfg.standby : cfg.source),
+          stream: reader as unknown as StreamSource,
+          timezone: cfg.timezone ?? 'SYSTEM',
+          chunkSize: cfg.snapshot?.chunkSize ?? 4096,
+          refusal,
+          // every source's records go into one write
+          persist: (_records, now) => m.setSnapshots(snapshots!.records(), now),
+          logger: this.log,
+          ...(cfg.snapshot?.watermark === 'table' ? { watermarks: new WatermarkTable(cfg.snapshot.watermarkTable ?? DEFAULT_WATERMARK_TABLE, this.name) } : {}),
+        }),
+      }));
+      snapshots = new SnapshotSet(this.name, members);
+    }
+    const set = snapshots;
+    if (first instanceof SourceFailover) first.on('switch', () => set?.managers()[0]!.sourceSwitched());
+    for (const src of sources) src.input = set?.feedOf(group === undefined ? undefined : src.name) ?? src.reader;
     const run: Running = { lock, meta, store, pump, destination, sources, acks, snapshots };
     this.run = run;
     this.lastParser = sources[0]!.reader;
@@ -266,7 +289,7 @@ export class Instance implements Destination, InstanceStatsSource {
     for (const src of sources) {
       src.reader.on('state', (s: ParserState) => this.onSourceState(run, src, s));
       src.reader.on('error', (err: Error & { fatal?: boolean }) => this.onSourceError(run, src, err));
-      pump.addSource(snapshots !== undefined && src === sources[0] ? snapshots.feed : src.reader, src.name, { tag: group !== undefined });
+      pump.addSource(src.input, src.name, { tag: group !== undefined });
     }
     const started = await Promise.allSettled(sources.map((src) => this.startSource(run, src)));
     if (this.run !== run) {
@@ -283,7 +306,7 @@ export class Instance implements Destination, InstanceStatsSource {
   }
 
   /** Resumes persisted snapshots and, on a first start, queues the configured tables. */
-  private async startSnapshots(snapshots: SnapshotManager, meta: MetaStore): Promise<void> {
+  private async startSnapshots(snapshots: SnapshotSet, meta: MetaStore): Promise<void> {
     const saved = meta.snapshots();
     if (saved !== undefined) snapshots.restore(saved);
     if (saved === undefined && meta.resumeCursor() === undefined) {
@@ -299,14 +322,14 @@ export class Instance implements Destination, InstanceStatsSource {
   }
 
   /**
-   * The running instance's snapshots, for the admin port; undefined while not running. A group
-   * destination cannot take snapshots: requests are refused saying so.
+   * The running instance's snapshots, for the admin port; undefined while not running. A
+   * destination whose reader cannot say where it stands is refused saying so.
    */
   snapshots(): SnapshotControl | undefined {
     const r = this.run;
     if (r === undefined) return undefined;
     if (r.snapshots !== undefined) return r.snapshots;
-    const why = `destination ${this.name} merges several sources; snapshots are taken on single-source destinations`;
+    const why = `destination ${this.name} reads a source that cannot take snapshots`;
     return {
       request: () => Promise.reject(new SnapshotRefused(why)),
       stop: () => [],
@@ -454,17 +477,24 @@ export class Instance implements Destination, InstanceStatsSource {
     if (this.lastError !== undefined) out.error = this.lastError;
     const snaps = r?.snapshots?.list();
     if (snaps !== undefined && snaps.length > 0) {
-      // the latest snapshot of each table
-      const byTable = new Map(snaps.map((x) => [x.table, x]));
-      out.snapshots = [...byTable.values()].map((x) => ({
-        table: x.table,
-        state: x.state,
-        rowsEmitted: x.rowsEmitted,
-        rowsAcked: x.rowsAcked,
-        chunksEmitted: x.chunksEmitted,
-        chunksAcked: x.chunksAcked,
-        estimatedRows: x.estimatedRows,
-      }));
+      // the latest snapshot of each table (of each source: a group's are added up per table)
+      const bySource = new Map(snaps.map((x) => [`${x.source ?? ''}\u0000${x.table}`, x]));
+      const byTable = new Map<string, NonNullable<InstanceStats['snapshots']>[number]>();
+      for (const x of bySource.values()) {
+        const t = byTable.get(x.table);
+        if (t === undefined) {
+          byTable.set(x.table, { table: x.table, state: x.state, rowsEmitted: x.rowsEmitted, rowsAcked: x.rowsAcked, chunksEmitted: x.chunksEmitted, chunksAcked: x.chunksAcked, estimatedRows: x.estimatedRows });
+          continue;
+        }
+        t.rowsEmitted += x.rowsEmitted;
+        t.rowsAcked += x.rowsAcked;
+        t.chunksEmitted += x.chunksEmitted;
+        t.chunksAcked += x.chunksAcked;
+        t.estimatedRows += x.estimatedRows;
+        // the table's state is its least advanced source's
+        if (STATE_ORDER.indexOf(x.state) < STATE_ORDER.indexOf(t.state as SnapshotStatus['state'])) t.state = x.state;
+      }
+      out.snapshots = [...byTable.values()];
     }
     const src = this.reading();
     if (src !== undefined) {
@@ -596,7 +626,7 @@ export class Instance implements Destination, InstanceStatsSource {
     if (down.length === 0) {
       this.lastError = undefined;
       run.pump.setHeld(false);
-      for (const x of srcs) run.pump.setLive(x.reader, true);
+      for (const x of srcs) run.pump.setLive(x.input, true);
       this.setState('running');
       return;
     }
@@ -608,7 +638,7 @@ export class Instance implements Destination, InstanceStatsSource {
       this.fail(new Error(`every source failed: ${srcs.map((x) => `${x.name}: ${x.error ?? 'failed'}`).join('; ')}`));
       return;
     }
-    for (const x of srcs) run.pump.setLive(x.reader, x.state === 'running');
+    for (const x of srcs) run.pump.setLive(x.input, x.state === 'running');
     const pause = this.opts.config.group?.onSourceFailure === 'pause';
     run.pump.setHeld(pause);
     const what = down.map((x) => `source ${x.name} is ${x.state}${x.error !== undefined ? ` (${x.error})` : ''}`).join('; ');

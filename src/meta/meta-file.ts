@@ -53,6 +53,8 @@ export interface ReadingRecord {
 /** One snapshot in progress as meta.dat keeps it: where it resumes and what was acknowledged. */
 export interface SnapshotRecord {
   id: string;
+  /** a group destination's source whose table it reads; absent for a single-source destination */
+  source?: string;
   schema: string;
   table: string;
   where?: string;
@@ -256,6 +258,7 @@ export function parseSnapshots(v: unknown, file: string): SnapshotRecord[] {
       estimatedRows: num(r.estimatedRows ?? 0, `${at}.estimatedRows`, file),
     };
     if (typeof r.where === 'string') rec.where = r.where;
+    if (typeof r.source === 'string') rec.source = r.source;
     if (Array.isArray(r.after)) rec.after = r.after as SnapshotRecord['after'];
     return rec;
   });

@@ -1,6 +1,7 @@
 // The admin port's snapshot routes, used by `sluice snapshot` (docs/snapshots.md):
 //   GET  /snapshots[?destination=D]         every snapshot of each (or one) destination
-//   POST /snapshots?destination=D           {"table": "schema.table", "where"?: "...", "chunkSize"?: n} -> 202 once accepted
+//   POST /snapshots?destination=D           {"table": "schema.table", "where"?: "...", "chunkSize"?: n} -> 202 once accepted,
+//                                           {"accepted": [status per source it was accepted on]}
 //   POST /snapshots/stop?destination=D      {"table"?: "schema.table"} -> the snapshots stopped
 // Kept apart from admin-http.ts, which serves the read-only routes.
 import type { IncomingMessage, ServerResponse } from 'node:http';

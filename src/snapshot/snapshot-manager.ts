@@ -15,7 +15,7 @@ import { buildChunkEntries, markerSeq } from './snapshot-entries.ts';
 import { SnapshotFeed, type ChunkWindow, type EmittedChunk, type StreamPoint, type StreamSource } from './snapshot-feed.ts';
 import { describeTable, SnapshotRefused, type TableShape } from './table-shape.ts';
 import type { SnapshotRecord } from '../meta/meta-file.ts';
-import type { WatermarkTable } from './watermark-table.ts';
+import { WatermarkTableError, type WatermarkTable } from './watermark-table.ts';
 
 export type { SnapshotRecord };
 
@@ -24,6 +24,8 @@ export type SnapshotState = 'queued' | 'running' | 'finishing' | 'done' | 'faile
 export interface SnapshotStatus {
   id: string;
   table: string;
+  /** a group destination's source the snapshot reads (docs/snapshots.md, Group destinations) */
+  source?: string;
   where?: string;
   state: SnapshotState;
   reason: SnapshotRecord['reason'];
@@ -52,6 +54,8 @@ export interface SnapshotRequest {
 
 export interface SnapshotManagerOptions {
   destination: string;
+  /** the source of a group destination this manager reads; absent for a single-source destination */
+  sourceName?: string;
   /** the server the stream reads now (after a source failover, the standby): chunks are read there */
   source: () => SourceEndpoint;
   /** the parser whose entries the feed passes on */
@@ -67,6 +71,12 @@ export interface SnapshotManagerOptions {
   maxChangedKeys?: number;
   /** the watermark-table method (snapshot.watermark "table"); absent: the read-only binlog snapshot position */
   watermarks?: WatermarkTable;
+}
+
+/** A request that passed every check, ready to be queued (SnapshotManager.accept). */
+export interface CheckedRequest {
+  rec: SnapshotRecord;
+  shape: TableShape;
 }
 
 interface Snapshot {
@@ -159,8 +169,16 @@ export class SnapshotManager {
    * that a source refusing the writes stops the instance at start (WatermarkTableError).
    */
   async prepare(): Promise<void> {
+    const wm = this.opts.watermarks;
+    if (wm === undefined) return;
     const src = this.opts.source();
-    await this.opts.watermarks?.prepare(this.pool, `${src.host}:${src.port}`);
+    try {
+      await wm.prepare(this.pool, `${src.host}:${src.port}`);
+    } catch (err) {
+      if (err instanceof WatermarkTableError) throw err;
+      // An unreachable source is the stream's to retry; the first chunk's write checks the table then.
+      this.log.warn({ table: wm.name, err: (err as Error).message }, 'the snapshot watermark table could not be checked now (the source is not reachable); the first chunk will write it');
+    }
   }
 
   /** A pool on the server the stream reads now (a new one after a source failover). */
@@ -216,6 +234,14 @@ export class SnapshotManager {
 
   /** Validates and queues a snapshot; resolves once it is accepted (its rows follow in the stream). */
   async request(req: SnapshotRequest, reason: SnapshotRecord['reason'] = 'request'): Promise<SnapshotStatus> {
+    return this.accept(await this.check(req, reason));
+  }
+
+  /**
+   * Validates a request without queueing it (a group checks every source before accepting on
+   * any); throws SnapshotRefused, TableMissing when the source has no such table.
+   */
+  async check(req: SnapshotRequest, reason: SnapshotRecord['reason'] = 'request'): Promise<CheckedRequest> {
     if (this.closed) throw new SnapshotRefused(`destination ${this.opts.destination} is stopping`);
     const name = splitTable(req.table);
     if (name === undefined) throw new SnapshotRefused(`table ${JSON.stringify(req.table)} must be written schema.table`);
@@ -223,8 +249,7 @@ export class SnapshotManager {
     if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 1_000_000) throw new SnapshotRefused(`chunk size ${chunkSize} must be an integer from 1 to 1000000`);
     const refusal = this.opts.refusal(name.schema, name.table);
     if (refusal !== undefined) throw new SnapshotRefused(refusal);
-    const active = this.snaps.find((s) => s.rec.schema === name.schema && s.rec.table === name.table && isActive(s.state));
-    if (active) throw new SnapshotRefused(`a snapshot of ${name.schema}.${name.table} is already ${active.state} (${active.rec.id}); stop it first with --stop`);
+    this.refuseActive(name.schema, name.table);
     const shape = await describeTable(this.pool, name.schema, name.table, this.opts.timezone);
     if (req.where !== undefined && req.where !== '') {
       // A condition that does not parse or names a missing column is refused now, not at the first chunk.
@@ -235,8 +260,9 @@ export class SnapshotManager {
       }
     }
     const now = Date.now();
+    const source = this.opts.sourceName;
     const rec: SnapshotRecord = {
-      id: `${name.schema}.${name.table}@${now.toString(36)}`,
+      id: `${name.schema}.${name.table}@${source !== undefined ? `${source}@` : ''}${now.toString(36)}`,
       schema: name.schema,
       table: name.table,
       chunkSize,
@@ -247,14 +273,31 @@ export class SnapshotManager {
       estimatedRows: shape.estimatedRows,
     };
     if (req.where !== undefined && req.where !== '') rec.where = req.where;
-    const snap = this.fresh(rec);
+    if (source !== undefined) rec.source = source;
+    return { rec, shape };
+  }
+
+  /** Queues a checked request (refused if a snapshot of its table became active meanwhile). */
+  accept(checked: CheckedRequest): SnapshotStatus {
+    const { rec, shape } = checked;
+    this.refuseActive(rec.schema, rec.table);
+    const snap = this.fresh({ ...rec });
     snap.shape = shape;
     snap.keyColumns = shape.keyColumns;
     this.snaps.push(snap);
-    this.log.info({ snapshot: rec.id, table: `${rec.schema}.${rec.table}`, key: shape.keyName, keyColumns: shape.keyColumns, estimatedRows: shape.estimatedRows, chunkSize, where: rec.where, reason }, 'snapshot accepted');
+    this.log.info(
+      { snapshot: rec.id, table: `${rec.schema}.${rec.table}`, key: shape.keyName, keyColumns: shape.keyColumns, estimatedRows: shape.estimatedRows, chunkSize: rec.chunkSize, where: rec.where, reason: rec.reason },
+      'snapshot accepted',
+    );
     this.opts.persist(this.records(), true);
     this.wake?.();
     return this.status(snap);
+  }
+
+  /** Throws when a snapshot of the table is queued, running or finishing. */
+  refuseActive(schema: string, table: string): void {
+    const active = this.snaps.find((s) => s.rec.schema === schema && s.rec.table === table && isActive(s.state));
+    if (active) throw new SnapshotRefused(`a snapshot of ${schema}.${table} is already ${active.state} (${active.rec.id}); stop it first with --stop`);
   }
 
   /** Stops the snapshots of `table` (schema.table), or every active one; returns those stopped. */
@@ -351,6 +394,7 @@ export class SnapshotManager {
       requestedAt: new Date(s.rec.requestedAt).toISOString(),
     };
     if (s.rec.where !== undefined) out.where = s.rec.where;
+    if (s.rec.source !== undefined) out.source = s.rec.source;
     if (s.finishedAt !== undefined) out.finishedAt = new Date(s.finishedAt).toISOString();
     if (s.error !== undefined) out.error = s.error;
     return out;
@@ -468,6 +512,11 @@ export class SnapshotManager {
    * the end of that write's transaction in the stream, once the stream has passed it.
    */
   private async readBetweenWatermarks(wm: WatermarkTable, req: Parameters<typeof readChunkFresh>[1], shape: TableShape | undefined): Promise<Chunk> {
+    if (!wm.ready) {
+      // not checked at start (the source was not reachable then)
+      const src = this.opts.source();
+      await wm.prepare(this.pool, `${src.host}:${src.port}`);
+    }
     await wm.write(this.pool, wm.token('low'));
     const chunk = await readChunkFresh(this.pool, { ...req, binlogSnapshot: false }, shape);
     const high = wm.token('high');

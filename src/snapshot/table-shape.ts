@@ -18,6 +18,9 @@ export class SnapshotRefused extends Error {
   }
 }
 
+/** The source has no such table (a group snapshots the table on the sources that have it). */
+export class TableMissing extends SnapshotRefused {}
+
 interface ColumnRow {
   name: string;
   dataType: string;
@@ -191,7 +194,7 @@ export async function describeTable(db: Db, schema: string, table: string, timez
   const where = `${schema}.${table}`;
   const [tables] = await db.query(TABLE_SQL, [schema, table]);
   const t = (tables as { type: string; engine: string | null; estimate: number | string | null }[])[0];
-  if (!t) throw new SnapshotRefused(`table ${where} does not exist on the source`);
+  if (!t) throw new TableMissing(`table ${where} does not exist on the source`);
   if (t.type !== 'BASE TABLE') throw new SnapshotRefused(`${where} is a ${t.type.toLowerCase()}, not a table; only base tables can be snapshotted`);
   if (t.engine !== null && t.engine.toLowerCase() !== 'innodb') {
     throw new SnapshotRefused(`table ${where} uses the ${t.engine} engine; snapshots read in consistent-snapshot transactions, which need InnoDB`);

@@ -26,6 +26,8 @@ export class WatermarkTable {
   /** tells this process's tokens from another run's: a restart never matches an old write */
   private readonly run = `${process.pid.toString(36)}${Date.now().toString(36)}`;
   private n = 0;
+  /** prepare() succeeded */
+  ready = false;
 
   constructor(
     /** schema.table */
@@ -49,6 +51,8 @@ export class WatermarkTable {
       try {
         await pool.query(sql, params);
       } catch (err) {
+        // a refusal by the server (it has an SQL state), not a lost connection
+        if ((err as { sqlState?: unknown }).sqlState === undefined) throw err;
         throw new WatermarkTableError(this.refusal(what, where, err as Error & { errno?: number }));
       }
     };
@@ -64,6 +68,7 @@ export class WatermarkTable {
       );
     }
     await step('write to the table', this.writeSql(), [this.destination, `${this.run}/start`]);
+    this.ready = true;
   }
 
   /** A token for the next write; unique within this run. */

@@ -121,9 +121,9 @@ test('snapshot under a concurrent workload: the consumer map equals the table', 
   })();
   const consumer = new MapConsumer(() => ['id']);
 
-  const accepted = await snapInstance.snapshots()!.request({ table: `${db}.big`, chunkSize: 5000 });
-  assert.equal(accepted.state, 'queued');
-  assert.deepEqual(accepted.keyColumns, ['id']);
+  const [accepted] = await snapInstance.snapshots()!.request({ table: `${db}.big`, chunkSize: 5000 });
+  assert.equal(accepted!.state, 'queued');
+  assert.deepEqual(accepted!.keyColumns, ['id']);
 
   // The workload runs until the snapshot is acknowledged complete; it aims at rows near the
   // snapshot's progress (the chunk being read and the next ones) as well as anywhere.
@@ -170,9 +170,9 @@ test('two snapshots requested at once, one of a table altered (ADD COLUMN) mid-s
   await sb.sql("INSERT INTO b SELECT seq DIV 3, CONCAT('k', seq MOD 3), seq FROM seq_1_to_30000");
   const consumer = new MapConsumer((t) => (t.endsWith('.b') ? ['k1', 'k2'] : ['id']));
   const m = snapInstance.snapshots()!;
-  const [sa, sbb] = await Promise.all([m.request({ table: `${db}.a`, chunkSize: 700 }), m.request({ table: `${db}.b`, chunkSize: 500 })]);
-  assert.deepEqual(sa.keyColumns, ['id']);
-  assert.deepEqual(sbb.keyColumns, ['k1', 'k2'], 'a table without a primary key is read by its unique NOT NULL key');
+  const [[sa], [sbb]] = await Promise.all([m.request({ table: `${db}.a`, chunkSize: 700 }), m.request({ table: `${db}.b`, chunkSize: 500 })]);
+  assert.deepEqual(sa!.keyColumns, ['id']);
+  assert.deepEqual(sbb!.keyColumns, ['k1', 'k2'], 'a table without a primary key is read by its unique NOT NULL key');
   await assert.rejects(m.request({ table: `${db}.a` }), /already (queued|running|finishing)/, 'a second snapshot of the same table is refused while one runs');
   await sb.sql('CREATE TABLE nokey (v INT)');
   await assert.rejects(m.request({ table: `${db}.nokey` }), new RegExp(`table ${db}\\.nokey has no primary key and no unique key`));

@@ -98,14 +98,15 @@ export function diffMaps(got: Map<string, Row>, want: Map<string, Row>): string 
 /**
  * Inserts, updates (also of the primary key) and deletes on `big` (id INT PRIMARY KEY, v, n, d,
  * t), until `stop()`: about half aimed at rows from `near()` on (the chunk being read and the
- * next ones), the rest anywhere in the first `range` ids. Resolves with the operations done.
+ * next ones), the rest anywhere in the first `range` ids (all ids offset by `base`, a shard's
+ * range). Resolves with the operations done.
  */
-export async function mixedWorkload(sb: Sandbox, o: { near: () => number; spread: number; range: number; firstNewId: number; stop: () => boolean }): Promise<number> {
+export async function mixedWorkload(sb: Sandbox, o: { near: () => number; spread: number; range: number; firstNewId: number; stop: () => boolean; base?: number }): Promise<number> {
   const rand = (n: number) => Math.floor(Math.random() * n);
   let ops = 0;
   let nextId = o.firstNewId;
   while (!o.stop()) {
-    const id = Math.random() < 0.5 ? o.near() + rand(o.spread) : rand(o.range);
+    const id = (o.base ?? 0) + (Math.random() < 0.5 ? o.near() + rand(o.spread) : rand(o.range));
     switch (rand(5)) {
       case 0:
         await sb.sql('INSERT IGNORE INTO big VALUES (?, ?, ?, ?, NOW(3))', [nextId++, `new-${ops}`, ops, ops / 10]);
