@@ -4,12 +4,14 @@
 // concurrent inserts, updates (also of the primary key) and deletes on both shards; sluice (a
 // child process) is SIGKILLed mid-snapshot and restarted: each shard's snapshot resumes after its
 // own last acknowledged chunk, and the consumer's map ends equal to the union of both shards.
+// Then, with the watermark-table method: a table only one shard has is loaded from that shard, and
+// requests one shard refuses, or no shard can serve, are refused as a whole.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Sandbox } from '../support/sandbox.ts';
+import { REPL_USER, type Sandbox } from '../support/sandbox.ts';
 import { readMetaFile, type SnapshotRecord } from '../../src/meta/meta-file.ts';
 import type { CanalBatch } from '../../src/client/entry.ts';
 import type { CanalClient } from '../../src/client/canal-client.ts';
@@ -162,9 +164,10 @@ test('group destination: a first-start snapshot of both shards under writes, SIG
   assert.equal(diff, '', diff);
 });
 
-test('group destination: a request is accepted on the shards that have the table, refused when none has it or one refuses', async () => {
+test('group destination with the watermark-table method: a request is accepted on the shards that have the table, refused when none has it or one refuses', async () => {
   const [a, b] = sbs as [Sandbox, Sandbox];
   const db = a.database;
+  for (const sb of [a, b]) for (const host of ['%', 'localhost']) await sb.sql(`GRANT CREATE, INSERT, UPDATE ON sluice.* TO '${REPL_USER}'@'${host}'`);
   await a.sql('CREATE TABLE solo (id INT PRIMARY KEY, v INT)');
   await a.sql('INSERT INTO solo SELECT seq, seq FROM seq_1_to_1000');
   await b.sql('CREATE TABLE nokey (v INT)');
@@ -175,7 +178,7 @@ test('group destination: a request is accepted on the shards that have the table
     destination: 'asked',
     file: 'instances/asked.json',
     sources: groupCfg!.sources!.map((s, k) => ({ ...s, start: { kind: 'position', file: ends[k]!.file, offset: ends[k]!.position } })),
-    snapshot: { firstStart: [], chunkSize: 300 },
+    snapshot: { firstStart: [], chunkSize: 300, watermark: 'table' },
   };
   inproc = await startInProcess(cfg, dataDir!, 100);
   const inst = inproc.instance;
@@ -197,7 +200,20 @@ test('group destination: a request is accepted on the shards that have the table
   await c.subscribe();
   const consumer = new MapConsumer(() => ['id']);
   const watch = new SourceWatch();
+  const leaks: string[] = [];
+  const apply = consumer.applyEntry.bind(consumer);
+  consumer.applyEntry = (e) => {
+    if (e.schemaName === 'sluice') leaks.push(`${e.entryType} ${e.schemaName}.${e.tableName}`);
+    apply(e);
+  };
   await pullUntil(c, consumer, watch, () => m.list().find((x) => x.table === `${db}.solo`)?.state === 'done', 'the snapshot of solo is done');
+  assert.deepEqual(leaks, [], 'no watermark write reached the consumer');
+  for (const sb of [a, b]) {
+    const [row] = await sb.sql<{ token: string }[]>("SELECT token FROM sluice.snapshot_watermarks WHERE destination = 'asked'");
+    assert.ok(row !== undefined, 'each shard holds the destination its watermark row');
+  }
+  const [last] = await a.sql<{ token: string }[]>("SELECT token FROM sluice.snapshot_watermarks WHERE destination = 'asked'");
+  assert.match(last!.token, /\/high$/, "shard1's chunks were bounded by watermark writes");
   await c.disconnect().catch(() => undefined);
   assert.equal(watch.rows.get('shard1'), 1000);
   assert.equal(watch.rows.get('shard2'), 0);
