@@ -150,6 +150,11 @@ export class SharedReader {
     return n;
   }
 
+  /** Destinations on this reader, however they read now. */
+  tapCount(): number {
+    return this.taps.size;
+  }
+
   sharedState(): ParserState {
     return this.state;
   }
@@ -570,9 +575,14 @@ export class ReaderTap extends EventEmitter {
     this.reader.tapResumed(this);
   }
 
-  /** The same entry objects go to other destinations while attached: share their encoding. */
+  /**
+   * The same entry objects go, or may still go, to other destinations while attached: share their
+   * encoding. Every other tap counts, attached or not: destinations starting together attach one
+   * after another, and one reading on its own rejoins where the window still holds the entries;
+   * counting only those attached now encoded the first window twice at every server start.
+   */
   entriesShared(): boolean {
-    return this.mode === 'attached' && this.reader.tapsAttached(2) > 1;
+    return this.mode === 'attached' && this.reader.tapCount() > 1;
   }
 
   startPoint(): FilePosition | undefined {

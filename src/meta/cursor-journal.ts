@@ -3,16 +3,26 @@
 // line is in the kernel before the next reply to that client, so a crash of sluice (SIGKILL, OOM,
 // a bug) cannot lose it, for about 3 µs an ack where rewriting meta.dat costs a file creation
 // and rename (about a millisecond on a busy disk). meta.dat stays the Canal-shaped, fsynced record,
-// written once per flush interval: each write switches to a new journal file as it captures the
-// cursors, and removes the older journals once meta.dat is on disk. Reading replays whatever
-// journals remain over meta.dat. A power loss can still lose the unsynced tail (up to one flush
-// interval, as Canal's periodic flush), never a cursor meta.dat already held.
+// written once per flush interval. Reading replays whatever journals remain over meta.dat, each
+// client's last line winning: a line is never older than the cursor meta.dat holds for that client
+// unless meta.dat was written after it, and then a later line (or none) follows it. So a write of
+// meta.dat need not start a new journal: one file takes lines until it holds ROTATE_BYTES, and
+// only then does a write switch to a new file as it captures the cursors and remove the older
+// ones once meta.dat is on disk. Why: creating and removing a file per destination per flush
+// interval was most of what cursors cost a process with many destinations (ext4 searches its inode
+// bitmap past recently deleted inodes on every create). A client that unsubscribes must not come
+// back from its old lines, so the next write after that switches files too. A power loss can
+// still lose the unsynced tail (up to one flush interval, as Canal's periodic flush), never a
+// cursor meta.dat already held.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LogPosition } from '../protocol/entry-model.ts';
 
 const JOURNAL_RE = /^cursors\.(\d+)\.jsonl$/;
+
+/** A journal file holding this much starts a new one at the next meta.dat write (see the top). */
+export const ROTATE_BYTES = 256 * 1024;
 
 export interface JournalLine {
   clientId: string;
@@ -93,12 +103,20 @@ export async function removeJournals(dataDir: string, destination: string): Prom
 export class CursorJournal {
   private fd: number | undefined;
   private seq: number;
+  /** bytes appended to the current file */
+  private written = 0;
+  /** journals older than the current file exist (left by an earlier run) */
+  private older: boolean;
+  /** the next meta.dat write must start a new file (a client left) */
+  private switchDue = false;
 
   private constructor(
     private readonly dir: string,
     firstSeq: number,
+    older: boolean,
   ) {
     this.seq = firstSeq;
+    this.older = older;
   }
 
   /** Opens a new journal after any that exist (those stay until the next meta.dat write covers them). */
@@ -106,7 +124,7 @@ export class CursorJournal {
     const dir = join(dataDir, destination);
     await mkdir(dir, { recursive: true });
     const seqs = await journalSeqs(dir);
-    return new CursorJournal(dir, (seqs[seqs.length - 1] ?? 0) + 1);
+    return new CursorJournal(dir, (seqs[seqs.length - 1] ?? 0) + 1, seqs.length > 0);
   }
 
   /** Appends one cursor with a single write; throws when the line could not be written. */
@@ -115,17 +133,37 @@ export class CursorJournal {
     const line = `${JSON.stringify({ c: clientId, p: cursor })}\n`;
     const bytes = Buffer.from(line, 'utf8');
     const n = writeSync(this.fd, bytes);
+    this.written += Math.max(0, n);
     if (n !== bytes.length) throw new Error(`short write to the cursor journal (${n} of ${bytes.length} bytes)`);
   }
 
+  /** A client left: its lines must not outlive the next meta.dat write. */
+  clientRemoved(): void {
+    this.switchDue = true;
+  }
+
   /**
-   * Starts a new journal file; returns the sequence number below which every journal is covered
-   * by a meta.dat capturing the cursors now (remove them with removeBelow once it is written).
+   * Called as a meta.dat write captures the cursors. When the current file is full (or a client
+   * left) it starts a new one; returns the sequence number below which every journal is covered
+   * by that meta.dat (remove them with removeBelow once it is written), or undefined when there is
+   * nothing to remove.
    */
-  rotate(): number {
-    this.closeFile();
-    this.seq++;
+  rotate(): number | undefined {
+    if (this.switchDue || this.written >= ROTATE_BYTES) {
+      this.closeFile();
+      this.seq++;
+      this.written = 0;
+      this.switchDue = false;
+      this.older = true;
+    }
+    if (!this.older) return undefined;
+    this.older = false;
     return this.seq;
+  }
+
+  /** The meta.dat write that rotate() was called for failed: the older journals are still needed. */
+  uncovered(): void {
+    this.older = true;
   }
 
   async removeBelow(seq: number): Promise<void> {

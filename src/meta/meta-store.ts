@@ -233,6 +233,7 @@ export class MetaStore {
   /** Drops a client and its cursor; written at once (unless no client is left: see write()). */
   unsubscribe(clientId: string): void {
     if (!this.clients.delete(clientId)) return;
+    this.journal?.clientRemoved();
     this.writeSoon(true);
   }
 
@@ -335,7 +336,7 @@ export class MetaStore {
     // Canal's fix for #4312: an empty list would erase the cursors of clients that have not
     // re-subscribed yet, so it never replaces the file.
     if (content.clients.length === 0) return;
-    // Moves from now on go to a new journal; the older ones are covered once this write is on disk.
+    // Journals before the current one (or before a new one started now) are covered once this write is on disk.
     const covered = this.journal?.rotate();
     const moves = this.cursorMoves;
     try {
@@ -349,6 +350,7 @@ export class MetaStore {
       if (covered !== undefined) await this.journal!.removeBelow(covered);
     } catch (err) {
       this.dirty = true;
+      if (covered !== undefined) this.journal!.uncovered();
       this.failedWrites++;
       this.failingSince ??= Date.now();
       this.lastWriteError = (err as Error).message;

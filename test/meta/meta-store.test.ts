@@ -209,6 +209,52 @@ test('exact durability: a cursor move is journaled at once and survives a crash 
   }
 });
 
+test('exact durability: meta.dat writes keep one journal file until it is full; a client that left does not come back from it', async () => {
+  const dir = await tempDir();
+  const journals = async (): Promise<string[]> => (await readdir(join(dir, 'd'))).filter((n) => /^cursors\.\d+\.jsonl$/.test(n)).sort();
+  const at = (position: number) => ({ journalName: 'binlog.000001', position, nextPosition: position + 10, serverId: 1, timestamp: 0, gtid: '' });
+  try {
+    const a = await MetaStore.open({ dataDir: dir, destination: 'd', flushIntervalMs: 60_000, source });
+    a.subscribe('1001', '');
+    a.subscribe('1002', '');
+    a.setCursor('1001', at(100));
+    a.setCursor('1002', at(200));
+    await a.flush();
+    const first = await journals();
+    assert.equal(first.length, 1);
+    for (let round = 0; round < 5; round++) {
+      a.setCursor('1001', at(300 + round));
+      await a.flush();
+    }
+    assert.deepEqual(await journals(), first, 'five meta.dat writes, still the same journal file');
+    assert.equal(a.stats().writes, 6);
+    // 1002 leaves: the next write starts a new file, so its old lines cannot bring it back
+    a.unsubscribe('1002');
+    await a.flush();
+    a.setCursor('1001', at(400));
+    const second = await journals();
+    assert.equal(second.length, 1);
+    assert.notDeepEqual(second, first);
+    // crash here: meta.dat lacks 1002, the journal holds 1001's last move
+    const b = await MetaStore.open({ dataDir: dir, destination: 'd', flushIntervalMs: 60_000, source });
+    assert.equal(b.isSubscribed('1002'), false, 'the client that left stays gone');
+    assert.deepEqual(b.cursorOf('1001'), at(400), 'the last move wins over meta.dat');
+    // a full file is switched at the next write
+    for (let i = 0; i < 1500; i++) b.setCursor('1001', at(1000 + i));
+    await b.flush();
+    b.setCursor('1001', at(5000));
+    const third = await journals();
+    assert.equal(third.length, 1, 'the full journal was removed once meta.dat covered it');
+    assert.notDeepEqual(third, second);
+    await b.close();
+    const c = await MetaStore.open({ dataDir: dir, destination: 'd', flushIntervalMs: 60_000, source });
+    assert.deepEqual(c.cursorOf('1001'), at(5000));
+    await c.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('periodic durability keeps no journal; cursors order by position, then by entries skipped', async () => {
   const dir = await tempDir();
   try {
