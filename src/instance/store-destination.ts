@@ -1,6 +1,7 @@
 // A Destination over one instance's EventStore: the single-consumer hold, subscriptions (with
 // hooks so the instance can persist them), per-client narrowing filters, the state gate, and
 // Canal's exact ack/rollback checks and messages.
+import { checkBatchId, type BatchIdProblem } from '../protocol/batch-ids.ts';
 import { cursorFromEntry, type EntryPosition, type LogPosition } from '../protocol/entry-model.ts';
 import { silentLogger, type ServerLogger } from '../observe/server-logger.ts';
 import { DestinationError, type Destination, type DestinationBatch, type DestinationStatus, type Subscriber } from './destination.ts';
@@ -27,8 +28,8 @@ export interface BatchStore<I extends StoredBytes> {
   /** releases the oldest outstanding batch; returns where it ended */
   ack(batchId: number): BatchEnds | undefined;
   rollback(batchId?: number): unknown;
-  /** why `batchId` may not be acked or rolled back now (undefined: it is the oldest outstanding) */
-  batchIdProblem(batchId: number): { kind: 'zero' | 'unknown' | 'not-oldest'; oldest: number | undefined } | undefined;
+  /** checkBatchId (protocol/batch-ids.ts) against the store's outstanding batches */
+  batchIdProblem(batchId: number): BatchIdProblem | 'ignore' | undefined;
   stats(): { outstandingBatches: number };
 }
 
@@ -153,8 +154,9 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
   }
 
   ack(sub: Subscriber, batchId: number): void {
-    if (batchId === -1) return;
-    if (batchId === 0) throw new DestinationError(`batchId should assign value. Ack: destination:${this.name} clientId:${sub.clientId} batchId:0`, 402);
+    const rule = checkBatchId(batchId);
+    if (rule === 'ignore') return;
+    if (rule !== undefined) throw new DestinationError(`batchId should assign value. Ack: destination:${this.name} clientId:${sub.clientId} batchId:${batchId}`, 402);
     this.requireSubscription(sub);
     const missing = `ack error , clientId:${sub.clientId} batchId:${batchId} is not exist , please check`;
     if (this.isForeign(sub)) {
@@ -238,11 +240,14 @@ export class StoreDestination<I extends StoredBytes> implements Destination {
     }
   }
 
-  /** The store's batch id rules, in Canal's words (ack and rollback of 0 are answered before this). */
+  /**
+   * The store's batch id rules, in Canal's words (an ack of −1 and a rollback of 0 are answered
+   * before this). A rollback of −1 names no batch: Canal answers it as a batch that does not exist.
+   */
   private checkOldest(batchId: number, missing: string): void {
     const p = this.store.batchIdProblem(batchId);
     if (p === undefined) return;
-    if (p.kind === 'not-oldest') throw new DestinationError(`batchId:${batchId} is not the firstly:${p.oldest}`);
+    if (p !== 'ignore' && p.kind === 'not-oldest') throw new DestinationError(`batchId:${batchId} is not the firstly:${p.oldest}`);
     throw new DestinationError(missing);
   }
 

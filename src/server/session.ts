@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { checkPassword } from '../protocol/auth.ts';
+import { checkBatchId } from '../protocol/batch-ids.ts';
 import { FrameDecoder, FrameTooLargeError, encodeFrame } from '../protocol/frame.ts';
 import {
   PacketType,
@@ -455,9 +456,11 @@ export class Session {
     const req = decodeClientAck(body);
     const what = (): string => describe('Ack', req);
     if (req.destination === '' || req.clientId === '') throw new DestinationError(`destination or clientId is null. ${what()}`, 401);
-    if (req.batchId === 0) throw new DestinationError(`batchId should assign value. ${what()}`, 402);
+    // Canal's order: 402 for batch id 0 before the destination is looked up; −1 is then ignored.
+    const rule = checkBatchId(req.batchId);
+    if (rule !== undefined && rule !== 'ignore') throw new DestinationError(`batchId should assign value. ${what()}`, 402);
     const { dest, sub } = this.identify(req.destination, req.clientId, what);
-    if (req.batchId === -1) return;
+    if (rule === 'ignore') return;
     dest.ack(sub, req.batchId);
   }
 

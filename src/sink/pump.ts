@@ -12,12 +12,9 @@
 // seconds, ties go round-robin). A consumer therefore never sees a transaction of one source
 // split by entries of another, and a cursor taken at any boundary is a boundary of every source.
 import { EventEmitter } from 'node:events';
-import { EntryType, type EntryPosition, type ParsedEntry } from '../protocol/entry-model.ts';
-// Type-only: the pump is the junction of sink and store, and builds the store's item shape.
-import type { StoreItem } from '../store/store-item.ts';
-import { storeItemFromEntry } from '../store/store-item.ts';
+import { EntryType, isBoundary, type EntryPosition, type ParsedEntry } from '../protocol/entry-model.ts';
 import type { EventSink, SinkStream, SinkStreamStats } from './event-sink.ts';
-import { sharedStoreItem } from './shared-items.ts';
+import { sharedEncoding } from './shared-encoding.ts';
 import { tagSource } from './source-tag.ts';
 
 export interface EntrySource {
@@ -32,10 +29,10 @@ export interface EntrySource {
   entriesShared?(): boolean;
 }
 
+/** What the pump needs of the store (EventStore.tryPut): one put, and its 'space' event. */
 export interface ItemTarget {
-  tryPut(item: StoreItem): boolean;
-  /** tryPut(storeItemFromEntry(e)) without building the item; a target without it gets items */
-  tryPutEntry?(e: ParsedEntry): boolean;
+  /** stores `e`, encoding it, or keeping a reference to `encoded` (bytes shared with other stores); false when it does not fit */
+  tryPut(e: ParsedEntry, encoded?: Uint8Array): boolean;
   on(event: 'space', listener: () => void): unknown;
   off(event: 'space', listener: () => void): unknown;
 }
@@ -54,7 +51,7 @@ export interface AddSourceOptions {
 
 export interface PumpSourceStats extends SinkStreamStats {
   name: string;
-  /** items filtered and encoded but not yet accepted by the store */
+  /** entries filtered but not yet accepted by the store */
   pending: number;
   paused: boolean;
   pauses: number;
@@ -73,8 +70,10 @@ interface Feed {
   stream: SinkStream;
   listener: (entries: ParsedEntry[]) => void;
   tag: boolean;
-  pending: StoreItem[];
-  /** index of the first pending item not yet put: shifting arrays item by item would be O(n²) */
+  /** entries the store has not taken yet, each with its shared encoding (undefined: the store encodes it) */
+  pending: ParsedEntry[];
+  pendingBytes: (Uint8Array | undefined)[];
+  /** index of the first pending entry not yet put: shifting arrays entry by entry would be O(n²) */
   head: number;
   paused: boolean;
   pauses: number;
@@ -132,6 +131,7 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
       listener: (entries) => this.onEntries(feed, entries),
       tag: opts.tag === true,
       pending: [],
+      pendingBytes: [],
       head: 0,
       paused: false,
       pauses: 0,
@@ -198,10 +198,15 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
       const shared = !feed.tag && feed.source.entriesShared?.() === true;
       if (this.merging) {
         for (const e of entries) if (e.position.timestamp > feed.watermark) feed.watermark = e.position.timestamp;
-        for (const e of kept) this.queue(feed, shared ? sharedStoreItem(e) : storeItemFromEntry(e));
+        for (const e of kept) this.queue(feed, e, shared ? sharedEncoding(e) : undefined);
       } else {
-        let i = !shared && this.mayPutDirectly(feed) ? this.putDirectly(feed, kept) : 0;
-        for (; i < kept.length; i++) feed.pending.push(shared ? sharedStoreItem(kept[i]!) : storeItemFromEntry(kept[i]!));
+        let i = this.mayPutDirectly(feed) ? this.putDirectly(feed, kept, shared) : 0;
+        for (; i < kept.length; i++) {
+          const e = kept[i]!;
+          feed.pending.push(e);
+          // Encoded now, while the entry is fresh: the other destinations take these bytes as they are.
+          feed.pendingBytes.push(shared ? sharedEncoding(e) : undefined);
+        }
       }
     } catch (err) {
       const first = entries[0]?.position;
@@ -218,14 +223,15 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
     }
   }
 
-  /** Merging: queues an item, noting where complete units end. */
-  private queue(feed: Feed, item: StoreItem): void {
-    feed.pending.push(item);
-    if (item.entryType === EntryType.TRANSACTIONBEGIN) {
+  /** Merging: queues an entry, noting where complete units end. */
+  private queue(feed: Feed, e: ParsedEntry, encoded: Uint8Array | undefined): void {
+    feed.pending.push(e);
+    feed.pendingBytes.push(encoded);
+    if (e.entryType === EntryType.TRANSACTIONBEGIN) {
       feed.queuedOpen = true;
       return;
     }
-    if (item.entryType === EntryType.TRANSACTIONEND) feed.queuedOpen = false;
+    if (e.entryType === EntryType.TRANSACTIONEND) feed.queuedOpen = false;
     else if (feed.queuedOpen) return;
     feed.completeUntil = feed.pending.length;
     feed.unitTimes.push(Date.now());
@@ -244,17 +250,17 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
    * source, the store has room and nothing is queued.
    */
   private mayPutDirectly(feed: Feed): boolean {
-    if (this.store.tryPutEntry === undefined || this.storeFull || this.draining || this.held || feed.paused) return false;
+    if (this.storeFull || this.draining || this.held || feed.paused) return false;
     return feed.pending.length === feed.head;
   }
 
   /** Puts `kept` in order until the store refuses one; how many were put. */
-  private putDirectly(feed: Feed, kept: ParsedEntry[]): number {
-    const store = this.store as Required<ItemTarget>;
+  private putDirectly(feed: Feed, kept: ParsedEntry[], shared: boolean): number {
+    const store = this.store;
     let i = 0;
     for (; i < kept.length; i++) {
       const e = kept[i]!;
-      if (!store.tryPutEntry(e)) {
+      if (!store.tryPut(e, shared ? sharedEncoding(e) : undefined)) {
         this.storeFull = true;
         break;
       }
@@ -359,14 +365,14 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
   private putTurn(feed: Feed): boolean {
     let moved = false;
     while (feed.head < feed.pending.length) {
-      const item = feed.pending[feed.head]!;
-      if (!this.store.tryPut(item)) {
+      const e = feed.pending[feed.head]!;
+      if (!this.store.tryPut(e, feed.pendingBytes[feed.head])) {
         this.storeFull = true;
         break;
       }
       feed.head++;
       moved = true;
-      this.stored(feed, item.position, item.entryType, item.boundary);
+      this.stored(feed, e.position, e.entryType, isBoundary(e));
       if (!feed.inTransaction) {
         if (this.merging && feed.head <= feed.completeUntil) feed.unitTimes.shift();
         break;
@@ -375,9 +381,11 @@ export class Pump extends EventEmitter<{ error: [Error] }> {
     if (feed.head === feed.pending.length) {
       feed.completeUntil = 0;
       feed.pending.length = 0;
+      feed.pendingBytes.length = 0;
       feed.head = 0;
     } else if (feed.head > 1024) {
       feed.pending.splice(0, feed.head);
+      feed.pendingBytes.splice(0, feed.head);
       feed.completeUntil = Math.max(0, feed.completeUntil - feed.head);
       feed.head = 0;
     }

@@ -59,23 +59,9 @@ export class EntrySlots {
     this.resumeSkip = new Int32Array(capacity);
   }
 
-  /** Records `item` in slot `i`; `placedAt` −1 means its bytes stay in their own buffer. */
-  set(i: number, item: StoreItem, placedAt: number): void {
-    this.entryType[i] = item.entryType;
-    this.eventType[i] = item.eventType ?? NO_EVENT_TYPE;
-    this.flags[i] = (item.isDdl ? IS_DDL : 0) | (item.boundary ? BOUNDARY : 0);
-    this.placedAt[i] = placedAt;
-    this.length[i] = item.bytes.byteLength;
-    this.own[i] = placedAt < 0 ? item.bytes : undefined;
-    this.schema[i] = item.schema;
-    this.table[i] = item.table;
-    this.alsoNames[i] = item.alsoNames;
-    this.setPosition(i, item.position);
-  }
-
   /**
-   * Records the facts storeItemFromEntry would take from `e`, read from the entry itself so no
-   * StoreItem is built; its `length` bytes are at `placedAt` in the ring, or in `own` when −1.
+   * Records the facts of `e` (what StoreItem holds), read from the entry itself so no StoreItem
+   * is built; its `length` bytes are at `placedAt` in the ring, or in `own` when −1.
    */
   setEntry(i: number, e: ParsedEntry, placedAt: number, length: number, own: Uint8Array | undefined): void {
     const rc = e.rowChange;
@@ -172,7 +158,7 @@ export class EntrySlots {
     return p;
   }
 
-  /** The StoreItem as it was put, with `bytes` as given (the entry's bytes wherever they now live). */
+  /** The entry's facts as a StoreItem (for get-time filters), with `bytes` as given (wherever they now live). */
   item(i: number, bytes: Uint8Array): StoreItem {
     const item: StoreItem = {
       bytes,

@@ -2,9 +2,11 @@
 // Store and Batches). Three sequences move forward through it: put (next slot written), get (next
 // entry handed out) and ack (first entry not yet released). Space is freed only by acks, so a
 // consumer that stops acknowledging stops the parser through tryPut() returning false; nothing
-// is ever dropped.
+// is ever dropped. One put (tryPut: an entry, encoded here or shared by reference) and one get
+// (getBytes: each entry's bytes where the store keeps them).
 import { EventEmitter } from 'node:events';
 import { Buffer } from 'node:buffer';
+import { checkBatchId, type BatchIdProblem, type OutstandingBatches } from '../protocol/batch-ids.ts';
 import { encodeEntryAt, encodeEntryScratch, releaseEncodeTarget } from '../protocol/entry-codec.ts';
 import type { ProtoWriter } from '../protocol/proto-writer.ts';
 import type { EntryPosition, ParsedEntry } from '../protocol/entry-model.ts';
@@ -45,12 +47,10 @@ export interface BatchRange {
   ackPosition?: EntryPosition;
 }
 
-export interface Batch extends BatchRange {
-  /** the entries to send; may be empty when every covered entry was filtered out for this client */
-  items: StoreItem[];
-}
-
-/** A batch as getBytes() hands it out: only each entry's bytes, valid until the batch is acknowledged. */
+/**
+ * A batch as getBytes() hands it out: each entry's bytes, valid until the batch is acknowledged;
+ * may be empty when every covered entry was filtered out for this client.
+ */
 export interface BytesBatch extends BatchRange {
   entries: Uint8Array[];
 }
@@ -72,11 +72,7 @@ export interface StoreStats {
   ackSeq: number;
 }
 
-/** What batchIdProblem finds wrong with a batch id; `oldest` is the batch an ack must name now, if any. */
-export type BatchIdProblem =
-  | { kind: 'zero'; oldest: number | undefined }
-  | { kind: 'unknown'; oldest: number | undefined }
-  | { kind: 'not-oldest'; oldest: number };
+export type { BatchIdProblem } from '../protocol/batch-ids.ts';
 
 export class StoreError extends Error {
   constructor(
@@ -110,8 +106,6 @@ interface BatchRecord extends BatchRange {
 /** A blocked get. Its scan of unread items advances with each put, so waiting costs O(new items). */
 interface Waiter {
   size: number;
-  /** answer with entry bytes only (getBytes) rather than StoreItems */
-  bytesOnly: boolean;
   filter: ((item: StoreItem) => boolean) | undefined;
   epoch: number;
   scanSeq: number;
@@ -119,7 +113,7 @@ interface Waiter {
   visibleBytes: number;
   /** an isolated DDL ends the batch: it cannot grow any further */
   cut: boolean;
-  finish: (batch: Batch | BytesBatch | null) => void;
+  finish: (batch: BytesBatch | null) => void;
 }
 
 export class EventStore extends EventEmitter<{ space: [] }> {
@@ -141,6 +135,7 @@ export class EventStore extends EventEmitter<{ space: [] }> {
   private heldBytes = 0;
   private nextBatchId = 1;
   private readonly outstanding: BatchRecord[] = [];
+  private readonly outstandingIds: OutstandingBatches = idsOf(this.outstanding);
   private readonly waiters: Waiter[] = [];
   /** bumped whenever the get cursor moves, which invalidates the waiters' scans */
   private epoch = 0;
@@ -173,37 +168,33 @@ export class EventStore extends EventEmitter<{ space: [] }> {
   }
 
   /**
-   * Stores the item, or returns false when it does not fit; the caller keeps it and retries on 'space'.
-   * The store keeps a copy of the item's facts and bytes, not the item: a batch hands out equal
-   * items whose `bytes` view the store's own block, valid until that batch is acknowledged.
+   * Stores the entry, or returns false when it does not fit; the caller keeps it and retries on
+   * 'space'. The store keeps the entry's Canal bytes and the few facts batching, filters and
+   * cursors need (entry-slots.ts), never the entry. Without `encoded` the entry is encoded here,
+   * straight into the byte ring's free bytes when it has a window of them (no copy at all), else
+   * into the writer's scratch buffer and copied once, into the ring or a Buffer of its own when the
+   * ring has no room. `encoded` is the entry's bytes made once for several stores (destinations
+   * sharing a reader): they must never be written again, and the store keeps a reference, counted
+   * against its byte bound like its own. A refused entry is not encoded when the entry bound alone
+   * refuses it; one refused by the byte bound leaves only unclaimed garbage in the ring.
    */
-  tryPut(item: StoreItem): boolean {
-    if (this.closedReason !== undefined) return false;
-    const size = item.bytes.byteLength;
-    const count = this.putSeq - this.ackSeq;
-    if (count >= this.maxEntries || (count > 0 && this.heldBytes + size > this.maxBytes)) {
-      this.refuse();
-      return false;
-    }
-    if (count === this.slots.capacity) this.grow();
-    this.slots.set(this.putSeq & this.mask, item, item.shared === true ? -1 : this.bytesRing.place(item.bytes));
-    this.put(size);
-    return true;
-  }
-
-  /**
-   * tryPut(storeItemFromEntry(e)) without the StoreItem: the entry is encoded straight into the
-   * byte ring's free bytes when it has a window of them (no copy at all), else into the writer's
-   * scratch buffer and copied once, into the ring or a Buffer of its own when the ring has no room.
-   * Same bounds, same slot facts, same bytes. A refused entry is not encoded when the entry bound
-   * alone refuses it; one refused by the byte bound leaves only unclaimed garbage in the ring.
-   */
-  tryPutEntry(e: ParsedEntry): boolean {
+  tryPut(e: ParsedEntry, encoded?: Uint8Array): boolean {
     if (this.closedReason !== undefined) return false;
     const count = this.putSeq - this.ackSeq;
     if (count >= this.maxEntries) {
       this.refuse();
       return false;
+    }
+    if (encoded !== undefined) {
+      const size = encoded.byteLength;
+      if (count > 0 && this.heldBytes + size > this.maxBytes) {
+        this.refuse();
+        return false;
+      }
+      if (count === this.slots.capacity) this.grow();
+      this.slots.setEntry(this.putSeq & this.mask, e, -1, size, encoded);
+      this.put(size);
+      return true;
     }
     const ring = this.bytesRing;
     const win = ring.openWindow(this.windowMin);
@@ -255,33 +246,22 @@ export class EventStore extends EventEmitter<{ space: [] }> {
   }
 
   /**
-   * The next batch after the get cursor. timeoutMs −1: return at once with what is there;
-   * 0 or any other value ≤ 0: wait until a full batch is available; > 0: wait up to that long for a
-   * full batch, then return what is there. Resolves null when nothing was available.
-   */
-  async get(batchSize: number, timeoutMs: number, opts: GetOptions = {}): Promise<Batch | null> {
-    return (await this.getBatch(batchSize, timeoutMs, opts, false)) as Batch | null;
-  }
-
-  /**
-   * The same batch as get() would hand out, for a consumer that needs only each entry's bytes (the
-   * server's session): no StoreItem is rebuilt per entry. The bytes are valid until the ack.
+   * The next batch after the get cursor, as each entry's bytes (valid until the batch is
+   * acknowledged). timeoutMs −1: return at once with what is there; 0 or any other value ≤ 0: wait
+   * until a full batch is available; > 0: wait up to that long for a full batch, then return what
+   * is there. Resolves null when nothing was available.
    */
   async getBytes(batchSize: number, timeoutMs: number, opts: GetOptions = {}): Promise<BytesBatch | null> {
-    return (await this.getBatch(batchSize, timeoutMs, opts, true)) as BytesBatch | null;
-  }
-
-  private async getBatch(batchSize: number, timeoutMs: number, opts: GetOptions, bytesOnly: boolean): Promise<Batch | BytesBatch | null> {
     const { signal, filter } = opts;
     if (this.closedReason !== undefined) throw new StoreError(this.closedReason, 400, undefined);
     signal?.throwIfAborted();
     const size = batchSize > 0 ? Math.floor(batchSize) : DEFAULT_FETCH_SIZE;
-    if (timeoutMs === -1) return this.take(size, filter, bytesOnly);
+    if (timeoutMs === -1) return this.take(size, filter);
 
-    const waiter: Waiter = { size, bytesOnly, filter, epoch: -1, scanSeq: 0, visibleCount: 0, visibleBytes: 0, cut: false, finish: () => {} };
-    if (this.ready(waiter)) return this.take(size, filter, bytesOnly);
+    const waiter: Waiter = { size, filter, epoch: -1, scanSeq: 0, visibleCount: 0, visibleBytes: 0, cut: false, finish: () => {} };
+    if (this.ready(waiter)) return this.take(size, filter);
 
-    return await new Promise<Batch | BytesBatch | null>((resolve, reject) => {
+    return await new Promise<BytesBatch | null>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
         cleanup();
@@ -300,7 +280,7 @@ export class EventStore extends EventEmitter<{ space: [] }> {
       if (timeoutMs > 0) {
         timer = setTimeout(() => {
           cleanup();
-          resolve(this.take(size, filter, bytesOnly));
+          resolve(this.take(size, filter));
         }, timeoutMs);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -313,8 +293,8 @@ export class EventStore extends EventEmitter<{ space: [] }> {
    * 0 is error 402; any other id must be the oldest outstanding batch.
    */
   ack(batchId: number): BatchRange | undefined {
-    if (batchId === -1) return undefined;
     const rec = this.checkOldest(batchId);
+    if (rec === undefined) return undefined;
     this.outstanding.shift();
     let lastPlaced = -1;
     let lastPlacedLength = 0;
@@ -386,20 +366,19 @@ export class EventStore extends EventEmitter<{ space: [] }> {
   }
 
   /**
-   * The one place the batch id rules live: why `batchId` may not be acknowledged or rolled back
-   * now, or undefined when it is the oldest outstanding batch (the only one that may). The
-   * server's destinations put Canal's messages on these answers.
+   * The batch id rules (protocol/batch-ids.ts) against this store's outstanding batches: 'ignore'
+   * for −1, why `batchId` may not be acknowledged or rolled back now, or undefined when it is the
+   * oldest outstanding batch (the only one that may). The server's destinations put Canal's
+   * messages on these answers.
    */
-  batchIdProblem(batchId: number): BatchIdProblem | undefined {
-    const oldest = this.outstanding[0]?.id;
-    if (batchId === 0) return { kind: 'zero', oldest };
-    if (oldest === undefined || !this.outstanding.some((b) => b.id === batchId)) return { kind: 'unknown', oldest };
-    if (oldest !== batchId) return { kind: 'not-oldest', oldest };
-    return undefined;
+  batchIdProblem(batchId: number): BatchIdProblem | 'ignore' | undefined {
+    return checkBatchId(batchId, this.outstandingIds);
   }
 
-  private checkOldest(batchId: number): BatchRecord {
+  /** The oldest outstanding batch when `batchId` names it; undefined for −1; a StoreError otherwise. */
+  private checkOldest(batchId: number): BatchRecord | undefined {
     const p = this.batchIdProblem(batchId);
+    if (p === 'ignore') return undefined;
     if (p !== undefined) {
       const also = p.oldest === undefined ? '; no batch is outstanding' : `; the oldest outstanding batch is batchId:${p.oldest}`;
       if (p.kind === 'zero') throw new StoreError(`batchId should assign value: batch id 0 is never valid${also}`, 402, p.oldest);
@@ -445,22 +424,21 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     if (this.waiters.length === 1) {
       const w = this.waiters[0]!;
       if (!this.ready(w)) return;
-      const batch = this.take(w.size, w.filter, w.bytesOnly);
+      const batch = this.take(w.size, w.filter);
       if (batch !== null) w.finish(batch);
       return;
     }
     for (const w of [...this.waiters]) {
       if (!this.ready(w)) continue;
-      const batch = this.take(w.size, w.filter, w.bytesOnly);
+      const batch = this.take(w.size, w.filter);
       if (batch !== null) w.finish(batch);
     }
   }
 
   /** Forms the batch from the get cursor and records it as outstanding; null when nothing is unread. */
-  private take(size: number, filter: ((item: StoreItem) => boolean) | undefined, bytesOnly: boolean): Batch | BytesBatch | null {
+  private take(size: number, filter: ((item: StoreItem) => boolean) | undefined): BytesBatch | null {
     const start = this.getSeq;
     const budget = this.budget(size);
-    const items: StoreItem[] = [];
     const entries: Uint8Array[] = [];
     let taken = 0;
     let visibleBytes = 0;
@@ -477,8 +455,7 @@ export class EventStore extends EventEmitter<{ space: [] }> {
           if (this.batchMode === 'ITEMSIZE' ? taken >= budget : visibleBytes > budget) break;
           if (isolated) break;
         }
-        if (bytesOnly) entries.push(item?.bytes ?? this.plainBytesAt(idx));
-        else items.push(item ?? this.itemAt(idx));
+        entries.push(item?.bytes ?? this.plainBytesAt(idx));
         taken++;
         visibleBytes += this.slots.bytesLength(idx);
       }
@@ -500,9 +477,7 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     this.outstanding.push(rec);
     this.getSeq = seq;
     this.epoch++;
-    const batch: Batch | BytesBatch = bytesOnly
-      ? { id: rec.id, covered: rec.covered, start: rec.start, end: rec.end, entries }
-      : { id: rec.id, covered: rec.covered, start: rec.start, end: rec.end, items };
+    const batch: BytesBatch = { id: rec.id, covered: rec.covered, start: rec.start, end: rec.end, entries };
     if (ackPosition !== undefined) batch.ackPosition = ackPosition;
     return batch;
   }
@@ -532,6 +507,16 @@ export class EventStore extends EventEmitter<{ space: [] }> {
     this.slots = this.slots.grown(this.ackSeq, this.putSeq);
     this.mask = this.slots.capacity - 1;
   }
+}
+
+/** The batch id checks' view of a list of outstanding batches (oldest first), kept up to date as it changes. */
+function idsOf(list: readonly BatchRecord[]): OutstandingBatches {
+  return {
+    get oldest() {
+      return list[0]?.id;
+    },
+    has: (id) => list.some((b) => b.id === id),
+  };
 }
 
 function positiveInteger(name: string, v: number): void {

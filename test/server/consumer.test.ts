@@ -69,7 +69,7 @@ test('one connection cannot consume a destination under two client ids at once',
 
 test('persisted subscriptions: a reconnecting client is subscribed before SUB, so its rollback(0) and GET work', async () => {
   const store = new EventStore({ maxEntries: 100, maxBytes: 1 << 20, batchMode: 'ITEMSIZE' });
-  for (const it of items(1, 1)) store.tryPut(it);
+  for (const e of items(1, 1)) store.tryPut(e);
   const dest = new StoreDestination<StoreItem>({ name: D, store, status: () => ({ state: 'running' }), subscriptions: [{ clientId: '1001', filter: '' }] });
   assert.equal(dest.isSubscribed('1001'), true);
   assert.equal(dest.isSubscribed('1002'), false);

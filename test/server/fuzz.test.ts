@@ -159,7 +159,7 @@ test(`fuzz: ${MIN_FRAMES}+ hostile frames on ${WORKERS} concurrent connections (
   const fx = await startFixture({ server: { maxFrameBytes: MAX_FRAME, authTimeoutMs: 2_000 }, quiet: true });
   // a second destination the fuzzers may subscribe to and consume for real
   const fuzzStore = new EventStore({ maxEntries: 1_000, maxBytes: 1 << 20, batchMode: 'ITEMSIZE' });
-  for (const it of items(1, 50)) fuzzStore.tryPut(it);
+  for (const e of items(1, 50)) fuzzStore.tryPut(e);
   const fuzzDest = new StoreDestination<StoreItem>({ name: 'fuzz', store: fuzzStore, status: () => ({ state: 'running' }) });
   fx.registry.add(fuzzDest);
   try {

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { waitFor } from '../support/sandbox.ts';
 import { RawClient } from './support/raw-client.ts';
 import { items, startFixture, summarize, transaction } from './support/fixture.ts';
-import { storeItemFromEntry } from '../../src/store/store-item.ts';
 import { encodeFrame } from '../../src/protocol/frame.ts';
 import { getPacket } from '../../src/protocol/packets.ts';
 import { clientAckPacket } from '../../src/protocol/packets.ts';
@@ -152,7 +151,7 @@ test('back-pressure: a client that stops reading stops being served; nothing pil
     for (let n = 1; n <= BATCHES; n++) {
       const row = transaction(n)[1]!;
       row.rowChange!.rowDatas[0]!.afterColumns[0]!.value = `${n}:${big}`;
-      fx.put([storeItemFromEntry(row)]);
+      fx.put([row]);
     }
     const c = await RawClient.connect(fx.port);
     await c.auth('', undefined);

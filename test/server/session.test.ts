@@ -6,6 +6,7 @@ import { storedPasswordHash } from '../../src/protocol/auth.ts';
 import { PacketType, clientAuthPacket, decodeAck, getPacket, rawPacket, subPacket, unsubPacket } from '../../src/protocol/packets.ts';
 import { encodeFrame } from '../../src/protocol/frame.ts';
 import { EntryType } from '../../src/protocol/entry-model.ts';
+import { encodeEntry } from '../../src/protocol/entry-codec.ts';
 import { waitFor } from '../support/sandbox.ts';
 import { RawClient } from './support/raw-client.ts';
 import { items, startFixture, summarize } from './support/fixture.ts';
@@ -88,7 +89,7 @@ test('flow: rollback(0) before SUB is silent, GET returns raw entries, no reply 
     assert.equal(b1.batchId, 1);
     assert.deepEqual(summarize(b1.entries), ['B', 'I:t:1', 'E']);
     // the entries are the stored bytes, unchanged
-    assert.deepEqual(Buffer.from(b1.entries[0]!), Buffer.from(items(1, 1)[0]!.bytes));
+    assert.deepEqual(Buffer.from(b1.entries[0]!), Buffer.from(encodeEntry(items(1, 1)[0]!)));
     const b2 = await c.get(D, 3);
     const b3 = await c.get(D, 2);
     assert.deepEqual([b2.batchId, b3.batchId], [2, 3]);
@@ -344,14 +345,15 @@ test('large entries are written from the store without a copy (gathered write): 
     for (let round = 0; round < 6; round++) {
       const list = items(n, 20).map((it, k) => {
         if (it.entryType !== EntryType.ROWDATA) return it;
-        return { ...it, bytes: Buffer.concat([it.bytes, Buffer.alloc(3000 + ((n + k) % 7) * 1000, 65 + (k % 26))]) };
+        it.rowChange!.rowDatas[0]!.afterColumns[0]!.value = String.fromCharCode(65 + (k % 26)).repeat(3000 + ((n + k) % 7) * 1000);
+        return it;
       });
       n += 20;
       fx.put(list);
       let got = 0;
       while (got < list.length) {
         const b = await c.get(D, 7);
-        for (const e of b.entries) assert.deepEqual(Buffer.from(e), Buffer.from(list[got++]!.bytes));
+        for (const e of b.entries) assert.deepEqual(Buffer.from(e), Buffer.from(encodeEntry(list[got++]!)));
         c.sendAck(D, b.batchId);
       }
     }

@@ -7,7 +7,8 @@ import { EventParser } from '../../src/parser/event-parser.ts';
 import { decodeEntry } from '../../src/protocol/entry-codec.ts';
 import { EventSink } from '../../src/sink/event-sink.ts';
 import { Pump } from '../../src/sink/pump.ts';
-import { EventStore, type Batch } from '../../src/store/event-store.ts';
+import { EventStore } from '../../src/store/event-store.ts';
+import { getItems, type ItemBatch } from '../store/items.ts';
 import { Sandbox, waitFor } from '../support/sandbox.ts';
 
 const ROWS = 6000;
@@ -16,7 +17,7 @@ const MAX_BYTES = 24 * 1024;
 const PARSER_MAX_BUFFERED = 1000;
 
 /** The `id` of every row in a batch, read back from the stored bytes. */
-function ids(batch: Batch): number[] {
+function ids(batch: ItemBatch): number[] {
   const out: number[] = [];
   for (const item of batch.items) {
     const e = decodeEntry(item.bytes);
@@ -78,7 +79,7 @@ test('backpressure: a consumer that stops acking pauses the real parser with bou
     // 1. A consumer that acknowledges: the first 500 rows.
     await waitFor(
       async () => {
-        const b = await store.get(64, 200);
+        const b = await getItems(store, 64, 200);
         if (b !== null) {
           seen.push(...ids(b));
           store.ack(b.id);
@@ -91,10 +92,10 @@ test('backpressure: a consumer that stops acking pauses the real parser with bou
     );
 
     // 2. It stops acknowledging but keeps taking batches: the store fills and the parser pauses.
-    const held: Batch[] = [];
+    const held: ItemBatch[] = [];
     await waitFor(
       async () => {
-        const b = await store.get(64, -1);
+        const b = await getItems(store, 64, -1);
         if (b !== null) {
           held.push(b);
           seen.push(...ids(b));
@@ -120,7 +121,7 @@ test('backpressure: a consumer that stops acking pauses the real parser with bou
     for (const b of held) store.ack(b.id);
     await waitFor(
       async () => {
-        const b = await store.get(200, 200);
+        const b = await getItems(store, 200, 200);
         if (b !== null) {
           seen.push(...ids(b));
           store.ack(b.id);

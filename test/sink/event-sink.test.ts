@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { EventType } from '../../src/protocol/entry-model.ts';
 import { EventSink } from '../../src/sink/event-sink.ts';
 import { FilterError } from '../../src/config/table-filter.ts';
-import { storeItemFromEntry } from '../../src/store/store-item.ts';
+import { encodeEntry } from '../../src/protocol/entry-codec.ts';
+import { readItem } from '../store/items.ts';
 import { begin, col, ddl, end, heartbeat, offsets, rows } from './entries.ts';
 
 test('sink: include and exclude lists; begin/end and non-table statements pass untouched', () => {
@@ -89,7 +90,7 @@ test('sink: heartbeats move the position but never pass', () => {
 
 test('sink: narrow() is the instance filter AND the client filter, never wider', () => {
   const sink = new EventSink({ include: 'shop\\..*', exclude: 'shop\\.audit' });
-  const item = (schema: string, table: string) => storeItemFromEntry(rows({ offset: 1 }, schema, table));
+  const item = (schema: string, table: string) => readItem(encodeEntry(rows({ offset: 1 }, schema, table)));
   const wide = sink.narrow('.*\\..*');
   assert.equal(wide.accept(item('crm', 'customer')), false, 'a wider client filter cannot widen');
   assert.equal(wide.accept(item('shop', 'audit')), false, 'nor undo the exclude list');
@@ -97,7 +98,7 @@ test('sink: narrow() is the instance filter AND the client filter, never wider',
   const narrow = sink.narrow('shop\\.orders');
   assert.equal(narrow.accept(item('shop', 'orders')), true);
   assert.equal(narrow.accept(item('shop', 'items')), false);
-  assert.equal(narrow.accept(storeItemFromEntry(begin({ offset: 1 }))), true, 'begin/end always pass');
+  assert.equal(narrow.accept(readItem(encodeEntry(begin({ offset: 1 })))), true, 'begin/end always pass');
   assert.match(narrow.description, /shop\\\\\.\.\*.*shop\\\\\.audit.*AND subscription filter \(include\): "shop\\\\\.orders"/);
   assert.equal(sink.narrow('').accept(item('shop', 'items')), true);
   assert.throws(() => sink.narrow('shop\\.(x'), (e: unknown) => e instanceof FilterError && e.key === 'subscription filter');

@@ -1,35 +1,34 @@
-// The pump's direct path (entries put with store.tryPutEntry as they arrive, no StoreItem, no
-// queue turn) against its queued path (a store that offers only tryPut): the same random script
-// of three sources emitting batches and a consumer taking batches must leave the same entries in
-// the same order with the same bytes, and the same pauses, resumes and pump stats at every step.
+// The pump over the store's one put, both ways: entries the store encodes itself against entries
+// whose sources say they are shared (encoded once, kept by reference, as destinations on one
+// reader do): the same random script of one or three sources emitting batches (one source: put as
+// they arrive while the store has room, else queued; three: merged) and a consumer taking batches
+// must leave the same entries in the same order with the same bytes, and the same pauses, resumes
+// and pump stats at every step.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import type { ParsedEntry } from '../../src/protocol/entry-model.ts';
 import { EventSink } from '../../src/sink/event-sink.ts';
-import { Pump, type ItemTarget } from '../../src/sink/pump.ts';
+import { Pump } from '../../src/sink/pump.ts';
 import { EventStore } from '../../src/store/event-store.ts';
 import { begin, end, heartbeat, rows } from './entries.ts';
 
 class FakeSource extends EventEmitter<{ entries: [ParsedEntry[]] }> {
   pauses = 0;
   resumes = 0;
+  constructor(private readonly shared: boolean) {
+    super();
+  }
+  entriesShared(): boolean {
+    return this.shared;
+  }
   pause(): void {
     this.pauses++;
   }
   resume(): void {
     this.resumes++;
   }
-}
-
-/** The store seen through the ItemTarget surface the pump had before tryPutEntry. */
-function itemsOnly(store: EventStore): ItemTarget {
-  return {
-    tryPut: (item) => store.tryPut(item),
-    on: (event, listener) => store.on(event, listener),
-    off: (event, listener) => store.off(event, listener),
-  };
 }
 
 interface Rig {
@@ -39,10 +38,10 @@ interface Rig {
   out: string[];
 }
 
-function rig(cap: number, maxBytes: number, direct: boolean): Rig {
+function rig(cap: number, maxBytes: number, shared: boolean, count: number): Rig {
   const store = new EventStore({ maxEntries: cap, maxBytes, batchMode: 'ITEMSIZE' });
-  const pump = new Pump(new EventSink(), direct ? store : itemsOnly(store));
-  const sources = [new FakeSource(), new FakeSource(), new FakeSource()];
+  const pump = new Pump(new EventSink(), store);
+  const sources = Array.from({ length: count }, () => new FakeSource(shared));
   sources.forEach((s, k) => pump.addSource(s, `s${k}`));
   return { store, pump, sources, out: [] };
 }
@@ -59,15 +58,16 @@ const stepArb = fc.oneof(
   { weight: 2, arbitrary: fc.record({ consume: fc.integer({ min: 1, max: 5 }) }) },
 );
 
-test('pump property: the direct path puts, pauses and resumes exactly as the queued path', async () => {
+test('pump property: shared encodings are put, paused and resumed exactly as entries the store encodes', async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.integer({ min: 1, max: 8 }),
       fc.integer({ min: 200, max: 3000 }),
       fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 3, maxLength: 3 }),
       fc.array(stepArb, { maxLength: 100 }),
-      async (cap, maxBytes, shape, steps) => {
-        const rigs = [rig(cap, maxBytes, true), rig(cap, maxBytes, false)];
+      fc.constantFrom(1, 3),
+      async (cap, maxBytes, shape, steps, count) => {
+        const rigs = [rig(cap, maxBytes, false, count), rig(cap, maxBytes, true, count)];
         const next = [0, 0, 0];
         // Source k's n-th binlog event: transactions of shape[k] rows (0: an empty one the sink drops), heartbeats between.
         const entry = (k: number, n: number): ParsedEntry => {
@@ -81,7 +81,7 @@ test('pump property: the direct path puts, pauses and resumes exactly as the que
         };
         for (const step of steps) {
           if ('source' in step) {
-            const k = step.source;
+            const k = step.source % count;
             const batch = Array.from({ length: step.count }, () => next[k]!++);
             for (const r of rigs) r.sources[k]!.emit('entries', batch.map((n) => entry(k, n)));
           } else {

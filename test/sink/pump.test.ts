@@ -8,7 +8,7 @@ import { EntryType, type ParsedEntry } from '../../src/protocol/entry-model.ts';
 import { EventSink } from '../../src/sink/event-sink.ts';
 import { Pump } from '../../src/sink/pump.ts';
 import { EventStore } from '../../src/store/event-store.ts';
-import type { StoreItem } from '../../src/store/store-item.ts';
+import { getItems, type ReadItem } from '../store/items.ts';
 import { begin, end, heartbeat, rows } from './entries.ts';
 
 class FakeSource extends EventEmitter<{ entries: [ParsedEntry[]] }> {
@@ -31,7 +31,7 @@ class FakeSource extends EventEmitter<{ entries: [ParsedEntry[]] }> {
 /** Takes and acknowledges everything the store holds, returning "file:offset" of each entry in order. */
 async function consumeAll(store: EventStore): Promise<string[]> {
   const seen: string[] = [];
-  for (let b = await store.get(1000, -1); b !== null; b = await store.get(1000, -1)) {
+  for (let b = await getItems(store, 1000, -1); b !== null; b = await getItems(store, 1000, -1)) {
     for (const i of b.items) seen.push(`${i.position.file}:${i.position.offset}`);
     store.ack(b.id);
   }
@@ -44,7 +44,7 @@ test('pump: filters, encodes once and stores; the bytes decode to the entry', as
   const src = new FakeSource();
   pump.addSource(src, 'db1');
   src.send(begin({ offset: 1 }), rows({ offset: 2 }, 'shop', 'orders'), rows({ offset: 3 }, 'crm', 'c'), end({ offset: 4 }), heartbeat({ offset: 5 }));
-  const b = await store.get(100, -1);
+  const b = await getItems(store, 100, -1);
   assert.deepEqual(b!.items.map((i) => i.position.offset), [1, 2, 4]);
   const decoded = decodeEntry(b!.items[1]!.bytes);
   assert.equal(decoded.header.tableName, 'orders');
@@ -66,7 +66,7 @@ test('pump: a full store pauses the source and keeps its items; space resumes it
   assert.ok(src.paused, 'paused while the store is full');
   assert.equal(pump.stats()[0]!.pending, 4);
 
-  const first = await store.get(2, -1);
+  const first = await getItems(store, 2, -1);
   assert.ok(src.paused, 'handing out a batch frees nothing');
   store.ack(first!.id);
   assert.equal(store.stats().entries, 4, 'the ack let two queued entries in');
@@ -117,9 +117,9 @@ test('pump property: random interleavings of three sources keep each order, neve
         const at = { offset: n, file: names[k]! };
         sources[k]!.send(inTxn === 0 ? begin(at) : inTxn === perTxn - 1 ? end(at) : rows(at, 'd', 't'));
       };
-      const out: StoreItem[] = [];
+      const out: ReadItem[] = [];
       const consume = async (size: number): Promise<void> => {
-        const b = await store.get(size, -1);
+        const b = await getItems(store, size, -1);
         if (b === null) return;
         out.push(...b.items);
         store.ack(b.id);
@@ -167,7 +167,7 @@ test('pump merge: units go in commit-time order; a unit waits at most skewMs for
   const started = Date.now();
   for (const deadline = Date.now() + 10_000; store.stats().entries < 6 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
   assert.ok(Date.now() - started >= 100, 'A waited for the skew window');
-  const b1 = await store.get(100, -1);
+  const b1 = await getItems(store, 100, -1);
   const seen = b1!.items.map((i) => `${i.position.file}:${i.position.offset}`);
   assert.deepEqual(seen, ['B:1', 'B:2', 'B:3', 'A:1', 'A:2', 'A:3']);
   const props = decodeEntry(b1!.items[1]!.bytes).header.props ?? [];

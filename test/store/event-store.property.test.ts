@@ -3,18 +3,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import type { ParsedEntry } from '../../src/protocol/entry-model.ts';
 import { EventStore, StoreError, type BatchMode } from '../../src/store/event-store.ts';
-import { isIsolatedDdl, type StoreItem } from '../../src/store/store-item.ts';
-import { item, serials, type Kind } from './items.ts';
+import { isIsolatedDdl } from '../../src/store/store-item.ts';
+import { padded, readItem, serials, type Kind } from './items.ts';
 
 type Op =
-  | { op: 'put'; kind: Kind; size: number; table: string }
+  | { op: 'put'; kind: Kind; pad: number; table: string; shared: boolean }
   | { op: 'get'; size: number; filtered: boolean }
   | { op: 'ack'; pick: 'oldest' | 'newest' | 'other' | 'zero' }
   | { op: 'rollback'; pick: 'all' | 'oldest' | 'newest' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ op: fc.constant('put' as const), kind: fc.constantFrom<Kind>('begin', 'row', 'row', 'end', 'ddl'), size: fc.integer({ min: 1, max: 300 }), table: fc.constantFrom('a', 'b') }) },
+  { weight: 5, arbitrary: fc.record({ op: fc.constant('put' as const), kind: fc.constantFrom<Kind>('begin', 'row', 'row', 'end', 'ddl'), pad: fc.integer({ min: 0, max: 280 }), table: fc.constantFrom('a', 'b'), shared: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('get' as const), size: fc.integer({ min: -1, max: 6 }), filtered: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('ack' as const), pick: fc.constantFrom('oldest' as const, 'oldest' as const, 'newest' as const, 'other' as const, 'zero' as const) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('rollback' as const), pick: fc.constantFrom('all' as const, 'oldest' as const, 'newest' as const) }) },
@@ -28,27 +29,32 @@ const configArb = fc.record({
   ddlIsolation: fc.boolean(),
 });
 
-const onlyA = (i: StoreItem): boolean => i.table !== 'b';
-
-/** Bytes that differ per entry and per offset, so an entry overwritten in the store's block shows. */
-function patterned(serial: number, kind: Kind, size: number, table: string): StoreItem {
-  const it = item(serial, kind, size, table);
-  for (let k = 0; k < size; k++) it.bytes[k] = (serial * 31 + k * 7) & 0xff;
-  // A RENAME-like entry also concerns another table; other entries carry their own GTIDs.
-  if (kind === 'ddl' && table === 'b') it.alsoNames = ['db.c'];
-  it.position = { ...it.position, gtid: `0-1-${serial}`, gtidSet: `0-1-${serial}`, timestamp: 1_700_000_000_000 + serial * 1000 };
-  return it;
+/** One entry put: what the store was given, and what it must hand out. */
+interface Put {
+  entry: ParsedEntry;
+  /** the entry's encoding; also given to the store when `shared` */
+  bytes: Uint8Array;
+  shared: boolean;
+  table: string;
+  boundary: boolean;
 }
 
-/** An item as a value: the store hands out equal items, not the objects it was given. */
-const asValue = (i: StoreItem): object => ({ ...i, position: { ...i.position }, bytes: Buffer.from(i.bytes) });
+const onlyA = (i: { table: string }): boolean => i.table !== 'b';
 
-function assertIntact(items: readonly StoreItem[]): void {
-  for (const it of items) {
-    const serial = it.position.offset;
-    for (let k = 0; k < it.bytes.byteLength; k++) {
-      if (it.bytes[k] !== ((serial * 31 + k * 7) & 0xff)) assert.fail(`entry ${serial} (${it.bytes.byteLength} bytes) was overwritten at byte ${k} before its ack`);
-    }
+/** Entries whose bytes differ per serial; some are given to the store encoded (shared), the others it encodes into its ring. */
+function makePut(serial: number, kind: Kind, pad: number, table: string, shared: boolean): Put {
+  const [entry, bytes] = padded(serial, kind, pad, `${table}${serial % 7}`);
+  // A RENAME-like entry also concerns another table; other entries carry their own GTIDs.
+  if (kind === 'ddl' && table === 'b') entry.alsoNames = ['db.c'];
+  entry.position = { ...entry.position, gtid: `0-1-${serial}`, gtidSet: `0-1-${serial}`, timestamp: 1_700_000_000_000 + serial * 1000 };
+  return { entry, bytes, shared, table: entry.header.tableName ?? '', boundary: kind === 'end' || kind === 'ddl' };
+}
+
+/** What a batch handed out must still say until its ack: each entry's bytes, compared with what was put. */
+function assertIntact(views: readonly Uint8Array[], puts: readonly Put[]): void {
+  assert.equal(views.length, puts.length);
+  for (let k = 0; k < views.length; k++) {
+    if (!Buffer.from(views[k]!).equals(Buffer.from(puts[k]!.bytes))) assert.fail(`entry ${puts[k]!.entry.position.offset} (${puts[k]!.bytes.byteLength} bytes) was overwritten before its ack`);
   }
 }
 
@@ -56,9 +62,9 @@ test('store property: nothing lost, bytes intact until acked, order kept, unacke
   await fc.assert(
     fc.asyncProperty(configArb, fc.array(opArb, { maxLength: 80 }), async (cfg, ops) => {
       const store = new EventStore(cfg);
-      const all: StoreItem[] = []; // every item the store accepted, in put order
-      const waiting: StoreItem[] = []; // refused by a full store, kept by the "parser" in order
-      const outstanding: { id: number; from: number; to: number }[] = [];
+      const all: Put[] = []; // every entry the store accepted, in put order
+      const waiting: Put[] = []; // refused by a full store, kept by the "parser" in order
+      const outstanding: { id: number; from: number; to: number; views: Uint8Array[]; shown: Put[] }[] = [];
       let acked = 0; // model ack cursor (index into all)
       let cursor = 0; // model get cursor
       let serial = 0;
@@ -71,7 +77,7 @@ test('store property: nothing lost, bytes intact until acked, order kept, unacke
         assert.ok(s.entries <= cfg.maxEntries, `count ${s.entries} > ${cfg.maxEntries}`);
         assert.ok(s.bytes <= cfg.maxBytes || s.entries === 1, `bytes ${s.bytes} > ${cfg.maxBytes} with ${s.entries} entries`);
         assert.equal(s.bytes, all.slice(acked).reduce((n, i) => n + i.bytes.byteLength, 0));
-        assertIntact(all.slice(acked));
+        for (const b of outstanding) assertIntact(b.views, b.shown);
       };
       // The store must refuse exactly when the entry does not fit: bounds are exact, not approximate.
       const putWaiting = (): void => {
@@ -80,7 +86,7 @@ test('store property: nothing lost, bytes intact until acked, order kept, unacke
           const held = all.slice(acked);
           const bytes = held.reduce((n, i) => n + i.bytes.byteLength, 0);
           const fits = held.length < cfg.maxEntries && (held.length === 0 || bytes + next.bytes.byteLength <= cfg.maxBytes);
-          assert.equal(store.tryPut(next), fits, `put of ${next.bytes.byteLength} bytes beside ${held.length} entries / ${bytes} bytes`);
+          assert.equal(store.tryPut(next.entry, next.shared ? next.bytes : undefined), fits, `put of ${next.bytes.byteLength} bytes beside ${held.length} entries / ${bytes} bytes`);
           if (!fits) break;
           all.push(waiting.shift()!);
         }
@@ -89,7 +95,7 @@ test('store property: nothing lost, bytes intact until acked, order kept, unacke
         const b = outstanding.shift()!;
         const range = store.ack(b.id);
         assert.equal(range?.covered, b.to - b.from);
-        for (let k = b.from; k < b.to; k++) delivered.push(all[k]!.position.offset);
+        for (let k = b.from; k < b.to; k++) delivered.push(all[k]!.entry.position.offset);
         acked = b.to;
       };
       const expectError = (fn: () => unknown, id: number): void => {
@@ -105,11 +111,11 @@ test('store property: nothing lost, bytes intact until acked, order kept, unacke
 
       for (const op of ops) {
         if (op.op === 'put') {
-          waiting.push(patterned(serial++, op.kind, op.size, op.table));
+          waiting.push(makePut(serial++, op.kind, op.pad, op.table, op.shared));
           putWaiting();
         } else if (op.op === 'get') {
           const filter = op.filtered ? onlyA : undefined;
-          const b = await store.get(op.size, -1, filter ? { filter } : {});
+          const b = await store.getBytes(op.size, -1, filter ? { filter } : {});
           if (cursor === all.length) {
             assert.equal(b, null);
             continue;
@@ -117,17 +123,19 @@ test('store property: nothing lost, bytes intact until acked, order kept, unacke
           assert.ok(b !== null);
           const covered = all.slice(cursor, cursor + b.covered);
           assert.equal(b.covered, covered.length, 'covers only entries that exist');
-          assert.deepEqual(serials(b.items), serials(filter ? covered.filter(filter) : covered), 'batch continues exactly at the get cursor');
-          assertIntact(b.items);
-          assert.deepEqual(b.items.map(asValue), (filter ? covered.filter(filter) : covered).map(asValue), 'items handed out equal the items put');
+          const items = b.entries.map(readItem);
+          const shown = filter ? covered.filter(filter) : covered;
+          assert.deepEqual(serials(items), shown.map((p) => p.entry.position.offset), 'batch continues exactly at the get cursor');
+          assertIntact(b.entries, shown);
           const size = op.size > 0 ? op.size : 1000;
-          if (cfg.batchMode === 'ITEMSIZE') assert.ok(b.items.length <= size);
-          else assert.ok(b.items.slice(0, -1).reduce((n, i) => n + i.bytes.byteLength, 0) <= size * cfg.memUnit);
-          if (cfg.ddlIsolation && b.items.some(isIsolatedDdl)) assert.equal(b.items.length, 1);
+          if (cfg.batchMode === 'ITEMSIZE') assert.ok(items.length <= size);
+          else assert.ok(items.slice(0, -1).reduce((n, i) => n + i.bytes.byteLength, 0) <= size * cfg.memUnit);
+          if (cfg.ddlIsolation && items.some(isIsolatedDdl)) assert.equal(items.length, 1);
           const lastBoundary = [...covered].reverse().find((i) => i.boundary);
-          assert.equal(b.ackPosition?.offset, lastBoundary?.position.offset);
+          assert.deepEqual(b.ackPosition, lastBoundary?.entry.position, 'the ack position is the last boundary covered, as it was put');
+          assert.deepEqual(b.end, covered.at(-1)!.entry.position);
           assert.equal(b.id, ++lastId, 'batch ids count up from 1, one per non-empty get');
-          outstanding.push({ id: b.id, from: cursor, to: cursor + b.covered });
+          outstanding.push({ id: b.id, from: cursor, to: cursor + b.covered, views: b.entries, shown });
           cursor += b.covered;
         } else if (op.op === 'ack') {
           const oldest = outstanding[0];
@@ -163,11 +171,12 @@ test('store property: nothing lost, bytes intact until acked, order kept, unacke
       cursor = acked;
       for (;;) {
         putWaiting();
-        const b = await store.get(1000, -1);
+        const b = await store.getBytes(1000, -1);
         if (b === null) break;
         assert.equal(b.id, ++lastId);
-        assertIntact(b.items);
-        outstanding.push({ id: b.id, from: cursor, to: cursor + b.covered });
+        const shown = all.slice(cursor, cursor + b.covered);
+        assertIntact(b.entries, shown);
+        outstanding.push({ id: b.id, from: cursor, to: cursor + b.covered, views: b.entries, shown });
         cursor += b.covered;
         ackOldest();
         checkBounds();

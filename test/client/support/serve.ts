@@ -5,7 +5,7 @@ import { MapRegistry } from '../../../src/server/registry.ts';
 import { StoreDestination } from '../../../src/instance/store-destination.ts';
 import type { DestinationStatus } from '../../../src/instance/destination.ts';
 import { EventStore, type EventStoreOptions } from '../../../src/store/event-store.ts';
-import { storeItemFromEntry, type StoreItem } from '../../../src/store/store-item.ts';
+import type { StoreItem } from '../../../src/store/store-item.ts';
 import { EventSink } from '../../../src/sink/event-sink.ts';
 import { Pump } from '../../../src/sink/pump.ts';
 import { EventParser } from '../../../src/parser/event-parser.ts';
@@ -54,7 +54,7 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     dest,
     state,
     put(entries) {
-      for (const e of entries) if (!store.tryPut(storeItemFromEntry(e))) throw new Error('test store is full');
+      for (const e of entries) if (!store.tryPut(e)) throw new Error('test store is full');
     },
     dropSessions(reason) {
       for (const s of server.sessions()) s.close(reason);

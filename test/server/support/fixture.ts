@@ -1,7 +1,7 @@
 // A real EventStore filled with real encoded Canal entries, served through StoreDestination and
 // CanalServer on a loopback port: everything a session test needs except MySQL.
 import { EventStore, type EventStoreOptions } from '../../../src/store/event-store.ts';
-import { storeItemFromEntry, type StoreItem } from '../../../src/store/store-item.ts';
+import type { StoreItem } from '../../../src/store/store-item.ts';
 import { EntryType, EventType, type ParsedEntry, type LogPosition } from '../../../src/protocol/entry-model.ts';
 import { decodeEntry } from '../../../src/protocol/entry-codec.ts';
 import { StoreDestination } from '../../../src/instance/store-destination.ts';
@@ -42,9 +42,10 @@ export function transaction(n: number, table = 't'): ParsedEntry[] {
   ];
 }
 
-export function items(from: number, count: number, table = 't'): StoreItem[] {
-  const out: StoreItem[] = [];
-  for (let n = from; n < from + count; n++) for (const e of transaction(n, table)) out.push(storeItemFromEntry(e));
+/** The entries of transactions from..from+count-1, as the pump puts them (the store encodes them). */
+export function items(from: number, count: number, table = 't'): ParsedEntry[] {
+  const out: ParsedEntry[] = [];
+  for (let n = from; n < from + count; n++) out.push(...transaction(n, table));
   return out;
 }
 
@@ -70,7 +71,7 @@ export interface Fixture {
   subs: { clientId: string; filter: string }[];
   unsubs: string[];
   logs: { level: string; msg: string; obj: object }[];
-  put(list: StoreItem[]): void;
+  put(list: ParsedEntry[]): void;
   stop(): Promise<void>;
 }
 
