@@ -31,12 +31,18 @@ interface CompiledRule {
   label: string;
 }
 
+/** An image of the parser's converted cells (row-batch.ts Image): each cell's flag, and its text read on demand. */
+interface CellImage {
+  flag(at: number): number;
+  text(at: number): string;
+}
+
 /** The parser's lazily built row (row-batch.ts BatchRow), read without building Column objects. */
 interface CellRow {
   readonly materialized: boolean;
   readonly columnNames: readonly string[];
   readonly row: number;
-  readonly batch: { templates: readonly unknown[]; before?: { texts: string[]; flags: Uint8Array }; after?: { texts: string[]; flags: Uint8Array } };
+  readonly batch: { templates: readonly unknown[]; before?: CellImage; after?: CellImage };
 }
 
 function isCellRow(r: RowData): r is RowData & CellRow {
@@ -129,9 +135,9 @@ export class RowFilter {
       const image = useBefore ? r.batch.before : r.batch.after;
       if (image === undefined) return undefined;
       const at = r.row * r.batch.templates.length + idx;
-      const flag = image.flags[at]! & 3;
+      const flag = image.flag(at) & 3;
       if (flag === ABSENT) return undefined;
-      return flag === NULL ? { isNull: true, value: '' } : { isNull: false, value: image.texts[at]! };
+      return flag === NULL ? { isNull: true, value: '' } : { isNull: false, value: image.text(at) };
     }
     const cols: Column[] = useBefore ? r.beforeColumns : r.afterColumns;
     const c = cols.find((x) => x.name.toUpperCase() === column);

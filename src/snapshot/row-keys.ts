@@ -49,9 +49,9 @@ export function rowKey(row: RowData, image: 'before' | 'after', keyColumns: read
     const base = row.row * row.batch.columnNames.length;
     let out = '';
     for (const i of idx) {
-      const flag = img.flags[base + i]! & 3;
+      const flag = img.flag(base + i) & 3;
       if (flag === Cell.ABSENT || (row.batch.keep !== undefined && row.batch.keep[i] === 0)) return undefined;
-      out += flag === Cell.NULL ? '\u0000N' : `\u0000${img.texts[base + i]!}`;
+      out += flag === Cell.NULL ? '\u0000N' : `\u0000${img.text(base + i)}`;
     }
     return out;
   }

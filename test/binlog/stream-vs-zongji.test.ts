@@ -4,7 +4,8 @@
 // DELETEs, and an ALTER TABLE in the middle, read by sluice's EventParser (its own decoder) and by
 // @vlasky/zongji 0.9.0 fed through the same converter the way the parser used it before (zongji's
 // rows, GEOMETRY/DECIMAL/DATETIME(n) retyped for their bytes, table metadata loaded before a table
-// map is converted). Every entry must be byte for byte the same.
+// map is converted). Every entry must be byte for byte the same, and the same as protobufjs's
+// encoding of its Column objects.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import ZongJi from '@vlasky/zongji';
@@ -16,7 +17,7 @@ import { buildTableCodec, keepGeometryBytes } from '../../src/parser/columns/tab
 import { keepRawBytes } from '../../src/parser/columns/raw-values.ts';
 import { ZONGJI_VALUE_OPTIONS } from '../../src/parser/columns/zongji-options.ts';
 import { TableMetaCache } from '../../src/parser/table-meta.ts';
-import { encodeEntry } from '../../src/protocol/entry-codec.ts';
+import { encodeEntry, encodeEntryReference } from '../../src/protocol/entry-codec.ts';
 import type { ParsedEntry } from '../../src/protocol/entry-model.ts';
 
 let sb: Sandbox | undefined;
@@ -56,6 +57,13 @@ async function workload(s: Sandbox): Promise<void> {
   await s.sql('DELETE FROM w.a_t WHERE id BETWEEN 20 AND 40');
   await s.sql('DELETE FROM w.m_t WHERE id = 2');
   await s.sql('INSERT INTO w.sentinel VALUES (1)');
+}
+
+/** The entry with its rows as plain Column objects. */
+function asObjects(e: ParsedEntry): ParsedEntry {
+  const rc = e.rowChange;
+  if (rc === undefined) return e;
+  return { ...e, rowChange: { ...rc, rowDatas: rc.rowDatas.map((r) => ({ beforeColumns: r.beforeColumns, afterColumns: r.afterColumns })) } };
 }
 
 function isSentinel(e: ParsedEntry): boolean {
@@ -139,6 +147,9 @@ test('a real stream (A-like, B-like, many types, an ALTER) gives the same entry 
   assert.ok(mine.filter((e) => e.rowChange && !e.rowChange.isDdl).length > 200, 'the stream holds the workload');
   assert.equal(mine.length, theirsUpTo.length);
   for (let i = 0; i < mine.length; i++) {
-    assert.deepEqual(Buffer.from(encodeEntry(mine[i]!)), Buffer.from(encodeEntry(theirsUpTo[i]!)), `entry ${i} (${mine[i]!.header.tableName} at ${mine[i]!.header.logfileOffset})`);
+    const bytes = Buffer.from(encodeEntry(mine[i]!));
+    assert.deepEqual(bytes, Buffer.from(encodeEntry(theirsUpTo[i]!)), `entry ${i} (${mine[i]!.header.tableName} at ${mine[i]!.header.logfileOffset})`);
+    // and what protobufjs writes for the entry's Column objects (built from the cells' bytes)
+    assert.deepEqual(bytes, Buffer.from(encodeEntryReference(asObjects(mine[i]!))), `entry ${i} against protobufjs`);
   }
 });

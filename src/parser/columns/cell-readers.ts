@@ -15,15 +15,18 @@ import { javaDoubleToString, javaFloatToString } from './java-number.ts';
 import { formatInet4, formatInet6, formatUuid } from './mariadb-types.ts';
 import { datetime2Size, datetime2Text, decimalSize, decimalText, signedBE } from './raw-values.ts';
 import { canalYear, type TimestampRenderer } from './temporal.ts';
+import { decimalLayout, putDatetime2, putDecimal, putInteger, putUtf8 } from './text-bytes.ts';
+import type { ImageBuilder } from './row-batch.ts';
 
 /**
- * Reads the value at b[p] (b ends at `end`), sets `cell.text` (null for a value zongji decodes
- * as NULL) and `cell.promoted`, and returns the offset after the value.
+ * Reads the value at b[p] (b ends at `end`), writes its Canal text's UTF-8 into `out`'s current
+ * cell (without ending it), sets `cell.promoted`, sets `cell.isNull` for a value zongji decodes
+ * as NULL (writing nothing), and returns the offset after the value.
  */
-export type CellReader = (b: Buffer, p: number, end: number) => number;
+export type CellReader = (b: Buffer, p: number, end: number, out: ImageBuilder) => number;
 
-/** The last value read (one reader runs at a time; the row loop copies these out at once). */
-export const cell = { text: null as string | null, promoted: false };
+/** What the last reader said about its value besides the bytes (the row loop resets isNull). */
+export const cell = { promoted: false, isNull: false };
 
 const ZEROS = '00000000000000000000000000000000';
 
@@ -55,10 +58,6 @@ function uintLE(b: Buffer, p: number, n: number): number {
 
 const intBE = signedBE;
 
-/** b.toString('utf8', start, end) without its argument checks (the caller checked the range). */
-function utf8(b: Buffer, start: number, end: number): string {
-  return start === end ? '' : (b as Buffer & { utf8Slice(s: number, e: number): string }).utf8Slice(start, end);
-}
 
 interface Fraction {
   value: number;
@@ -175,11 +174,11 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       if (spec.kind !== Kind.INT) return () => { throw unexpected('an integer'); };
       const promote = spec.unsigned;
       const max = spec.signedMax;
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, size, end);
         let v = uintLE(b, p, size);
         if (!unsigned) v = size === 4 ? v | 0 : (v << bits) >> bits;
-        cell.text = String(v);
+        putInteger(out, v);
         cell.promoted = promote && v > max;
         return p + size;
       };
@@ -188,16 +187,16 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       const unsigned = schema.UNSIGNED !== undefined ? schema.UNSIGNED : schema.COLUMN_TYPE.indexOf('unsigned') !== -1;
       if (spec.kind !== Kind.BIGINT) return () => { throw unexpected('an integer'); };
       const promote = spec.unsigned;
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, 8, end);
         const low = uintLE(b, p, 4);
         const high = uintLE(b, p + 4, 4);
         if (high < 0x200000) {
-          cell.text = String(high * 0x100000000 + low);
+          putInteger(out, high * 0x100000000 + low);
           cell.promoted = false;
         } else {
           const u = (BigInt(high) << 32n) | BigInt(low);
-          cell.text = (unsigned ? u : BigInt.asIntN(64, u)).toString();
+          out.put((unsigned ? u : BigInt.asIntN(64, u)).toString());
           cell.promoted = promote && unsigned && high >= 0x80000000;
         }
         return p + 8;
@@ -205,17 +204,17 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
     }
     case T.FLOAT:
       if (spec.kind !== Kind.FLOAT) return () => { throw unexpected('a number'); };
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, 4, end);
-        cell.text = javaFloatToString(b.readFloatLE(p));
+        out.put(javaFloatToString(b.readFloatLE(p)));
         cell.promoted = false;
         return p + 4;
       };
     case T.DOUBLE:
       if (spec.kind !== Kind.DOUBLE) return () => { throw unexpected('a number'); };
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, 8, end);
-        cell.text = javaDoubleToString(b.readDoubleLE(p));
+        out.put(javaDoubleToString(b.readDoubleLE(p)));
         cell.promoted = false;
         return p + 8;
       };
@@ -226,18 +225,19 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       if (size === undefined) return () => { throw new Error(`column ${where}: DECIMAL(${precision},${scale}) metadata out of range`); };
       if (spec.kind !== Kind.DECIMAL) return () => { throw unexpected('a DECIMAL'); };
       const specScale = spec.scale;
-      return (b, p, end) => {
+      const layout = specScale === scale ? decimalLayout(precision, scale) : undefined;
+      return (b, p, end, out) => {
         need(p, size, end);
-        cell.text = canalDecimal(decimalText(b, precision, scale, p), specScale);
+        if (layout === undefined || !putDecimal(out, b, p, layout)) out.put(canalDecimal(decimalText(b, precision, scale, p), specScale));
         cell.promoted = false;
         return p + size;
       };
     }
     case T.BIT: {
       const size = Math.floor(((md.bits as number) + 7) / 8);
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, size, end);
-        cell.text = spec.kind === Kind.BIT ? bitText(b, p, size) : fromBytes(b.subarray(p, p + size));
+        out.put(spec.kind === Kind.BIT ? bitText(b, p, size) : fromBytes(b.subarray(p, p + size)));
         cell.promoted = false;
         return p + size;
       };
@@ -245,10 +245,10 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
     case T.DATE:
     case T.NEWDATE:
       if (column.type === T.NEWDATE) return () => { throw new Error(`column ${where}: binlog column type NEWDATE is not decoded`); };
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, 3, end);
         const raw = uintLE(b, p, 3);
-        cell.text = fromString(`${zeroPad(sliceBits(raw, 9, 24), 4)}-${zeroPad(sliceBits(raw, 5, 9), 2)}-${zeroPad(sliceBits(raw, 0, 5), 2)}`);
+        out.put(fromString(`${zeroPad(sliceBits(raw, 9, 24), 4)}-${zeroPad(sliceBits(raw, 5, 9), 2)}-${zeroPad(sliceBits(raw, 0, 5), 2)}`));
         cell.promoted = false;
         return p + 3;
       };
@@ -256,9 +256,11 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       const decimals = md.decimals as number | undefined;
       const size = datetime2Size(decimals);
       if (size === undefined) return () => { throw new Error(`column ${where}: DATETIME fraction digits ${String(decimals)} out of range`); };
-      return (b, p, end) => {
+      const direct = spec.kind === Kind.TEMPORAL_TEXT;
+      const fsp = decimals ?? 0;
+      return (b, p, end, out) => {
         need(p, size, end);
-        cell.text = fromString(datetime2Text(b, decimals, p));
+        if (!direct || !putDatetime2(out, b, p, fsp)) out.put(fromString(datetime2Text(b, decimals, p)));
         cell.promoted = false;
         return p + size;
       };
@@ -277,15 +279,15 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
         return { value: f, precision: decimals, milliseconds: millis(f, decimals) };
       };
       if (column.type === T.TIMESTAMP2) {
-        return (b, p, end) => {
+        return (b, p, end, out) => {
           need(p, body + fracBytes, end);
           const seconds = intBE(b, p, 4);
-          cell.text = fromString(timestampUtcText(seconds, readFraction(b, p + 4)));
+          out.put(fromString(timestampUtcText(seconds, readFraction(b, p + 4))));
           cell.promoted = false;
           return p + body + fracBytes;
         };
       }
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, body + fracBytes, end);
         let raw = intBE(b, p, 3);
         const f = readFraction(b, p + 3);
@@ -295,7 +297,7 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
         const minute = sliceBits(raw, 6, 12);
         let second = sliceBits(raw, 0, 6);
         if (negative && (f === undefined || f.value === 0)) second++;
-        cell.text = fromString(`${negative ? '-' : ''}${zeroPad(hour, hour > 99 ? 3 : 2)}:${zeroPad(minute, 2)}:${zeroPad(second, 2)}${fractionText(f)}`);
+        out.put(fromString(`${negative ? '-' : ''}${zeroPad(hour, hour > 99 ? 3 : 2)}:${zeroPad(minute, 2)}:${zeroPad(second, 2)}${fractionText(f)}`));
         cell.promoted = false;
         return p + body + fracBytes;
       };
@@ -305,7 +307,7 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       if (dec > 0) {
         const bytes = [3, 4, 4, 5, 5, 5, 6][dec]!;
         const scale = Math.pow(10, dec);
-        return (b, p, end) => {
+        return (b, p, end, out) => {
           need(p, bytes, end);
           let stored = b.readUIntBE(p, bytes) - 3020400 * scale;
           const negative = stored < 0;
@@ -314,12 +316,12 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
           const total = Math.floor(stored / scale);
           const hour = Math.floor(total / 3600);
           const f: Fraction = { value: frac, precision: dec, milliseconds: millis(frac, dec) };
-          cell.text = fromString(`${negative ? '-' : ''}${zeroPad(hour, hour > 99 ? 3 : 2)}:${zeroPad(Math.floor((total % 3600) / 60), 2)}:${zeroPad(total % 60, 2)}${fractionText(f)}`);
+          out.put(fromString(`${negative ? '-' : ''}${zeroPad(hour, hour > 99 ? 3 : 2)}:${zeroPad(Math.floor((total % 3600) / 60), 2)}:${zeroPad(total % 60, 2)}${fractionText(f)}`));
           cell.promoted = false;
           return p + bytes;
         };
       }
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, 3, end);
         let raw = uintLE(b, p, 3);
         const negative = (raw & (1 << 23)) !== 0;
@@ -327,7 +329,7 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
         const hour = Math.floor(raw / 10000);
         let second = raw % 100;
         if (negative) second += 1;
-        cell.text = fromString(`${negative ? '-' : ''}${zeroPad(hour, hour > 99 ? 3 : 2)}:${zeroPad(Math.floor((raw % 10000) / 100), 2)}:${zeroPad(second, 2)}`);
+        out.put(fromString(`${negative ? '-' : ''}${zeroPad(hour, hour > 99 ? 3 : 2)}:${zeroPad(Math.floor((raw % 10000) / 100), 2)}:${zeroPad(second, 2)}`));
         cell.promoted = false;
         return p + 3;
       };
@@ -337,7 +339,7 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       if (dec > 0) {
         const bytes = [5, 6, 6, 7, 7, 7, 8][dec]!;
         const scale = 10n ** BigInt(dec);
-        return (b, p, end) => {
+        return (b, p, end, out) => {
           need(p, bytes, end);
           let packed = 0n;
           for (let i = 0; i < bytes; i++) packed = (packed << 8n) | BigInt(b[p + i]!);
@@ -354,20 +356,21 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
           const month = Number(units % 13n);
           units /= 13n;
           const f: Fraction = { value: frac, precision: dec, milliseconds: millis(frac, dec) };
-          cell.text = fromString(dateTimeText(Number(units), month, day, hour, minute, second, f));
+          out.put(fromString(dateTimeText(Number(units), month, day, hour, minute, second, f)));
           cell.promoted = false;
           return p + bytes;
         };
       }
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, 8, end);
         const low = uintLE(b, p, 4);
         const high = uintLE(b, p + 4, 4);
         const raw = high < 0x200000 ? high * 0x100000000 + low : Number((BigInt(high) << 32n) | BigInt(low));
         const date = Math.floor(raw / 1000000);
         const time = raw % 1000000;
-        cell.text = fromString(
+        out.put(fromString(
           dateTimeText(Math.floor(date / 10000), Math.floor((date % 10000) / 100), date % 100, Math.floor(time / 10000), Math.floor((time % 10000) / 100), time % 100, undefined),
+          ),
         );
         cell.promoted = false;
         return p + 8;
@@ -377,36 +380,36 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       const dec = hiresPrecision(schema);
       if (dec > 0) {
         const fracBytes = [0, 1, 1, 2, 2, 3, 3][dec]!;
-        return (b, p, end) => {
+        return (b, p, end, out) => {
           need(p, 4 + fracBytes, end);
           const seconds = b.readUInt32BE(p);
           const v = b.readUIntBE(p + 4, fracBytes);
-          cell.text = fromString(timestampUtcText(seconds, { value: v, precision: dec, milliseconds: millis(v, dec) }));
+          out.put(fromString(timestampUtcText(seconds, { value: v, precision: dec, milliseconds: millis(v, dec) })));
           cell.promoted = false;
           return p + 4 + fracBytes;
         };
       }
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, 4, end);
-        cell.text = fromString(timestampUtcText(uintLE(b, p, 4), undefined));
+        out.put(fromString(timestampUtcText(uintLE(b, p, 4), undefined)));
         cell.promoted = false;
         return p + 4;
       };
     }
     case T.YEAR:
       if (spec.kind !== Kind.YEAR) return () => { throw unexpected('a year'); };
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, 1, end);
-        cell.text = canalYear(b[p]! + 1900);
+        out.put(canalYear(b[p]! + 1900));
         cell.promoted = false;
         return p + 1;
       };
     case T.VAR_STRING:
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, 1, end);
         const first = b[p]!;
         if (first === 251) {
-          cell.text = null;
+          cell.isNull = true;
           cell.promoted = false;
           return p + 1;
         }
@@ -422,7 +425,7 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
           at = p + 1 + w;
         }
         need(at, n, end);
-        cell.text = fromString(b.toString('utf8', at, at + n));
+        out.put(fromString(b.toString('utf8', at, at + n)));
         cell.promoted = false;
         return at + n;
       };
@@ -434,12 +437,12 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       const defPrefix = def.substr(0, 6);
       if (column.type === T.VARCHAR_COMPRESSED) {
         const binary = defPrefix === 'varbin';
-        return (b, p, end) => {
+        return (b, p, end, out) => {
           need(p, prefix, end);
           const n = uintLE(b, p, prefix);
           need(p + prefix, n, end);
           const bytes = inflateColumnValue(b.subarray(p + prefix, p + prefix + n));
-          cell.text = textOf(binary ? bytes : decode(bytes));
+          out.put(textOf(binary ? bytes : decode(bytes)));
           cell.promoted = false;
           return p + prefix + n;
         };
@@ -448,21 +451,21 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       const format = def === 'uuid' ? formatUuid : def === 'inet4' ? formatInet4 : def === 'inet6' ? inet6QueryText : undefined;
       const raw = defPrefix === 'vector' || defPrefix === 'varbin';
       const utf8Text = !raw && fixedWidth < 0 && encoding === 'utf8' && (spec.kind === Kind.TEXT || spec.kind === Kind.JSON);
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, prefix, end);
         const n = prefix === 1 ? b[p]! : b[p]! | (b[p + 1]! << 8);
         const at = p + prefix;
         need(at, n, end);
         if (utf8Text) {
-          cell.text = wellFormed(utf8(b, at, at + n));
+          putUtf8(out, b, at, n);
         } else if (fixedWidth >= 0) {
           const padded = Buffer.alloc(fixedWidth, 0);
           b.copy(padded, 0, at, at + Math.min(n, fixedWidth));
-          cell.text = format ? fromString(format(padded)) : fromBytes(padded);
+          out.put(format ? fromString(format(padded)) : fromBytes(padded));
         } else if (raw) {
-          cell.text = fromBytes(b.subarray(at, at + n));
+          out.put(fromBytes(b.subarray(at, at + n)));
         } else {
-          cell.text = textOf(decode(b.subarray(at, at + n)));
+          out.put(textOf(decode(b.subarray(at, at + n))));
         }
         cell.promoted = false;
         return at + n;
@@ -479,17 +482,17 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       const compressed = column.type === T.BLOB_COMPRESSED;
       const text = column.charset !== null && column.type !== T.GEOMETRY;
       const utf8Text = text && !compressed && encoding === 'utf8' && (spec.kind === Kind.TEXT || spec.kind === Kind.JSON);
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, lengthSize, end);
         const n = uintLE(b, p, lengthSize);
         const at = p + lengthSize;
         need(at, n, end);
         if (utf8Text) {
-          cell.text = wellFormed(utf8(b, at, at + n));
+          putUtf8(out, b, at, n);
         } else {
           let bytes = b.subarray(at, at + n);
           if (compressed) bytes = inflateColumnValue(bytes);
-          cell.text = textOf(text ? decode(bytes) : bytes);
+          out.put(textOf(text ? decode(bytes) : bytes));
         }
         cell.promoted = false;
         return at + n;
@@ -502,7 +505,7 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
         const n = uintLE(b, p, lengthSize);
         need(p + lengthSize, n, end);
         if (n !== 0) throw new Error(`column ${where}: MySQL binary JSON values are not decoded (MariaDB stores JSON as text)`);
-        cell.text = null;
+        cell.isNull = true;
         cell.promoted = false;
         return p + lengthSize;
       };
@@ -512,9 +515,9 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       const choices = schema.ENUM_VALUES ?? naiveValueList(schema.COLUMN_TYPE, 5);
       if (spec.kind !== Kind.ENUM) return () => { throw unexpected('an ENUM'); };
       const index = new EnumIndex(where, spec.values);
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         need(p, size, end);
-        cell.text = index.index(choices[uintLE(b, p, size) - 1]);
+        out.put(index.index(choices[uintLE(b, p, size) - 1]));
         cell.promoted = false;
         return p + size;
       };
@@ -524,7 +527,7 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
       const choices = schema.SET_VALUES ?? naiveValueList(schema.COLUMN_TYPE, 4);
       if (spec.kind !== Kind.SET) return () => { throw unexpected('a SET'); };
       const mask = new SetMask(where, spec.values);
-      return (b, p, end) => {
+      return (b, p, end, out) => {
         let low: number;
         let high = 0;
         if (size === 8) {
@@ -539,7 +542,7 @@ export function cellReader(column: ColumnInfo, schema: ColumnSchema, spec: Colum
         for (let i = 0; low >= Math.pow(2, i); i++) if (low & Math.pow(2, i)) labels += choices[i] + ',';
         if (high) for (let i = 0; high >= Math.pow(2, i); i++) if (high & Math.pow(2, i)) labels += choices[i + 32] + ',';
         if (labels.length > 0) labels = labels.substr(0, labels.length - 1);
-        cell.text = mask.mask(labels);
+        out.put(mask.mask(labels));
         cell.promoted = false;
         return p + size;
       };

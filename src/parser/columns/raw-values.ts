@@ -78,8 +78,8 @@ function zeroPad(text: string, size: number): string {
   return ZEROS[size - n]! + text;
 }
 
-/** Big-endian signed integer of 1-4 bytes at `at`, with the top bit of byte 0 of `b` flipped. */
-function intBE(b: Uint8Array, at: number, len: number, start: number): number {
+/** Big-endian signed integer of 1-4 bytes at `at`, with the top bit of byte `start` flipped (a stored DECIMAL part). */
+export function intBE(b: Uint8Array, at: number, len: number, start: number): number {
   const b0 = at === start ? b[at]! ^ 0x80 : b[at]!;
   switch (len) {
     case 1:

@@ -11,7 +11,7 @@ import { EnumIndex, SetMask } from './enum-set.ts';
 import { javaDoubleToString, javaFloatToString } from './java-number.ts';
 import { formatInet4, formatInet6, formatUuid } from './mariadb-types.ts';
 import { datetime2Size, datetime2Text, decimalSize, decimalText, keepRawBytes, originalColumn } from './raw-values.ts';
-import { BatchRow, Cell, ColumnTemplate, RowBatch, type Image } from './row-batch.ts';
+import { BatchRow, Cell, ColumnTemplate, ImageBuilder, RowBatch } from './row-batch.ts';
 import { canalYear, TimestampRenderer } from './temporal.ts';
 import type { ColumnFormatOptions, RowImages, TableCodec, TableMapInput, TableMeta } from './types.ts';
 
@@ -185,12 +185,6 @@ const BIT_COUNT = Uint8Array.from({ length: 256 }, (_, i) => {
   return n;
 });
 
-/** Grown row by row while a rows event is read; `flags` becomes the Image's Uint8Array at the end. */
-interface GrowingImage {
-  texts: string[];
-  flags: number[];
-}
-
 class RowsCodec implements TableCodec {
   readonly schema: string;
   readonly table: string;
@@ -222,49 +216,38 @@ class RowsCodec implements TableCodec {
   }
 
   /**
-   * Reads one row image at b[p] into row `r` of `image` and returns the offset after it. With
-   * `before`, each cell's updated flag says whether it differs from the before image;
-   * otherwise every cell gets `updated`.
+   * Reads one row image at b[p] into the next `width` cells of `image` and returns the offset
+   * after it. With `before` (the before image, one row ahead), each cell's updated flag says
+   * whether it differs from the before image; otherwise every cell gets `updated`.
    */
-  private readImage(b: Buffer, p: number, end: number, present: Buffer, presentBits: number, image: GrowingImage, r: number, updated: boolean, before?: GrowingImage): number {
+  private readImage(b: Buffer, p: number, end: number, present: Buffer, presentBits: number, image: ImageBuilder, updated: boolean, before?: ImageBuilder): number {
     const readers = this.readers!;
     const width = readers.length;
     const nullBytes = (presentBits + 7) >> 3;
     if (p + nullBytes > end) throw new Error(`rows event of ${this.schema}.${this.table}: the row image ends inside a row's NULL bitmap`);
     const nullAt = p;
     p += nullBytes;
-    const { texts, flags } = image;
-    const base = r * width;
     let nullIndex = 0;
     for (let i = 0; i < width; i++) {
-      const at = base + i;
       if (((present[i >> 3] ?? 0) & (1 << (i & 7))) === 0) {
-        texts[at] = '';
-        flags[at] = Cell.ABSENT;
+        image.end(Cell.ABSENT);
         continue;
       }
       const isNull = (b[nullAt + (nullIndex >> 3)]! & (1 << (nullIndex & 7))) !== 0;
       nullIndex++;
-      let text: string | null = null;
-      let flag: number;
+      let flag = Cell.NULL as number;
       if (!isNull) {
-        p = readers[i]!(b, p, end);
-        text = cell.text;
-      }
-      if (text === null) {
-        texts[at] = '';
-        flag = Cell.NULL;
-      } else {
-        texts[at] = text;
-        flag = cell.promoted ? Cell.PROMOTED : Cell.VALUE;
+        cell.isNull = false;
+        p = readers[i]!(b, p, end, image);
+        if (cell.isNull) image.rewind();
+        else flag = cell.promoted ? Cell.PROMOTED : Cell.VALUE;
       }
       if (before !== undefined) {
-        const bf = before.flags[at]!;
-        if ((bf & 3) === Cell.ABSENT || ((bf & 3) === Cell.NULL) !== (text === null) || before.texts[at] !== texts[at]) flag |= Cell.UPDATED;
+        if (changed(before, image, flag)) flag |= Cell.UPDATED;
       } else if (updated) {
         flag |= Cell.UPDATED;
       }
-      flags[at] = flag;
+      image.end(flag);
     }
     return p;
   }
@@ -280,89 +263,99 @@ class RowsCodec implements TableCodec {
       bitsAfter = 0;
       for (let i = 0; i < presentAfter.length; i++) bitsAfter += BIT_COUNT[presentAfter[i]!]!;
     }
-    const before: GrowingImage | undefined = kind === 'writerows' ? undefined : { texts: [], flags: [] };
-    const after: GrowingImage | undefined = kind === 'deleterows' ? undefined : { texts: [], flags: [] };
+    // First guesses: a row's text about twice its stored bytes, one row of cells to start with.
+    const size = end - start;
+    const width = this.readers!.length;
+    const builder = (share: number): ImageBuilder => new ImageBuilder(width * 4, size * share + 64);
+    const before = kind === 'writerows' ? undefined : builder(kind === 'updaterows' ? 1 : 2);
+    const after = kind === 'deleterows' ? undefined : builder(kind === 'updaterows' ? 1 : 2);
     let p = start;
     let r = 0;
     while (p < end) {
       const from = p;
-      if (kind === 'writerows') p = this.readImage(b, p, end, present, bits, after!, r, true);
-      else if (kind === 'deleterows') p = this.readImage(b, p, end, present, bits, before!, r, false);
+      if (kind === 'writerows') p = this.readImage(b, p, end, present, bits, after!, true);
+      else if (kind === 'deleterows') p = this.readImage(b, p, end, present, bits, before!, false);
       else {
-        p = this.readImage(b, p, end, present, bits, before!, r, false);
-        p = this.readImage(b, p, end, presentAfter, bitsAfter, after!, r, false, before);
+        p = this.readImage(b, p, end, present, bits, before!, false);
+        p = this.readImage(b, p, end, presentAfter, bitsAfter, after!, false, before);
       }
       if (p === from) throw new Error(`rows event of ${this.schema}.${this.table}: a row image of no bytes`);
       r++;
     }
-    const done = (g: GrowingImage | undefined): Image | undefined => (g === undefined ? undefined : { texts: g.texts, flags: Uint8Array.from(g.flags) });
-    const batch = new RowBatch(this.templates, this.names, done(before), done(after));
+    const batch = new RowBatch(this.templates, this.names, before?.finish(), after?.finish());
     const out: RowData[] = new Array(r);
     for (let i = 0; i < r; i++) out[i] = new BatchRow(batch, i);
     return out;
   }
 
   /**
-   * Converts one row image into cells `r * width ...` of `image`. With `before`, each cell's
+   * Converts one row object into the next `width` cells of `image`. With `before`, each cell's
    * updated flag says whether it differs from the before image (a column the before image lacks
    * counts as updated); otherwise every cell gets `updated`.
    */
-  private fill(row: unknown, present: Buffer | undefined, image: Image, r: number, updated: boolean, before?: Image): void {
+  private fill(row: unknown, present: Buffer | undefined, image: ImageBuilder, updated: boolean, before?: ImageBuilder): void {
     if (row === null || typeof row !== 'object') throw new Error(`rows event of ${this.schema}.${this.table}: a row is ${describe(row)}, not an object`);
     const values = row as Record<string, unknown>;
-    const { texts, flags } = image;
     const width = this.columns.length;
-    const base = r * width;
     for (let i = 0; i < width; i++) {
-      if (!isPresent(present, i)) continue;
+      if (!isPresent(present, i)) {
+        image.end(Cell.ABSENT);
+        continue;
+      }
       const codec = this.columns[i]!;
       const text = codec.text(values[codec.spec.name]);
-      const at = base + i;
       let flag: number;
       if (text === null) {
-        texts[at] = '';
         flag = Cell.NULL;
       } else {
-        texts[at] = text;
+        image.put(text);
         flag = codec.promoted ? Cell.PROMOTED : Cell.VALUE;
       }
       if (before !== undefined) {
-        const b = before.flags[at]!;
-        const changed = (b & 3) === Cell.ABSENT || ((b & 3) === Cell.NULL) !== (text === null) || before.texts[at] !== texts[at];
-        if (changed) flag |= Cell.UPDATED;
+        if (changed(before, image, flag)) flag |= Cell.UPDATED;
       } else if (updated) {
         flag |= Cell.UPDATED;
       }
-      flags[at] = flag;
+      image.end(flag);
     }
   }
 
   toRowDatas(kind: 'writerows' | 'updaterows' | 'deleterows', rows: readonly unknown[], present?: Buffer, presentAfter?: Buffer): RowData[] {
     const count = rows.length;
     const cells = count * this.columns.length;
-    const image = (): Image => ({ texts: new Array<string>(cells), flags: new Uint8Array(cells) });
-    const before = kind === 'writerows' ? undefined : image();
-    const after = kind === 'deleterows' ? undefined : image();
+    const before = kind === 'writerows' ? undefined : new ImageBuilder(cells);
+    const after = kind === 'deleterows' ? undefined : new ImageBuilder(cells);
     for (let r = 0; r < count; r++) {
       const row = rows[r];
       if (kind === 'writerows') {
-        this.fill(row, present, after!, r, true);
+        this.fill(row, present, after!, true);
       } else if (kind === 'deleterows') {
-        this.fill(row, present, before!, r, false);
+        this.fill(row, present, before!, false);
       } else {
         const pair = row as { before?: unknown; after?: unknown } | null;
         if (pair === null || typeof pair !== 'object' || !('before' in pair) || !('after' in pair)) {
           throw new Error(`update rows event of ${this.schema}.${this.table}: a row is ${describe(row)}, not {before, after}`);
         }
-        this.fill(pair.before, present, before!, r, false);
-        this.fill(pair.after, presentAfter ?? present, after!, r, false, before);
+        this.fill(pair.before, present, before!, false);
+        this.fill(pair.after, presentAfter ?? present, after!, false, before);
       }
     }
-    const batch = new RowBatch(this.templates, this.names, before, after);
+    const batch = new RowBatch(this.templates, this.names, before?.finish(), after?.finish());
     const out: RowData[] = new Array(count);
     for (let r = 0; r < count; r++) out[r] = new BatchRow(batch, r);
     return out;
   }
+}
+
+/**
+ * Whether the after image's current cell (flag `flag` once ended) differs from the same cell of
+ * the before image: a cell the before image lacks counts as changed, NULL differs from any value.
+ */
+function changed(before: ImageBuilder, after: ImageBuilder, flag: number): boolean {
+  const at = after.cells;
+  const bf = before.flag(at) & 3;
+  if (bf === Cell.ABSENT || (bf === Cell.NULL) !== ((flag & 3) === Cell.NULL)) return true;
+  return !after.sameAsCurrent(before, at);
 }
 
 const renderers = new Map<string, TimestampRenderer>();
