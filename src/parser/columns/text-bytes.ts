@@ -40,7 +40,7 @@ function padded(b: Uint8Array, p: number, v: number, width: number): number {
 
 /** String(v) of an integer |v| <= 2^53. */
 export function putInteger(out: ImageBuilder, v: number): void {
-  if (out.pos + 17 > out.buf.length) out.room(17);
+  out.room(17);
   const b = out.buf;
   let p = out.pos;
   if (v < 0) {
@@ -66,7 +66,7 @@ function utf8(b: Buffer, start: number, end: number): string {
  * already and are copied; others decode with U+FFFD replacements, as the string path does.
  */
 export function putUtf8(out: ImageBuilder, b: Buffer, at: number, n: number): void {
-  if (out.pos + n > out.buf.length) out.room(n);
+  out.room(n);
   const o = out.buf;
   const p = out.pos;
   if (n <= 64) {
