@@ -2,12 +2,16 @@
 // consistent-snapshot transaction whose exact binlog position MariaDB reports
 // (binlog_snapshot_file/position): the rows are the table's state at that position, neither before
 // nor after it. That position is the chunk's low watermark (docs/snapshots.md explains why it is
-// taken this way rather than by reading @@gtid_binlog_pos before the SELECT).
+// taken this way rather than by reading @@gtid_binlog_pos before the SELECT). The rows come from
+// the text protocol's packets straight into a row batch (text-chunk.ts), the whole transaction in
+// one round trip; a table with FLOAT or DOUBLE columns is read through the binary protocol.
+import { Buffer } from 'node:buffer';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { RowData } from '../protocol/entry-model.ts';
 import type { FilePosition } from '../parser/binlog-files.ts';
-import { rowKey } from './row-keys.ts';
-import { asBinlogRow, columnsSignature, describeTable, quoteName, tableName, type TableShape } from './table-shape.ts';
+import { asBinlogRow, columnsSignature, describeTable, quoteName, signatureOf, signatureSql, tableName, type TableShape } from './table-shape.ts';
+import { TextRows, type TextShape } from './text-chunk.ts';
+import { queryPipeline, rowTexts, type CommandHost, type Statement } from './text-query.ts';
 
 /** One key value as JSON can hold it: strings and numbers as they are, bytes as hex. */
 export type KeyValue = string | number | { hex: string } | null;
@@ -16,8 +20,6 @@ export interface Chunk {
   shape: TableShape;
   /** converted rows, in key order */
   rows: RowData[];
-  /** each row's key text (keyText), in the same order */
-  keys: string[];
   /** the last row's key as SQL parameters, to resume after; undefined for an empty chunk */
   lastKey: KeyValue[] | undefined;
   /** the binlog position the rows are the state at */
@@ -49,21 +51,55 @@ function sqlParam(v: KeyValue): string | number | Buffer | null {
 
 /**
  * `key > last` over several columns, written so the first column bounds an index range:
- * c1 >= ? AND (c1 > ? OR (c2 >= ? AND (c2 > ? OR ...))).
+ * c1 >= v1 AND (c1 > v1 OR (c2 >= v2 AND (c2 > v2 OR ...))); `value` writes each value's place.
  */
-export function afterKeySql(columns: readonly string[], last: readonly KeyValue[]): { sql: string; params: (string | number | Buffer | null)[] } {
-  const params: (string | number | Buffer | null)[] = [];
+function afterKey(columns: readonly string[], last: readonly KeyValue[], value: (v: KeyValue) => string): string {
   const build = (i: number): string => {
     const c = quoteName(columns[i]!);
-    const v = sqlParam(last[i]!);
-    if (i === columns.length - 1) {
-      params.push(v);
-      return `${c} > ?`;
-    }
-    params.push(v, v);
-    return `${c} >= ? AND (${c} > ? OR (${build(i + 1)}))`;
+    if (i === columns.length - 1) return `${c} > ${value(last[i]!)}`;
+    // left to right: the placeholders' order is the order `value` is called in
+    return `${c} >= ${value(last[i]!)} AND (${c} > ${value(last[i]!)} OR (${build(i + 1)}))`;
   };
-  return { sql: build(0), params };
+  return build(0);
+}
+
+/** afterKey with `?` placeholders and their parameters, in order. */
+export function afterKeySql(columns: readonly string[], last: readonly KeyValue[]): { sql: string; params: (string | number | Buffer | null)[] } {
+  const params: (string | number | Buffer | null)[] = [];
+  const sql = afterKey(columns, last, (v) => {
+    params.push(sqlParam(v));
+    return '?';
+  });
+  return { sql, params };
+}
+
+const NUMBER = /^-?[0-9]+(\.[0-9]+)?$/;
+const HEX = /^[0-9a-fA-F]*$/;
+
+/**
+ * A key value as an SQL literal, for a query whose text carries its values: the value of a
+ * numeric column (`numeric`) as its digits, bytes and anything else as hex literals (text with
+ * the utf8mb4 introducer, so the comparison is in the column's collation). Nothing in it is read
+ * differently under any sql_mode (NO_BACKSLASH_ESCAPES).
+ */
+export function keyLiteral(v: KeyValue, numeric: boolean): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error(`key value ${v} is not a finite number`);
+    return String(v);
+  }
+  if (typeof v === 'object') {
+    if (!HEX.test(v.hex)) throw new Error('key value bytes are not hex');
+    return `X'${v.hex}'`;
+  }
+  return numeric && NUMBER.test(v) ? v : `_utf8mb4 X'${Buffer.from(v, 'utf8').toString('hex')}'`;
+}
+
+/** `key > last` with the values written into the text as literals; `numeric` per key column. */
+export function afterKeyLiteralSql(columns: readonly string[], last: readonly KeyValue[], numeric: readonly boolean[]): string {
+  let i = 0;
+  // afterKey asks for the values in column order, twice for every column but the last
+  return afterKey(columns, last, (v) => keyLiteral(v, numeric[Math.min(columns.length - 1, Math.floor(i++ / 2))]!));
 }
 
 export interface ChunkRequest {
@@ -77,9 +113,20 @@ export interface ChunkRequest {
   binlogSnapshot?: boolean;
 }
 
-async function snapshotPosition(conn: PoolConnection): Promise<FilePosition> {
-  const [rows] = await conn.query<RowDataPacket[]>("SHOW SESSION STATUS LIKE 'binlog_snapshot_%'");
-  const v = new Map(rows.map((r) => [String(r.Variable_name).toLowerCase(), String(r.Value)]));
+/** The chunk's SELECT: `columns` of the rows after `after` (a condition), in key order, at most `size`. */
+function chunkSql(req: ChunkRequest, columns: string, keyColumns: readonly string[], after: string | undefined): string {
+  const conds: string[] = [];
+  if (req.where !== undefined && req.where !== '') conds.push(`(${req.where})`);
+  if (after !== undefined) conds.push(after);
+  const order = keyColumns.map(quoteName).join(', ');
+  return `SELECT ${columns} FROM ${tableName(req.schema, req.table)}${conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ${req.size}`;
+}
+
+const POSITION_SQL = "SHOW SESSION STATUS LIKE 'binlog_snapshot_%'";
+
+/** The binlog position of SHOW STATUS's binlog_snapshot_file/position rows (name, value). */
+function positionOf(rows: readonly (readonly unknown[])[]): FilePosition {
+  const v = new Map(rows.map((r) => [String(r[0]).toLowerCase(), String(r[1])]));
   const file = v.get('binlog_snapshot_file');
   const offset = Number(v.get('binlog_snapshot_position'));
   if (file === undefined || file === '' || !Number.isFinite(offset)) {
@@ -88,61 +135,104 @@ async function snapshotPosition(conn: PoolConnection): Promise<FilePosition> {
   return { file, offset };
 }
 
+async function snapshotPosition(conn: PoolConnection): Promise<FilePosition> {
+  const [rows] = await conn.query<RowDataPacket[]>(POSITION_SQL);
+  return positionOf(rows.map((r) => [r.Variable_name, r.Value]));
+}
+
+function tableChanged(req: ChunkRequest): ChunkRetry {
+  return new ChunkRetry(`table ${req.schema}.${req.table} changed during the chunk read`);
+}
+
 /**
  * Reads one chunk. `known` is the previous chunk's shape, reused while the columns are unchanged.
  * Throws ChunkRetry when the table changed shape meanwhile; SnapshotRefused for a table that cannot be read.
  */
 export async function readChunk(pool: Pool, req: ChunkRequest, known?: TableShape): Promise<Chunk> {
   const conn = await pool.getConnection();
+  /** the connection goes back to the pool once this settles (its transaction ended) */
+  let idle: Promise<unknown> = Promise.resolve();
   try {
-    // The shape of the last chunk is reused; the check inside the transaction below catches a change.
+    // The shape of the last chunk is reused; the check inside the transaction catches a change.
     const shape = known ?? (await describeTable(conn, req.schema, req.table, req.timezone));
-    await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
-    let ended: Promise<unknown> | undefined;
-    try {
-      const at = req.binlogSnapshot === false ? { file: '', offset: 0 } : await snapshotPosition(conn);
-      const conds: string[] = [];
-      let params: (string | number | Buffer | null)[] = [];
-      if (req.where !== undefined && req.where !== '') conds.push(`(${req.where})`);
-      if (req.after !== undefined) {
-        const k = afterKeySql(shape.keyColumns, req.after);
-        conds.push(k.sql);
-        params = k.params;
-      }
-      const order = shape.keyColumns.map(quoteName).join(', ');
-      const sql = `SELECT ${shape.selectList} FROM ${tableName(req.schema, req.table)}${conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ${req.size}`;
-      let raw: RowDataPacket[];
-      try {
-        // The binary protocol: DOUBLE and FLOAT values arrive exact (the text protocol prints
-        // DOUBLE with 15 digits and FLOAT with 6, which loses what the binlog carries).
-        [raw] = await conn.execute<RowDataPacket[]>(shape.spatial ? { sql, values: params, typeCast: keepSpatialBytes } : { sql, values: params });
-      } catch (err) {
-        if ((err as { errno?: number }).errno === TABLE_DEF_CHANGED) throw new ChunkRetry(`table ${req.schema}.${req.table} changed during the chunk read`);
-        throw err;
-      }
-      // The SELECT holds the table's metadata lock until COMMIT: the shape read now is the shape
-      // the rows have. Asked (with the COMMIT behind it) before the rows are converted, so the
-      // server answers while this process converts.
-      const signature = columnsSignature(conn, req.schema, req.table);
-      signature.catch(() => undefined);
-      ended = conn.query('COMMIT').catch(() => undefined);
-      const last = raw.length > 0 ? raw[raw.length - 1]! : undefined;
-      const lastKey = last === undefined ? undefined : shape.keyColumns.map((k) => keyParam(last[k]));
-      const rows = shape.codec.toRowDatas(
-        'writerows',
-        shape.fixColumns.length === 0 ? (raw as Record<string, unknown>[]) : raw.map((r) => asBinlogRow(r as Record<string, unknown>, shape.fixColumns)),
-      );
-      const keys = rows.map((r) => rowKey(r, 'after', shape.keyColumns)!);
-      if ((await signature) !== shape.signature) {
-        if (known !== undefined) throw new ShapeChanged();
-        throw new ChunkRetry(`table ${req.schema}.${req.table} changed shape during the chunk read`);
-      }
-      return { shape, rows, keys, lastKey, at };
-    } finally {
-      await (ended ?? conn.query('COMMIT').catch(() => undefined));
-    }
+    if (shape.text !== undefined) return await readText(conn, shape, shape.text, req, known);
+    return await readBinary(conn, shape, req, known, (ended) => (idle = ended));
   } finally {
-    conn.release();
+    void idle.then(() => conn.release());
+  }
+}
+
+/**
+ * The text protocol, each row's values read from its packet as it arrives (text-chunk.ts), and
+ * the transaction, its position, the SELECT, the shape check and the COMMIT sent at once.
+ */
+async function readText(conn: PoolConnection, shape: TableShape, text: TextShape, req: ChunkRequest, known: TableShape | undefined): Promise<Chunk> {
+  const rows = new TextRows(text, req.size);
+  const status: (string | null)[][] = [];
+  const columnsNow: (string | null)[][] = [];
+  const after = req.after === undefined ? undefined : afterKeyLiteralSql(shape.keyColumns, req.after, text.keyNumeric);
+  const placed = req.binlogSnapshot !== false;
+  const statements: Statement[] = [{ sql: 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY' }];
+  if (placed) statements.push({ sql: POSITION_SQL, onRow: (b, s, e) => void status.push(rowTexts(b, s, e)) });
+  const select = statements.push({ sql: chunkSql(req, text.names.map(quoteName).join(', '), shape.keyColumns, after), onRow: rows.row }) - 1;
+  // The SELECT holds the table's metadata lock until COMMIT: the shape read after it in the same
+  // transaction is the shape the rows have.
+  const check = statements.push({ sql: signatureSql(keyLiteral(req.schema, false), keyLiteral(req.table, false)), onRow: (b, s, e) => void columnsNow.push(rowTexts(b, s, e)) }) - 1;
+  statements.push({ sql: 'COMMIT' });
+  const errors = await queryPipeline((conn as unknown as { connection: CommandHost }).connection, statements);
+  // a statement after a failed one still ran: the first failure is the one to report
+  for (let i = 0; i <= check; i++) {
+    const err = errors[i];
+    if (err === undefined) continue;
+    if (i === select && (err as { errno?: number }).errno === TABLE_DEF_CHANGED) throw tableChanged(req);
+    throw err;
+  }
+  if (signatureOf(columnsNow) !== shape.signature) {
+    if (known !== undefined) throw new ShapeChanged();
+    throw new ChunkRetry(`table ${req.schema}.${req.table} changed shape during the chunk read`);
+  }
+  return { shape, rows: rows.rowDatas(), lastKey: rows.lastKey(), at: placed ? positionOf(status) : { file: '', offset: 0 } };
+}
+
+/**
+ * The binary protocol (prepared statement): DOUBLE and FLOAT values arrive exact (the text protocol
+ * prints DOUBLE with 15 digits and FLOAT with 6, which loses what the binlog carries).
+ */
+async function readBinary(conn: PoolConnection, shape: TableShape, req: ChunkRequest, known: TableShape | undefined, ending: (ended: Promise<unknown>) => void): Promise<Chunk> {
+  await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+  let ended: Promise<unknown> | undefined;
+  try {
+    const at = req.binlogSnapshot === false ? { file: '', offset: 0 } : await snapshotPosition(conn);
+    const k = req.after === undefined ? undefined : afterKeySql(shape.keyColumns, req.after);
+    const sql = chunkSql(req, shape.selectList, shape.keyColumns, k?.sql);
+    const values = k?.params ?? [];
+    let raw: RowDataPacket[];
+    try {
+      [raw] = await conn.execute<RowDataPacket[]>(shape.spatial ? { sql, values, typeCast: keepSpatialBytes } : { sql, values });
+    } catch (err) {
+      if ((err as { errno?: number }).errno === TABLE_DEF_CHANGED) throw tableChanged(req);
+      throw err;
+    }
+    // The SELECT holds the table's metadata lock until COMMIT: the shape read now is the shape
+    // the rows have. Asked (with the COMMIT behind it) before the rows are converted, so the
+    // server answers while this process converts; the COMMIT is not waited for.
+    const signature = columnsSignature(conn, req.schema, req.table);
+    signature.catch(() => undefined);
+    ended = conn.query('COMMIT').catch(() => undefined);
+    ending(ended);
+    const last = raw.length > 0 ? raw[raw.length - 1]! : undefined;
+    const lastKey = last === undefined ? undefined : shape.keyColumns.map((c) => keyParam(last[c]));
+    const rows = shape.codec.toRowDatas(
+      'writerows',
+      shape.fixColumns.length === 0 ? (raw as Record<string, unknown>[]) : raw.map((r) => asBinlogRow(r as Record<string, unknown>, shape.fixColumns)),
+    );
+    if ((await signature) !== shape.signature) {
+      if (known !== undefined) throw new ShapeChanged();
+      throw new ChunkRetry(`table ${req.schema}.${req.table} changed shape during the chunk read`);
+    }
+    return { shape, rows, lastKey, at };
+  } finally {
+    if (ended === undefined) await conn.query('COMMIT').catch(() => undefined);
   }
 }
 

@@ -49,10 +49,17 @@ export interface WatermarkWrites {
 /** Builds a chunk's transaction at `point` from the rows that survived the window. */
 export type ChunkBuilder = (chunk: Chunk, keep: (i: number) => boolean, point: StreamPoint, label: ChunkLabel) => ParsedEntry[];
 
+/** The chunk's rows by key text (row-keys.ts), as the stream's changes name them. */
+function keyIndex(chunk: Chunk, keyColumns: readonly string[]): Map<string, number> {
+  const index = new Map<string, number>();
+  for (let i = 0; i < chunk.rows.length; i++) index.set(rowKey(chunk.rows[i]!, 'after', keyColumns)!, i);
+  return index;
+}
+
 export class ChunkWindow {
   /** keys changed while the rows were being read */
   private changed: Set<string> | undefined = new Set();
-  /** key -> row index, once the rows are in */
+  /** key -> row index, once the rows are in and a change reached them */
   private index: Map<string, number> | undefined;
   private dropped: Uint8Array | undefined;
   chunk: Chunk | undefined;
@@ -86,11 +93,15 @@ export class ChunkWindow {
   }
 
   touch(key: string): void {
-    if (this.index !== undefined) {
-      const i = this.index.get(key);
+    const chunk = this.chunk;
+    if (chunk !== undefined) {
+      // the key index is built when a change first reaches the rows: a chunk no change touches
+      // (an idle table) never has its rows' key texts made
+      const index = (this.index ??= keyIndex(chunk, this.keyColumns));
+      const i = index.get(key);
       if (i !== undefined) {
         this.dropped![i] = 1;
-        this.index.delete(key);
+        index.delete(key);
       }
       return;
     }
@@ -101,9 +112,7 @@ export class ChunkWindow {
 
   setChunk(chunk: Chunk): void {
     this.chunk = chunk;
-    this.index = new Map();
-    this.dropped = new Uint8Array(chunk.keys.length);
-    for (let i = 0; i < chunk.keys.length; i++) this.index.set(chunk.keys[i]!, i);
+    this.dropped = new Uint8Array(chunk.rows.length);
     for (const k of this.changed!) this.touch(k);
     this.changed = undefined;
   }
@@ -348,7 +357,7 @@ export class SnapshotFeed extends EventEmitter<{ entries: [ParsedEntry[]] }> {
       const chunk = w.chunk!;
       const entries = this.build(chunk, (i) => w.kept(i), point, w.label);
       let rows = 0;
-      for (let i = 0; i < chunk.keys.length; i++) if (w.kept(i)) rows++;
+      for (let i = 0; i < chunk.rows.length; i++) if (w.kept(i)) rows++;
       w.emitted = true;
       this.emit('entries', entries);
       w.resolve({ point, rows, entries });

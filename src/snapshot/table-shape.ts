@@ -5,11 +5,13 @@
 // information_schema as a FULL-metadata table map event would describe the table.
 import type { Pool } from 'mysql2/promise';
 import type { ColumnInfo, ColumnSchema, TableMapEntry } from '@vlasky/zongji';
-import { BinlogType } from '../parser/columns/column-spec.ts';
+import { BinlogType, buildColumnSpec } from '../parser/columns/column-spec.ts';
 import { parseValueList } from '../parser/columns/enum-set.ts';
 import { buildTableCodec } from '../parser/columns/table-codec.ts';
+import { TimestampRenderer } from '../parser/columns/temporal.ts';
 import type { TableCodec } from '../parser/columns/types.ts';
 import { TableMetaCache } from '../parser/table-meta.ts';
+import { textShape, type TextShape } from './text-chunk.ts';
 
 export class SnapshotRefused extends Error {
   constructor(message: string) {
@@ -59,10 +61,12 @@ export interface TableShape {
   selectList: string;
   /** the columns whose SELECT value differs from zongji's binlog value (asBinlogRow); often none */
   fixColumns: SnapshotColumn[];
-  /** the information_schema column rows the shape was built from (columnsSignature) */
+  /** the information_schema column rows of the shape as it was described (columnsSignature) */
   signature: string;
   /** a spatial column is present: the SELECT needs a typeCast keeping its bytes */
   spatial: boolean;
+  /** how rows are read from the text protocol's packets; undefined for a table with FLOAT or DOUBLE columns (binary protocol) */
+  text: TextShape | undefined;
 }
 
 export function quoteName(name: string): string {
@@ -185,9 +189,29 @@ async function columnRows(db: Db, schema: string, table: string): Promise<Column
   return (colRows as ColumnRow[]).map((c) => ({ ...c, dataType: String(c.dataType).toLowerCase() }));
 }
 
+/** The columns' information_schema rows a shape is compared by, oldest first. */
+const SIGNATURE_COLUMNS =
+  'COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, COLUMN_COMMENT, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, CHARACTER_OCTET_LENGTH';
+
+/** The signature query with the names written in as SQL literals (for a query sent without parameters). */
+export function signatureSql(schemaLiteral: string, tableLiteral: string): string {
+  return `SELECT ${SIGNATURE_COLUMNS} FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ${schemaLiteral} AND TABLE_NAME = ${tableLiteral} ORDER BY ORDINAL_POSITION`;
+}
+
+/** The signature of the signature query's rows, each value as text (NULL as null). */
+export function signatureOf(rows: readonly (readonly (string | null)[])[]): string {
+  return JSON.stringify(rows);
+}
+
 /** What a table's columns are now, as one comparable text: a change means a new shape. */
 export async function columnsSignature(db: Db, schema: string, table: string): Promise<string> {
-  return JSON.stringify(await columnRows(db, schema, table));
+  const [rows] = await db.query({
+    sql: signatureSql('?', '?'),
+    values: [schema, table],
+    rowsAsArray: true,
+    typeCast: (field: { string(): string | null }) => field.string(),
+  });
+  return signatureOf(rows as (string | null)[][]);
 }
 
 export async function describeTable(db: Db, schema: string, table: string, timezone: string): Promise<TableShape> {
@@ -199,6 +223,8 @@ export async function describeTable(db: Db, schema: string, table: string, timez
   if (t.engine !== null && t.engine.toLowerCase() !== 'innodb') {
     throw new SnapshotRefused(`table ${where} uses the ${t.engine} engine; snapshots read in consistent-snapshot transactions, which need InnoDB`);
   }
+  // before the description: a change between the two then shows as a changed shape at the first chunk
+  const signature = await columnsSignature(db, schema, table);
   const cols = await columnRows(db, schema, table);
   if (cols.length === 0) throw new SnapshotRefused(`table ${where} has no columns readable by this account`);
   const [keyRows] = await db.query(KEYS_SQL, [schema, table]);
@@ -211,6 +237,8 @@ export async function describeTable(db: Db, schema: string, table: string, timez
     tableName: table,
     columns: cols.map((c) => binlogColumn(c, where)),
   };
+  // before buildTableCodec, which retypes some of the entry's columns for zongji
+  const specs = entry.columns!.map((column, i) => buildColumnSpec(i, column, entry.columnSchemas[i], key.primary.includes(column.name), meta));
   const codec = buildTableCodec(
     { tableId: 0, schemaName: schema, tableName: table, tableMap: { 0: entry }, columnNames: cols.map((c) => c.name), primaryKey: key.primary.map((n) => cols.findIndex((c) => c.name === n)) },
     meta,
@@ -229,9 +257,10 @@ export async function describeTable(db: Db, schema: string, table: string, timez
     estimatedRows: Number(t.estimate ?? 0),
     codec,
     selectList: cols.map((c) => (TEXT_TEMPORAL.has(c.dataType) ? `CAST(${quoteName(c.name)} AS CHAR) AS ${quoteName(c.name)}` : quoteName(c.name))).join(', '),
-    signature: JSON.stringify(cols),
+    signature,
     fixColumns: [],
     spatial: cols.some((c) => SPATIAL.has(c.dataType)),
+    text: textShape(specs, key.columns, where, new TimestampRenderer(timezone)),
   };
   shape.fixColumns = shape.columns.filter((c) => c.dataType === 'year' || c.dataType === 'enum' || (c.fsp !== undefined && c.fsp > 0 && !TEXT_TEMPORAL.has(c.dataType)));
   return shape;

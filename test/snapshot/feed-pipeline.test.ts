@@ -28,7 +28,7 @@ class FakeSource extends EventEmitter implements StreamSource {
 
 /** A chunk of one row (key k) at binlog offset `at`; the rows themselves are never looked at here. */
 function chunk(k: number, at: number): Chunk {
-  return { shape: undefined as unknown as Chunk['shape'], rows: [{ beforeColumns: [], afterColumns: [] }], keys: [`\u0000${k}`], lastKey: [k], at: { file: FILE, offset: at } };
+  return { shape: undefined as unknown as Chunk['shape'], rows: [{ beforeColumns: [], afterColumns: [] }], lastKey: [k], at: { file: FILE, offset: at } };
 }
 
 function feedWithLog(): { src: FakeSource; feed: SnapshotFeed; out: string[] } {
