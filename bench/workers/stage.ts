@@ -66,9 +66,8 @@ await runJob<StageResult>(async () => {
     const rowsBefore = { rows: 0, sentinel: false };
     p.on('entries', (entries: ParsedEntry[]) => countRows(entries, rowsBefore));
     pump.addSource(p, 'bench');
-    // The consumer takes bytes, as the server's sessions do (getBytes): get() would rebuild a
-    // StoreItem per entry, a cost no client-facing path pays. The sentinel is the last row written,
-    // so it is among the last entries (BEGIN, row, END) of the batch that holds it.
+    // The consumer takes bytes, as the server's sessions do (getBytes, the store's one get). The
+    // sentinel is the last row written, so it is among the last entries (BEGIN, row, END) of the batch that holds it.
     const sentinel = Buffer.from(cfg.sentinelTable);
     void (async () => {
       for (;;) {
