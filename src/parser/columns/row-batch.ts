@@ -116,6 +116,8 @@ function viewOf(b: Buffer): DataView {
  * shared with other images (see ImageBuilder), so read cells through `base`.
  */
 export class Image {
+  private bytesView: DataView | undefined;
+
   constructor(
     readonly bytes: Buffer,
     /** one more entry than there are cells: a cell ends where the next begins */
@@ -123,10 +125,19 @@ export class Image {
     readonly flags: Uint8Array,
     readonly base: number,
     readonly cells: number,
-  ) {}
+    view?: DataView,
+  ) {
+    this.bytesView = view;
+  }
 
   flag(at: number): number {
     return this.flags[this.base + at]!;
+  }
+
+  /** A view of `bytes`, for readers that load 4 bytes at a time. */
+  get view(): DataView {
+    this.bytesView ??= viewOf(this.bytes);
+    return this.bytesView;
   }
 
   /** The Canal text of cell `at` ('' for NULL and absent cells). */
@@ -332,7 +343,7 @@ export class ImageBuilder {
       if (s.bytes === this.buf && s.bytesTop === this.limit) s.bytesTop = this.pos;
       if (s.offsets === this.offsets && s.cellsTop === this.base + this.cellLimit + 1) s.cellsTop = this.base + this.cells + 1;
     }
-    return new Image(this.buf, this.offsets, this.flags, this.base, this.cells);
+    return new Image(this.buf, this.offsets, this.flags, this.base, this.cells, this.view);
   }
 }
 
@@ -368,6 +379,7 @@ export class RowBatch {
     const width = templates.length;
     const base = image.base + r * width;
     const { bytes: src, offsets, flags } = image;
+    const sv = image.view;
     for (let c = 0; c < width; c++) {
       const at = base + c;
       const flag = flags[at]!;
@@ -398,8 +410,11 @@ export class RowBatch {
         for (let i = 0, q = p; i < hw.length; i++, q += 4) v.setUint32(q, hw[i]!, true);
         p += hl;
         b[p++] = n;
-        if (n < 32) {
-          for (let i = s; i < e; i++) b[p++] = src[i]!;
+        if (n < 64) {
+          // 4 bytes per load and store, the last few one by one
+          let i = s;
+          for (; i + 4 <= e; i += 4, p += 4) v.setUint32(p, sv.getUint32(i, true), true);
+          for (; i < e; i++) b[p++] = src[i]!;
         } else {
           src.copy(b, p, s, e);
           p += n;
