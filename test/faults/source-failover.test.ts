@@ -166,9 +166,7 @@ test('master SIGKILLed mid-stream with a transaction cut: the standby continues 
   const text = await metrics.text();
   assert.match(text, /sluice_source_switches_total\{destination="ledger"\} 1/);
   assert.match(text, /sluice_source_standby\{destination="ledger"\} 1/);
-  const out: string[] = [];
-  await showPositions(sluice.dataDir, 'ledger', { out: (l) => out.push(l) });
-  assert.ok(out.some((l) => l.includes(`reading the standby 127.0.0.1:${replica.port}`) && l.includes(`switched from 127.0.0.1:${master.port}`)), out.join('\n'));
+  await positionsShow(sluice.dataDir, (l) => l.includes(`reading the standby 127.0.0.1:${replica.port}`) && l.includes(`switched from 127.0.0.1:${master.port}`), 'the standby');
   await c.disconnect();
   await sluice.stop();
   running.shift();
@@ -194,11 +192,24 @@ test("a restart reads the master again, resuming after the standby's cursor by G
   await waitFor(() => [...expected].every(([id, bal]) => tally.ledger.balances.get(id) === bal), 'the balances to settle', 30_000);
   assert.deepEqual([...tally.inserts.keys()].sort((a, b) => a - b), range(1, 4100));
   assert.deepEqual(tally.repeated(), [], 'nothing acknowledged on the standby came again from the master');
-  const out: string[] = [];
-  await showPositions(dataDirA, 'ledger', { out: (l) => out.push(l) });
-  assert.ok(out.some((l) => l.includes(`reading the source 127.0.0.1:${master.port}`)), out.join('\n'));
+  await positionsShow(dataDirA, (l) => l.includes(`reading the source 127.0.0.1:${master.port}`), 'the master');
   await c.disconnect();
 });
+
+/**
+ * Waits for `sluice positions show` to print a line `want` accepts. meta.dat records what is read
+ * at its next write, which runs behind the switch, and an ack has no reply to wait for: the display
+ * is waited for, not read once.
+ */
+async function positionsShow(dataDir: string, want: (line: string) => boolean, what: string): Promise<void> {
+  let out: string[] = [];
+  const shown = async (): Promise<boolean> => {
+    out = [];
+    await showPositions(dataDir, 'ledger', { out: (l) => out.push(l) });
+    return out.some(want);
+  };
+  await waitFor(shown, `sluice positions to show ${what}`, 30_000, 100).catch((err: Error) => assert.fail(`${err.message}\n${out.join('\n')}`));
+}
 
 /** What the replica's IO thread has received (Gtid_IO_Pos), whether applied or not. */
 async function receivedGtid(replica: Sandbox): Promise<string> {
