@@ -11,6 +11,7 @@ import type { RowData } from '../protocol/entry-model.ts';
 import type { FilePosition } from '../parser/binlog-files.ts';
 import { asBinlogRow, columnsSignature, describeTable, quoteName, signatureOf, signatureSql, tableName, type TableShape } from './table-shape.ts';
 import { TextRows, type TextShape } from './text-chunk.ts';
+import { orderValue } from './key-order.ts';
 import { queryPipeline, rowTexts, type CommandHost, type Statement } from './text-query.ts';
 
 /** One key value as JSON can hold it: strings and numbers as they are, bytes as hex. */
@@ -51,22 +52,29 @@ function sqlParam(v: KeyValue): string | number | Buffer | null {
 
 /**
  * `key > last` over several columns, written so the first column bounds an index range:
- * c1 >= v1 AND (c1 > v1 OR (c2 >= v2 AND (c2 > v2 OR ...))); `value` writes each value's place.
+ * c1 >= v1 AND (c1 > v1 OR (c2 >= v2 AND (c2 > v2 OR ...))); `value` writes the place of column
+ * i's value, left to right (the order placeholders take their parameters in).
  */
-function afterKey(columns: readonly string[], last: readonly KeyValue[], value: (v: KeyValue) => string): string {
+function afterKey(columns: readonly string[], last: readonly KeyValue[], value: (v: KeyValue, i: number) => string): string {
   const build = (i: number): string => {
     const c = quoteName(columns[i]!);
-    if (i === columns.length - 1) return `${c} > ${value(last[i]!)}`;
-    // left to right: the placeholders' order is the order `value` is called in
-    return `${c} >= ${value(last[i]!)} AND (${c} > ${value(last[i]!)} OR (${build(i + 1)}))`;
+    if (i === columns.length - 1) return `${c} > ${value(last[i]!, i)}`;
+    return `${c} >= ${value(last[i]!, i)} AND (${c} > ${value(last[i]!, i)} OR (${build(i + 1)}))`;
   };
   return build(0);
 }
 
-/** afterKey with `?` placeholders and their parameters, in order. */
-export function afterKeySql(columns: readonly string[], last: readonly KeyValue[]): { sql: string; params: (string | number | Buffer | null)[] } {
+const DIGITS = /^[0-9]+$/;
+
+/**
+ * afterKey with `?` placeholders and their parameters, in order; the columns `inline` marks get
+ * their value (digits: key-order.ts) in the text instead, where a string parameter would compare
+ * as text.
+ */
+export function afterKeySql(columns: readonly string[], last: readonly KeyValue[], inline: readonly boolean[] = []): { sql: string; params: (string | number | Buffer | null)[] } {
   const params: (string | number | Buffer | null)[] = [];
-  const sql = afterKey(columns, last, (v) => {
+  const sql = afterKey(columns, last, (v, i) => {
+    if (inline[i] === true && typeof v === 'string' && DIGITS.test(v)) return v;
     params.push(sqlParam(v));
     return '?';
   });
@@ -97,9 +105,16 @@ export function keyLiteral(v: KeyValue, numeric: boolean): string {
 
 /** `key > last` with the values written into the text as literals; `numeric` per key column. */
 export function afterKeyLiteralSql(columns: readonly string[], last: readonly KeyValue[], numeric: readonly boolean[]): string {
-  let i = 0;
-  // afterKey asks for the values in column order, twice for every column but the last
-  return afterKey(columns, last, (v) => keyLiteral(v, numeric[Math.min(columns.length - 1, Math.floor(i++ / 2))]!));
+  return afterKey(columns, last, (v, i) => keyLiteral(v, numeric[i]!));
+}
+
+/** The resume point as the key's columns sort (key-order.ts), and which columns now resume by number. */
+function orderedAfter(shape: TableShape, after: readonly KeyValue[]): { values: KeyValue[]; byNumber: boolean[] } {
+  const where = `${shape.schema}.${shape.table}`;
+  return {
+    values: after.map((v, i) => orderValue(shape.keyOrder[i], v, `${where}.${shape.keyColumns[i]}`)),
+    byNumber: shape.keyOrder.map((o) => o !== undefined),
+  };
 }
 
 export interface ChunkRequest {
@@ -170,7 +185,8 @@ async function readText(conn: PoolConnection, shape: TableShape, text: TextShape
   const rows = new TextRows(text, req.size);
   const status: (string | null)[][] = [];
   const columnsNow: (string | null)[][] = [];
-  const after = req.after === undefined ? undefined : afterKeyLiteralSql(shape.keyColumns, req.after, text.keyNumeric);
+  const ordered = req.after === undefined ? undefined : orderedAfter(shape, req.after);
+  const after = ordered === undefined ? undefined : afterKeyLiteralSql(shape.keyColumns, ordered.values, text.keyNumeric.map((n, i) => n || ordered.byNumber[i]!));
   const placed = req.binlogSnapshot !== false;
   const statements: Statement[] = [{ sql: 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY' }];
   if (placed) statements.push({ sql: POSITION_SQL, onRow: (b, s, e) => void status.push(rowTexts(b, s, e)) });
@@ -203,7 +219,8 @@ async function readBinary(conn: PoolConnection, shape: TableShape, req: ChunkReq
   let ended: Promise<unknown> | undefined;
   try {
     const at = req.binlogSnapshot === false ? { file: '', offset: 0 } : await snapshotPosition(conn);
-    const k = req.after === undefined ? undefined : afterKeySql(shape.keyColumns, req.after);
+    const ordered = req.after === undefined ? undefined : orderedAfter(shape, req.after);
+    const k = ordered === undefined ? undefined : afterKeySql(shape.keyColumns, ordered.values, ordered.byNumber);
     const sql = chunkSql(req, shape.selectList, shape.keyColumns, k?.sql);
     const values = k?.params ?? [];
     let raw: RowDataPacket[];

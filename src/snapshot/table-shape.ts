@@ -12,6 +12,7 @@ import { TimestampRenderer } from '../parser/columns/temporal.ts';
 import type { TableCodec } from '../parser/columns/types.ts';
 import { TableMetaCache } from '../parser/table-meta.ts';
 import { textShape, type TextShape } from './text-chunk.ts';
+import { keyOrderOf, type KeyOrder } from './key-order.ts';
 
 export class SnapshotRefused extends Error {
   constructor(message: string) {
@@ -54,6 +55,8 @@ export interface TableShape {
   keyColumns: string[];
   /** which index that is, for messages */
   keyName: string;
+  /** per key column: how it sorts when not as its text (ENUM, SET, BIT: key-order.ts) */
+  keyOrder: KeyOrder[];
   /** the engine's row estimate (information_schema.TABLES.TABLE_ROWS) */
   estimatedRows: number;
   codec: TableCodec;
@@ -254,6 +257,10 @@ export async function describeTable(db: Db, schema: string, table: string, timez
     }),
     keyColumns: key.columns,
     keyName: key.name,
+    keyOrder: key.columns.map((k) => {
+      const c = cols.find((x) => x.name === k)!;
+      return keyOrderOf(c.dataType, c.columnType);
+    }),
     estimatedRows: Number(t.estimate ?? 0),
     codec,
     selectList: cols.map((c) => (TEXT_TEMPORAL.has(c.dataType) ? `CAST(${quoteName(c.name)} AS CHAR) AS ${quoteName(c.name)}` : quoteName(c.name))).join(', '),
